@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_bench.c - `lifeboat bench`: figures, never pass/fail.
+ *
+ * Each benchmark prints `BENCH <name> <value> <unit>`.  Allocator speed is
+ * timed next to glibc malloc in the same run; the cost of the reserve
+ * machinery on the fast path is an instruction-count ratio measured with
+ * callgrind (this VM exposes no hardware counters), which is repeatable
+ * run to run whatever else the machine does.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "args.h"
+#include "commands.h"
+#include "core/host.h"
+#include "mm/mm.h"
+#include "mm/slab.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+struct bench_world {
+	struct loop loop;
+	struct host *host;
+	struct mm *mm;
+	struct mm_reserve rsv[4];
+};
+
+/* A host with the reserve tree a storage client would register. */
+static int world_init(struct bench_world *w, enum mm_policy policy,
+		      size_t nr_pages)
+{
+	static const char *const names[] = { "net.rx", "net.tx.0", "block.nbd0",
+					     "vm.reclaim" };
+	struct host_config hc = { .name = "bench",
+				  .seed = 1,
+				  .log_level = LOG_WARN };
+	struct mm_config mc = { .nr_pages = nr_pages, .policy = policy };
+
+	memset(w, 0, sizeof(*w));
+	if (loop_init(&w->loop, LOOP_VIRTUAL))
+		return -1;
+	w->host = host_create(&w->loop, &hc);
+	if (!w->host)
+		return -1;
+	w->mm = mm_create(w->host, &mc);
+	if (!w->mm)
+		return -1;
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (mm_reserve_add(w->mm, &w->rsv[i], NULL, names[i], 16))
+			return -1;
+	return 0;
+}
+
+static void world_destroy(struct bench_world *w)
+{
+	for (unsigned i = ARRAY_SIZE(w->rsv); i-- > 0;)
+		mm_reserve_remove(&w->rsv[i]);
+	mm_destroy(w->mm);
+	host_destroy(w->host);
+	loop_destroy(&w->loop);
+}
+
+static double bench_pages(struct bench_world *w, uint64_t iters)
+{
+	uint64_t t0 = now_ns();
+
+	for (uint64_t i = 0; i < iters; i++) {
+		struct page *p = mm_page_alloc(w->mm, MM_NORMAL, NULL);
+
+		mm_page_put(w->mm, p);
+	}
+	return (double)(now_ns() - t0) / (double)iters;
+}
+
+/* Keep a window of live objects so slabs fill and empty as in real use. */
+#define WINDOW 64
+
+static double bench_objs(struct bench_world *w, struct kmem_cache *c,
+			 uint64_t iters)
+{
+	void *live[WINDOW] = { 0 };
+	uint64_t t0 = now_ns();
+
+	for (uint64_t i = 0; i < iters; i++) {
+		unsigned k = (unsigned)(i % WINDOW);
+
+		if (live[k])
+			kmem_cache_free(c, live[k]);
+		live[k] = kmem_cache_alloc(c, MM_NORMAL, NULL);
+	}
+	for (unsigned k = 0; k < WINDOW; k++)
+		if (live[k])
+			kmem_cache_free(c, live[k]);
+	return (double)(now_ns() - t0) / (double)iters;
+}
+
+static double bench_malloc(size_t size, uint64_t iters)
+{
+	void *live[WINDOW] = { 0 };
+	uint64_t t0 = now_ns();
+
+	for (uint64_t i = 0; i < iters; i++) {
+		unsigned k = (unsigned)(i % WINDOW);
+
+		free(live[k]);
+		live[k] = malloc(size);
+		/* keep the compiler from pairing malloc with free */
+		__asm__ volatile("" : : "r"(live[k]) : "memory");
+	}
+	for (unsigned k = 0; k < WINDOW; k++)
+		free(live[k]);
+	return (double)(now_ns() - t0) / (double)iters;
+}
+
+/*
+ * The loop callgrind counts: the common operations of a storage client's
+ * fast path when memory is plentiful (page, object, memalloc-context
+ * object).  noinline so --toggle-collect can name it.
+ */
+__attribute__((noinline)) void bench_fastpath_loop(struct bench_world *w,
+						   struct kmem_cache *c,
+						   uint64_t iters);
+__attribute__((noinline)) void
+bench_fastpath_loop(struct bench_world *w, struct kmem_cache *c, uint64_t iters)
+{
+	for (uint64_t i = 0; i < iters; i++) {
+		struct page *p = mm_page_alloc(w->mm, MM_NORMAL, NULL);
+		void *o = kmem_cache_alloc(c, MM_ATOMIC, NULL);
+		struct mm_memalloc_ctx ctx =
+			mm_memalloc_save(w->mm, &w->rsv[1]);
+		void *m = kmem_cache_alloc(c, MM_ATOMIC, NULL);
+
+		mm_memalloc_restore(w->mm, ctx);
+		kmem_cache_free(c, m);
+		kmem_cache_free(c, o);
+		mm_page_put(w->mm, p);
+	}
+}
+
+static int run_fastpath_loop(const char *policy_s, uint64_t iters)
+{
+	struct bench_world w;
+	struct kmem_cache c;
+	enum mm_policy policy;
+
+	if (mm_policy_parse(policy_s, &policy))
+		return usage_error("bench", "bad policy '%s'", policy_s);
+	if (world_init(&w, policy, 4096))
+		return 1;
+	kmem_cache_init(&c, w.mm, "fastpath", 256, 0);
+	bench_fastpath_loop(&w, &c, iters);
+	kmem_cache_destroy(&c);
+	world_destroy(&w);
+	return 0;
+}
+
+/* Instructions callgrind counted inside bench_fastpath_loop, or 0. */
+static uint64_t callgrind_count(const char *self, const char *policy,
+				uint64_t iters)
+{
+	char out[64], cmd[1024], line[256];
+	uint64_t ir = 0;
+	FILE *f;
+
+	snprintf(out, sizeof(out), "/tmp/lifeboat-callgrind.%d.%s",
+		 (int)getpid(), policy);
+	snprintf(
+		cmd, sizeof(cmd),
+		"valgrind --tool=callgrind --callgrind-out-file=%s "
+		"--toggle-collect=bench_fastpath_loop %s bench --fastpath-loop %s "
+		"--iters %llu >/dev/null 2>&1",
+		out, self, policy, (unsigned long long)iters);
+	if (system(cmd) != 0)
+		return 0;
+	f = fopen(out, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "summary:", 8) ||
+		    !strncmp(line, "totals:", 7))
+			ir = strtoull(strchr(line, ':') + 1, NULL, 10);
+	fclose(f);
+	unlink(out);
+	return ir;
+}
+
+static void bench_fastpath_ratio(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	uint64_t iters = 20000, none, acc, mainline;
+
+	if (n <= 0 || system("valgrind --version >/dev/null 2>&1") != 0) {
+		printf("BENCH mm.fastpath.ratio_accounted_none skipped (valgrind not installed)\n");
+		return;
+	}
+	self[n] = '\0';
+	none = callgrind_count(self, "none", iters);
+	mainline = callgrind_count(self, "mainline", iters);
+	acc = callgrind_count(self, "accounted", iters);
+	if (!none || !acc || !mainline) {
+		printf("BENCH mm.fastpath.ratio_accounted_none skipped (callgrind failed)\n");
+		return;
+	}
+	printf("BENCH mm.fastpath.instructions_per_iter.none %.1f instr\n",
+	       (double)none / (double)iters);
+	printf("BENCH mm.fastpath.instructions_per_iter.mainline %.1f instr\n",
+	       (double)mainline / (double)iters);
+	printf("BENCH mm.fastpath.instructions_per_iter.accounted %.1f instr\n",
+	       (double)acc / (double)iters);
+	printf("BENCH mm.fastpath.ratio_accounted_none %.4f ratio (target < 1.05)\n",
+	       (double)acc / (double)none);
+}
+
+static void bench_mm(uint64_t iters)
+{
+	static const size_t sizes[] = { 64, 256, 2048 };
+	struct bench_world w;
+
+	if (world_init(&w, MM_POLICY_ACCOUNTED, 16384)) {
+		fprintf(stderr, "lifeboat bench: cannot create the world\n");
+		return;
+	}
+	bench_pages(&w, iters / 10); /* warm up */
+	printf("BENCH mm.page_alloc_free %.1f ns/op\n", bench_pages(&w, iters));
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct kmem_cache c;
+		double ours, glibc;
+		char name[32];
+
+		snprintf(name, sizeof(name), "bench-%zu", sizes[i]);
+		kmem_cache_init(&c, w.mm, name, sizes[i], 0);
+		bench_objs(&w, &c, iters / 10);
+		ours = bench_objs(&w, &c, iters);
+		bench_malloc(sizes[i], iters / 10);
+		glibc = bench_malloc(sizes[i], iters);
+		printf("BENCH mm.obj_alloc_free.%zu %.1f ns/op\n", sizes[i],
+		       ours);
+		printf("BENCH glibc.malloc_free.%zu %.1f ns/op\n", sizes[i],
+		       glibc);
+		kmem_cache_destroy(&c);
+	}
+	world_destroy(&w);
+}
+
+static void bench_help(FILE *out)
+{
+	fprintf(out,
+		"usage: lifeboat bench [--iters N] [--only mm|fastpath]\n"
+		"\n"
+		"Prints one 'BENCH <name> <value> <unit>' line per figure:\n"
+		"  mm.page_alloc_free          page alloc+free, ns/op\n"
+		"  mm.obj_alloc_free.SIZE      object alloc+free, ns/op (64, 256, 2048)\n"
+		"  glibc.malloc_free.SIZE      glibc malloc+free of the same sizes\n"
+		"  mm.fastpath.ratio_accounted_none\n"
+		"                              instructions of the allocation fast path\n"
+		"                              under 'accounted' over 'none' (callgrind)\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "iters", required_argument, NULL, 'i' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "fastpath-loop", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *only = NULL, *loop_policy = NULL;
+	uint64_t iters = 2000000;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_u64(optarg, &iters) || !iters)
+				return usage_error(
+					"bench",
+					"--iters needs a positive count, not '%s'",
+					optarg);
+			break;
+		case 'o':
+			if (strcmp(optarg, "mm") && strcmp(optarg, "fastpath"))
+				return usage_error(
+					"bench",
+					"--only takes mm or fastpath, not '%s'",
+					optarg);
+			only = optarg;
+			break;
+		case 'f':
+			loop_policy = optarg;
+			break;
+		case 'h':
+			bench_help(stdout);
+			return 0;
+		default:
+			return usage_error("bench", "bad arguments");
+		}
+	}
+	if (optind < argc)
+		return usage_error("bench", "unexpected argument '%s'",
+				   argv[optind]);
+	if (loop_policy)
+		return run_fastpath_loop(loop_policy, iters);
+	if (!only || !strcmp(only, "mm"))
+		bench_mm(iters);
+	if (!only || !strcmp(only, "fastpath"))
+		bench_fastpath_ratio();
+	return 0;
+}
