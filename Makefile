@@ -6,6 +6,9 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = $(notdir $(wildcard fuzz/corpus/*))
 MESON      ?= meson
 NINJA      ?= ninja
 
@@ -46,11 +49,26 @@ check: test test-asan
 bench: build
 	./$(BUILD)/lifeboat bench
 
-fuzz:
-	@echo "fuzz: no libFuzzer targets yet (they arrive with the parsers)"
+$(FUZZ_BUILD)/build.ninja:
+	@./scripts/deps.sh
+	CC=clang $(MESON) setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+		-Dwerror=true -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false
+
+# Each target runs FUZZ_SECONDS; new inputs land in $(FUZZ_BUILD)/corpus/,
+# the committed corpus in fuzz/corpus/ seeds it (merge finds with -merge=1).
+fuzz: $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 $(FUZZ_BUILD)/corpus/$$t \
+			fuzz/corpus/$$t 2>&1 | tail -n 12 || exit 1; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

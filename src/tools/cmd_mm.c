@@ -52,8 +52,10 @@ static void release(struct mm *mm, struct page *chain)
 	}
 }
 
+enum stats_format { STATS_NONE, STATS_TABLE, STATS_JSON };
+
 static int run_policy(enum mm_policy policy, uint64_t pages, uint64_t seed,
-		      bool verbose, struct mm_demo *d)
+		      bool verbose, enum stats_format stats, struct mm_demo *d)
 {
 	struct host_config hc = { .name = "mm",
 				  .seed = seed,
@@ -94,6 +96,10 @@ static int run_policy(enum mm_policy policy, uint64_t pages, uint64_t seed,
 		       mm_policy_name(policy));
 		mm_print(mm, stdout);
 	}
+	if (stats == STATS_TABLE)
+		stats_print_table(&h->stats, stdout, "mm.");
+	else if (stats == STATS_JSON)
+		stats_print_json(&h->stats, stdout, "mm.");
 	release(mm, chain);
 	mm_check(mm);
 	mm_reserve_remove(&wb);
@@ -111,12 +117,13 @@ static void mm_help(FILE *out)
 {
 	fprintf(out,
 		"usage: lifeboat mm [--memory SIZE] [--policy none|mainline|accounted|all]\n"
-		"                   [--seed N] [--verbose]\n"
+		"                   [--seed N] [--verbose] [--stats table|json]\n"
 		"\n"
 		"Plays the network-storage emergency on the memory manager alone:\n"
 		"an application fills normal memory, a flood of unrelated frames is\n"
 		"received into the reserve, then write-back asks for the pages it\n"
-		"needs to free memory.  Prints, per policy, who got what.\n"
+		"needs to free memory.  Prints, per policy, who got what;\n"
+		"--stats also prints the host's mm statistics at that moment.\n"
 		"Default: --memory 16M --policy all.\n");
 }
 
@@ -127,12 +134,14 @@ int cmd_mm(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "stats", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	uint64_t bytes = 16 << 20, seed = 1;
 	enum mm_policy only = MM_POLICY_ACCOUNTED;
 	bool all = true, verbose = false;
+	enum stats_format stats = STATS_NONE;
 	int c;
 
 	optind = 1;
@@ -162,6 +171,17 @@ int cmd_mm(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'S':
+			if (!strcmp(optarg, "table"))
+				stats = STATS_TABLE;
+			else if (!strcmp(optarg, "json"))
+				stats = STATS_JSON;
+			else
+				return usage_error(
+					"mm",
+					"--stats takes table or json, not '%s'",
+					optarg);
+			break;
 		case 'h':
 			mm_help(stdout);
 			return 0;
@@ -181,7 +201,7 @@ int cmd_mm(int argc, char **argv)
 		if (!all && (enum mm_policy)p != only)
 			continue;
 		if (run_policy((enum mm_policy)p, bytes / PAGE_SIZE, seed,
-			       verbose, &d))
+			       verbose, stats, &d))
 			return 1;
 		printf("%-10s %10zu %12zu %10zu/%-5zu  %s\n",
 		       mm_policy_name((enum mm_policy)p), d.app, d.flood,

@@ -1,0 +1,62 @@
+#!/bin/sh
+# The lifeboat command line: help, version, errors exit 2, and the mm
+# demonstration reaches the outcome each policy must reach.
+# Prints one "ok"/"not ok" line per check and "N passed, N failed".
+LB="$1"
+pass=0
+fail=0
+
+check() { # description, then a command that must succeed
+	desc="$1"
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass=$((pass + 1))
+		echo "ok - $desc"
+	else
+		fail=$((fail + 1))
+		echo "not ok - $desc"
+	fi
+}
+
+status_is() { # expected status, command...
+	want="$1"
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+
+out_has() { # pattern, command...
+	pat="$1"
+	shift
+	"$@" 2>&1 | grep -q -- "$pat"
+}
+
+check "--help exits 0" status_is 0 "$LB" --help
+check "--help lists mm" out_has "^  mm " "$LB" --help
+check "--version names the program" out_has "^lifeboat [0-9]" "$LB" --version
+check "no command exits 2" status_is 2 "$LB"
+check "unknown command exits 2" status_is 2 "$LB" frobnicate
+check "unknown command is named" out_has "unknown command 'frobnicate'" "$LB" frobnicate
+check "unknown global option exits 2" status_is 2 "$LB" --frob
+check "mm --help exits 0" status_is 0 "$LB" mm --help
+check "mm bad size exits 2" status_is 2 "$LB" mm --memory 12Q
+check "mm bad size is explained" out_has "--memory needs a size" "$LB" mm --memory 12Q
+check "mm too small exits 2" status_is 2 "$LB" mm --memory 4K
+check "mm bad policy exits 2" status_is 2 "$LB" mm --policy linux
+check "mm stray argument exits 2" status_is 2 "$LB" mm extra
+check "mm unknown option exits 2" status_is 2 "$LB" mm --frob
+check "bench bad iters exits 2" status_is 2 "$LB" bench --iters 0
+check "bench bad --only exits 2" status_is 2 "$LB" bench --only disk
+check "accounted: write-back proceeds" \
+	out_has "^accounted .*write-back proceeds" "$LB" mm --memory 4M
+check "mainline: the flood starves write-back" \
+	out_has "^mainline .*write-back starved" "$LB" mm --memory 4M
+check "none: write-back starves" \
+	out_has "^none .*write-back starved" "$LB" mm --memory 4M
+check "mm --stats json is one object" \
+	out_has '^{"mm.alloc.fail": ' "$LB" mm --policy accounted --stats json
+check "bench prints BENCH lines" \
+	out_has "^BENCH mm.page_alloc_free [0-9.]* ns/op" "$LB" bench --only mm --iters 20000
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
