@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netdev.c - device registration, the receive decision ladder, transmit,
+ * and the early classifier.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include "net.h"
+#include "netdev.h"
+#include "proto.h"
+
+/* In the order of struct netdev_stats, which holds only counters. */
+static const char *const netdev_stat_names[] = {
+	"rx_frames",	     "rx_bytes",	 "tx_frames",
+	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
+	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
+	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
+};
+
+_Static_assert(sizeof(struct netdev_stats) ==
+		       ARRAY_SIZE(netdev_stat_names) * sizeof(struct counter),
+	       "a name for every device counter");
+
+static struct counter *netdev_counter(struct net_device *dev, size_t i)
+{
+	return (struct counter *)&dev->st + i;
+}
+
+static void poll_task_fn(struct task *t)
+{
+	netdev_poll(container_of(t, struct net_device, poll_task));
+}
+
+int netdev_register(struct net *net, struct net_device *dev)
+{
+	if (!dev->ops || !dev->ops->xmit || !dev->ops->recv || !dev->mtu ||
+	    dev->mtu > ETH_MAX_MTU)
+		return -EINVAL;
+	if (!dev->name[0])
+		snprintf(dev->name, sizeof(dev->name), "eth%u",
+			 net->nr_devices);
+	dev->scratch = malloc(NETDEV_SCRATCH);
+	dev->txbuf = malloc(NETDEV_SCRATCH);
+	if (!dev->scratch || !dev->txbuf) {
+		free(dev->scratch);
+		free(dev->txbuf);
+		return -ENOMEM;
+	}
+	dev->net = net;
+	dev->ifindex = ++net->nr_devices;
+	dev->pcap_ifid = -1;
+	task_init(&dev->poll_task, poll_task_fn);
+	list_add_tail(&dev->node, &net->devices);
+	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
+		stats_add_counter(&net->host->stats, netdev_counter(dev, i),
+				  "dev.%s.%s", dev->name, netdev_stat_names[i]);
+	dev->up = true;
+	return 0;
+}
+
+void netdev_unregister(struct net_device *dev)
+{
+	struct net *net = dev->net;
+
+	dev->up = false;
+	task_cancel(net->host->loop, &dev->poll_task);
+	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
+		stats_remove(&net->host->stats, netdev_counter(dev, i));
+	list_del(&dev->node);
+	if (dev->ops->close)
+		dev->ops->close(dev);
+	free(dev->scratch);
+	free(dev->txbuf);
+	dev->scratch = dev->txbuf = NULL;
+}
+
+void netdev_schedule_poll(struct net_device *dev)
+{
+	if (dev->up)
+		task_queue(dev->net->host->loop, &dev->poll_task);
+}
+
+/* Bytes a frame costs in net.rx: its data buffer plus a descriptor slot. */
+static uint32_t reserve_cost(uint32_t len)
+{
+	uint32_t need = len + NETBUF_HEADROOM + sizeof(struct netbuf_shared);
+	uint32_t buf = 32;
+
+	if (need > 2048)
+		return PAGE_SIZE + sizeof(struct netbuf);
+	while (buf < need)
+		buf <<= 1;
+	return buf + sizeof(struct netbuf);
+}
+
+static void deliver(struct net_device *dev, struct netbuf *nb,
+		    const struct rx_meta *meta)
+{
+	struct net *net = dev->net;
+	bool pf = nb->pfmemalloc;
+	char comment[160];
+	uint32_t len = nb->len;
+
+	nb->dev = dev;
+	nb->mac_off = (uint16_t)netbuf_headroom(nb);
+	nb->rx_len = (uint16_t)len;
+	nb->tstamp = host_now(net->host);
+	nb->csum_ok = meta->csum_unnecessary;
+	counter_inc(&dev->st.rx_frames);
+	counter_add(&dev->st.rx_bytes, len);
+	if (pf)
+		counter_inc(&dev->st.rx_pfmemalloc);
+	if (!net->pcap) {
+		eth_rcv(dev, nb);
+		return;
+	}
+	/*
+	 * Capture after processing so the record carries the verdict; the
+	 * frame is copied aside first because processing may free it.
+	 */
+	memcpy(dev->scratch, nb->data, len);
+	net->rx_cur = nb;
+	net->rx_verdict = NULL;
+	eth_rcv(dev, nb);
+	net->rx_cur = NULL;
+	snprintf(comment, sizeof(comment), "%s%s%s%s",
+		 pf ? "received into reserve net.rx (pfmemalloc)" : "",
+		 pf && net->rx_verdict ? "; " : "",
+		 net->rx_verdict ? "dropped: " : "",
+		 net->rx_verdict ? net->rx_verdict : "");
+	net_capture(net, dev, dev->scratch, len, false,
+		    comment[0] ? comment : NULL);
+}
+
+/* A frame we could not keep: count it and let the capture show it. */
+static void drop_raw(struct net_device *dev, const uint8_t *frame, uint32_t len,
+		     struct counter *c, const char *why)
+{
+	counter_inc(c);
+	host_trace(dev->net->host, "netdev.rx_drop", dev->ifindex, len, 0);
+	if (dev->net->pcap) {
+		char comment[128];
+
+		snprintf(comment, sizeof(comment), "dropped at the device: %s",
+			 why);
+		net_capture(dev->net, dev, frame, len, false, comment);
+	}
+}
+
+/*
+ * One frame, down the ladder: normal memory; else the scratch area, the
+ * classifier, and the net.rx reserve; else a counted drop.  Returns false
+ * when the backend has nothing more.
+ */
+static bool rx_one(struct net_device *dev)
+{
+	struct net *net = dev->net;
+	uint32_t cap = dev->mtu + ETH_HLEN;
+	struct rx_meta meta = { 0 };
+	struct netbuf *nb;
+	ssize_t n;
+
+	nb = netbuf_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	if (nb) {
+		n = dev->ops->recv(dev, nb->data, cap, &meta);
+		if (n <= 0 || meta.wire_len > cap) {
+			if (n > 0)
+				drop_raw(dev, nb->data, (uint32_t)n,
+					 &dev->st.rx_drop_oversize,
+					 "longer than the MTU");
+			netbuf_free(nb);
+			if (n < 0)
+				counter_inc(&dev->st.rx_drop_error);
+			return n > 0;
+		}
+		nb->len = (uint32_t)n;
+		deliver(dev, nb, &meta);
+		return true;
+	}
+
+	/* No normal memory: the frame still has to be taken off the wire. */
+	n = dev->ops->recv(dev, dev->scratch, cap, &meta);
+	if (n <= 0) {
+		if (n < 0)
+			counter_inc(&dev->st.rx_drop_error);
+		return false;
+	}
+	if (meta.wire_len > cap) {
+		drop_raw(dev, dev->scratch, (uint32_t)n,
+			 &dev->st.rx_drop_oversize, "longer than the MTU");
+		return true;
+	}
+	if (net->mm->policy == MM_POLICY_ACCOUNTED && dev->nr_flows &&
+	    !netdev_flow_match(dev, dev->scratch, (size_t)n)) {
+		counter_add(&dev->st.rx_reserve_saved,
+			    reserve_cost((uint32_t)n));
+		drop_raw(dev, dev->scratch, (uint32_t)n, &dev->st.rx_drop_early,
+			 "memory exhausted and not a critical flow");
+		return true;
+	}
+	nb = netbuf_alloc(net, (uint32_t)n, MM_ATOMIC | MM_MEMALLOC,
+			  &net->rsv_rx);
+	if (!nb) {
+		drop_raw(dev, dev->scratch, (uint32_t)n,
+			 &dev->st.rx_drop_no_memory,
+			 "memory exhausted and net.rx full");
+		return true;
+	}
+	memcpy(nb->data, dev->scratch, (size_t)n);
+	nb->len = (uint32_t)n;
+	deliver(dev, nb, &meta);
+	return true;
+}
+
+unsigned netdev_poll(struct net_device *dev)
+{
+	unsigned n = 0;
+
+	while (dev->up && n < NETDEV_POLL_BUDGET && rx_one(dev))
+		n++;
+	/* Budget spent: yield to other work and come back. */
+	if (n == NETDEV_POLL_BUDGET)
+		netdev_schedule_poll(dev);
+	return n;
+}
+
+int netdev_xmit(struct net_device *dev, struct netbuf *nb)
+{
+	uint32_t len = netbuf_total(nb);
+	const uint8_t *frame = nb->data;
+	int err;
+
+	if (len > dev->mtu + ETH_HLEN) {
+		counter_inc(&dev->st.tx_drop_oversize);
+		netbuf_free(nb);
+		return -EMSGSIZE;
+	}
+	/* Fragments and runts go through the gather buffer (zero padded). */
+	if (nb->nr_frags || len < ETH_ZLEN) {
+		memset(dev->txbuf, 0, ETH_ZLEN);
+		netbuf_copy_bits(nb, 0, dev->txbuf, len);
+		frame = dev->txbuf;
+		len = lb_max(len, (uint32_t)ETH_ZLEN);
+	}
+	if (dev->net->pcap)
+		net_capture(dev->net, dev, frame, len, true,
+			    nb->pfmemalloc ? "sent from reserve memory" : NULL);
+	err = dev->ops->xmit(dev, frame, len);
+	if (err) {
+		counter_inc(&dev->st.tx_drop_error);
+	} else {
+		counter_inc(&dev->st.tx_frames);
+		counter_add(&dev->st.tx_bytes, len);
+	}
+	netbuf_free(nb);
+	return err;
+}
+
+/* ---- the early classifier -------------------------------------------- */
+
+static bool flow_equal(const struct critical_flow *a,
+		       const struct critical_flow *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == FLOW_ETHER)
+		return a->ethertype == b->ethertype &&
+		       !memcmp(a->peer_mac, b->peer_mac, ETH_ALEN);
+	return a->ip_proto == b->ip_proto && a->peer_ip == b->peer_ip &&
+	       a->local_ip == b->local_ip && a->peer_port == b->peer_port &&
+	       a->local_port == b->local_port;
+}
+
+int netdev_flow_add(struct net_device *dev, const struct critical_flow *f)
+{
+	for (unsigned i = 0; i < dev->nr_flows; i++) {
+		if (flow_equal(&dev->flows[i], f)) {
+			dev->flows[i].users++;
+			return 0;
+		}
+	}
+	if (dev->nr_flows == NETDEV_MAX_FLOWS)
+		return -ENOSPC;
+	dev->flows[dev->nr_flows] = *f;
+	dev->flows[dev->nr_flows++].users = 1;
+	return 0;
+}
+
+void netdev_flow_del(struct net_device *dev, const struct critical_flow *f)
+{
+	for (unsigned i = 0; i < dev->nr_flows; i++) {
+		if (!flow_equal(&dev->flows[i], f))
+			continue;
+		if (--dev->flows[i].users == 0)
+			dev->flows[i] = dev->flows[--dev->nr_flows];
+		return;
+	}
+}
+
+/*
+ * ARP is always let through: resolving a critical peer needs it, and it is
+ * small.  IPv4 fragments other than the first carry no ports: let them
+ * through when a critical flow of that protocol exists with the sender
+ * (reassembly is bounded by ip.frag).
+ */
+bool netdev_flow_match(const struct net_device *dev, const uint8_t *frame,
+		       size_t len)
+{
+	const struct eth_hdr *eh = (const void *)frame;
+	uint16_t type;
+
+	if (len < ETH_HLEN)
+		return false;
+	type = ntohs(eh->type);
+	if (type == ETH_P_ARP)
+		return true;
+	for (unsigned i = 0; i < dev->nr_flows; i++) {
+		const struct critical_flow *f = &dev->flows[i];
+		const struct ip_hdr *ip;
+		const struct udp_hdr *ports;
+		size_t ihl;
+		uint16_t frag;
+
+		if (f->kind == FLOW_ETHER) {
+			if (type == f->ethertype &&
+			    !memcmp(eh->src, f->peer_mac, ETH_ALEN))
+				return true;
+			continue;
+		}
+		if (type != ETH_P_IP || len < ETH_HLEN + sizeof(*ip))
+			continue;
+		ip = (const void *)(frame + ETH_HLEN);
+		ihl = (size_t)(ip->ver_ihl & 0xf) * 4;
+		if (ip->proto != f->ip_proto || ip->saddr != f->peer_ip ||
+		    ip->daddr != f->local_ip)
+			continue;
+		frag = ntohs(ip->frag_off);
+		if (frag & IP_OFFMASK)
+			return true;
+		if (ihl < sizeof(*ip) || len < ETH_HLEN + ihl + 4)
+			continue;
+		ports = (const void *)(frame + ETH_HLEN + ihl);
+		if (ports->source == f->peer_port &&
+		    ports->dest == f->local_port)
+			return true;
+	}
+	return false;
+}

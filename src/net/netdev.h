@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netdev.h - the device interface every wire implements, and the receive
+ * path's first decisions.
+ *
+ * A backend (src/dev: sim, pair, udp, tap, packet) supplies transmit and
+ * receive of whole Ethernet frames (no FCS).  The core owns the policy:
+ *
+ *  receive  netdev_poll() takes frames one at a time: into normal memory
+ *           (MM_ATOMIC|MM_NOMEMALLOC) when it can; otherwise into the
+ *           device's fixed scratch area, where the early classifier may
+ *           drop it before any reserve is touched; otherwise into the
+ *           net.rx reserve, marked pfmemalloc; otherwise dropped.  A frame
+ *           is never left unread: receive cannot wedge.  Every drop point
+ *           has its own counter.
+ *  transmit netdev_xmit() consumes the netbuf whatever happens.
+ *
+ * Early classification (beyond Linux): a small table of critical flows
+ * (ethertype + peer MAC, or an IPv4 5-tuple).  When normal memory is
+ * gone and the table is not empty, a frame matching none is dropped from
+ * the scratch area and never costs reserve memory.
+ */
+#ifndef LB_NET_NETDEV_H
+#define LB_NET_NETDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "core/list.h"
+#include "core/loop.h"
+#include "core/stats.h"
+
+#define ETH_ALEN 6
+#define ETH_HLEN 14
+#define ETH_MAX_MTU 9000
+#define NETDEV_SCRATCH (ETH_MAX_MTU + ETH_HLEN + 64)
+#define NETDEV_POLL_BUDGET 64
+#define NETDEV_MAX_FLOWS 16
+
+struct net;
+struct net_device;
+struct netbuf;
+
+/* What a backend knows about a received frame besides its bytes. */
+struct rx_meta {
+	uint32_t wire_len; /* length on the wire (> cap: truncated) */
+	bool csum_unnecessary; /* checksum already verified, or left partial
+				* by a local sender (PACKET_AUXDATA) */
+};
+
+struct net_device_ops {
+	/*
+	 * Transmit @len bytes of @frame (one whole Ethernet frame, gathered
+	 * by the core).  0, or -errno (counted as a tx drop by the core).
+	 */
+	int (*xmit)(struct net_device *dev, const uint8_t *frame, size_t len);
+	/*
+	 * Receive one frame into @buf (@cap bytes).  Returns its length, 0
+	 * when nothing is pending, or -errno.  A frame longer than @cap is
+	 * consumed and reported with meta->wire_len > cap.
+	 */
+	ssize_t (*recv)(struct net_device *dev, uint8_t *buf, size_t cap,
+			struct rx_meta *meta);
+	void (*close)(struct net_device *dev);
+};
+
+enum flow_kind {
+	FLOW_ETHER, /* ethertype from a peer MAC (e.g. AoE target) */
+	FLOW_IPV4, /* protocol, peer addr/port, local port */
+};
+
+struct critical_flow {
+	enum flow_kind kind;
+	uint16_t ethertype;
+	uint8_t peer_mac[ETH_ALEN];
+	uint8_t ip_proto;
+	uint32_t peer_ip, local_ip; /* network order */
+	uint16_t peer_port, local_port; /* network order */
+	unsigned users;
+};
+
+struct netdev_stats {
+	struct counter rx_frames, rx_bytes, tx_frames, tx_bytes;
+	struct counter rx_pfmemalloc; /* frames received into net.rx */
+	struct counter rx_drop_early; /* classifier: not critical */
+	struct counter rx_drop_no_memory; /* no normal memory, net.rx full */
+	struct counter rx_drop_oversize; /* longer than the MTU allows */
+	struct counter rx_drop_error; /* backend error */
+	struct counter tx_drop_error; /* backend refused */
+	struct counter tx_drop_oversize; /* frame over MTU or gather buffer */
+	struct counter rx_reserve_saved; /* reserve pages the classifier spared */
+};
+
+struct net_device {
+	struct list_head node; /* on net->devices */
+	struct net *net;
+	char name[16];
+	const struct net_device_ops *ops;
+	void *priv;
+	uint8_t mac[ETH_ALEN];
+	unsigned mtu;
+	unsigned ifindex;
+	/* IPv4 configuration, network order */
+	uint32_t ip, netmask, gateway;
+
+	struct io_watch watch; /* fd backends */
+	struct task poll_task; /* sim and budget overflow */
+	bool up;
+
+	struct critical_flow flows[NETDEV_MAX_FLOWS];
+	unsigned nr_flows;
+
+	struct netdev_stats st;
+	int pcap_ifid; /* interface id in the capture, -1 if none */
+	uint8_t *scratch; /* NETDEV_SCRATCH bytes, allocated at register */
+	uint8_t *txbuf; /* gather buffer for frames with fragments */
+};
+
+/*
+ * Register @dev (ops, priv, name, mac, mtu filled by the backend) with
+ * @net: allocates its scratch and gather areas (start-up), registers its
+ * stats under "dev.<name>.*".  0 or -errno.
+ */
+int netdev_register(struct net *net, struct net_device *dev);
+void netdev_unregister(struct net_device *dev);
+
+/* Backends call this when frames may be pending (fd readable, sim). */
+void netdev_schedule_poll(struct net_device *dev);
+/* Receive up to the budget; returns frames handled. */
+unsigned netdev_poll(struct net_device *dev);
+
+/* Send one frame; consumes @nb.  0 or -errno. */
+int netdev_xmit(struct net_device *dev, struct netbuf *nb);
+
+/* Critical-flow table: add (or take another reference) / remove. */
+int netdev_flow_add(struct net_device *dev, const struct critical_flow *f);
+void netdev_flow_del(struct net_device *dev, const struct critical_flow *f);
+/* Does @frame (@len bytes) belong to a critical flow? */
+bool netdev_flow_match(const struct net_device *dev, const uint8_t *frame,
+		       size_t len);
+
+#endif
