@@ -4,7 +4,8 @@
 set -e
 
 PKGS="build-essential meson ninja-build pkg-config libcmocka-dev clang \
-libclang-rt-14-dev valgrind clang-format"
+libclang-rt-14-dev valgrind clang-format \
+tshark iproute2 ethtool socat iputils-ping"
 
 missing=""
 for p in $PKGS; do

@@ -65,10 +65,11 @@
 #define MM_NOMEMALLOC (1u << 2)
 #define MM_ZERO (1u << 3)
 
+/* Accounted is the default, so a zeroed configuration gets it. */
 enum mm_policy {
-	MM_POLICY_NONE,
-	MM_POLICY_MAINLINE,
 	MM_POLICY_ACCOUNTED,
+	MM_POLICY_MAINLINE,
+	MM_POLICY_NONE,
 };
 
 const char *mm_policy_name(enum mm_policy p);

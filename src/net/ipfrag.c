@@ -142,6 +142,17 @@ static uint32_t frag_payload(const struct netbuf *nb)
 	return ntohs(ip->tot_len) - (ip->ver_ihl & 0xfu) * 4u;
 }
 
+/* Where the queued data ends: the fragments are sorted and never overlap. */
+static uint32_t queued_end(const struct ipfrag_queue *q)
+{
+	const struct netbuf *last;
+
+	if (list_empty(&q->frags))
+		return 0;
+	last = list_entry(q->frags.prev, struct netbuf, node);
+	return frag_offset(last) + frag_payload(last);
+}
+
 /*
  * Build the datagram: the header and the start of the payload (transport
  * headers included) in the linear part, the rest in whole pages.
@@ -206,8 +217,13 @@ struct netbuf *ipfrag_input(struct net *net, struct netbuf *nb)
 	}
 	netbuf_pull(nb, (ip->ver_ihl & 0xfu) * 4u);
 	q = find_queue(net, ip);
+	/*
+	 * A last fragment must not end before data already queued: the byte
+	 * count could then match the length with a hole left inside.
+	 */
 	if (q->received + len > IPFRAG_MAX_BYTES ||
 	    (!more && q->total && q->total != off + len) ||
+	    (!more && queued_end(q) > off + len) ||
 	    (q->total && off + len > q->total)) {
 		net_drop(net, nb, &net->st.ipfrag_drop_bad, "ipfrag_drop_bad");
 		queue_free(net, q, &net->st.ipfrag_drop_bad, "ipfrag_drop_bad");

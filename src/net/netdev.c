@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "net.h"
 #include "netdev.h"
 #include "proto.h"
@@ -34,7 +35,7 @@ static void poll_task_fn(struct task *t)
 int netdev_register(struct net *net, struct net_device *dev)
 {
 	if (!dev->ops || !dev->ops->xmit || !dev->ops->recv || !dev->mtu ||
-	    dev->mtu > ETH_MAX_MTU)
+	    dev->mtu > NETDEV_MAX_MTU)
 		return -EINVAL;
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "eth%u",
@@ -64,6 +65,8 @@ void netdev_unregister(struct net_device *dev)
 
 	dev->up = false;
 	task_cancel(net->host->loop, &dev->poll_task);
+	if (dev->watch.added)
+		loop_unwatch(net->host->loop, &dev->watch);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_remove(&net->host->stats, netdev_counter(dev, i));
 	list_del(&dev->node);
@@ -72,6 +75,20 @@ void netdev_unregister(struct net_device *dev)
 	free(dev->scratch);
 	free(dev->txbuf);
 	dev->scratch = dev->txbuf = NULL;
+	if (dev->release)
+		dev->release(dev);
+}
+
+/* The wire is gone for good (a pair's peer closed): stop listening. */
+static void wire_gone(struct net_device *dev, ssize_t err)
+{
+	struct net *net = dev->net;
+
+	lb_warn(&net->host->log, "dev %s: wire gone (%s); device down",
+		dev->name, strerror((int)-err));
+	dev->up = false;
+	if (dev->watch.added)
+		loop_unwatch(net->host->loop, &dev->watch);
 }
 
 void netdev_schedule_poll(struct net_device *dev)
@@ -147,6 +164,13 @@ static void drop_raw(struct net_device *dev, const uint8_t *frame, uint32_t len,
 	}
 }
 
+static void rx_error(struct net_device *dev, ssize_t err)
+{
+	counter_inc(&dev->st.rx_drop_error);
+	if (err == -EPIPE)
+		wire_gone(dev, err);
+}
+
 /*
  * One frame, down the ladder: normal memory; else the scratch area, the
  * classifier, and the net.rx reserve; else a counted drop.  Returns false
@@ -170,7 +194,7 @@ static bool rx_one(struct net_device *dev)
 					 "longer than the MTU");
 			netbuf_free(nb);
 			if (n < 0)
-				counter_inc(&dev->st.rx_drop_error);
+				rx_error(dev, n);
 			return n > 0;
 		}
 		nb->len = (uint32_t)n;
@@ -182,7 +206,7 @@ static bool rx_one(struct net_device *dev)
 	n = dev->ops->recv(dev, dev->scratch, cap, &meta);
 	if (n <= 0) {
 		if (n < 0)
-			counter_inc(&dev->st.rx_drop_error);
+			rx_error(dev, n);
 		return false;
 	}
 	if (meta.wire_len > cap) {

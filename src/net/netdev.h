@@ -32,8 +32,8 @@
 
 #define ETH_ALEN 6
 #define ETH_HLEN 14
-#define ETH_MAX_MTU 9000
-#define NETDEV_SCRATCH (ETH_MAX_MTU + ETH_HLEN + 64)
+#define NETDEV_MAX_MTU 9000
+#define NETDEV_SCRATCH (NETDEV_MAX_MTU + ETH_HLEN + 64)
 #define NETDEV_POLL_BUDGET 64
 #define NETDEV_MAX_FLOWS 16
 
@@ -112,6 +112,8 @@ struct net_device {
 
 	struct netdev_stats st;
 	int pcap_ifid; /* interface id in the capture, -1 if none */
+	/* called last by netdev_unregister, for whoever allocated the device */
+	void (*release)(struct net_device *dev);
 	uint8_t *scratch; /* NETDEV_SCRATCH bytes, allocated at register */
 	uint8_t *txbuf; /* gather buffer for frames with fragments */
 };

@@ -135,7 +135,12 @@ void udp_rcv(struct net *net, struct netbuf *nb)
 		nb = copy;
 		counter_inc(&sk->st.rx_pfmemalloc_kept);
 	}
-	if (sk->rxq_bytes + nb->truesize > sk->rcvbuf) {
+	/*
+	 * An empty queue takes any datagram (as Linux lets one datagram
+	 * overshoot): with its overhead a maximal one exceeds the default
+	 * rcvbuf and could otherwise never be received.
+	 */
+	if (sk->rxq_bytes && sk->rxq_bytes + nb->truesize > sk->rcvbuf) {
 		counter_inc(&sk->st.rx_drop_queue_full);
 		net_drop(net, nb, &net->st.udp_drop_queue_full,
 			 "udp_drop_queue_full");

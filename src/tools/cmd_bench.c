@@ -19,7 +19,10 @@
 #include "commands.h"
 #include "core/host.h"
 #include "mm/mm.h"
+#include "dev/sim.h"
 #include "mm/slab.h"
+#include "net/net.h"
+#include "net/sock.h"
 
 static uint64_t now_ns(void)
 {
@@ -254,10 +257,151 @@ static void bench_mm(uint64_t iters)
 	world_destroy(&w);
 }
 
+/* ---- network receive path on the simulated wire --------------------- */
+
+struct net_bench_host {
+	struct host *host;
+	struct mm *mm;
+	struct net *net;
+	struct net_device dev;
+};
+
+static int net_bench_host(struct net_bench_host *h, struct loop *loop,
+			  struct sim_link *link, const char *name, uint32_t ip)
+{
+	struct host_config hc = { .name = name,
+				  .seed = 7,
+				  .log_level = LOG_WARN };
+	struct mm_config mc = { .nr_pages = 8192 };
+
+	memset(h, 0, sizeof(*h));
+	h->host = host_create(loop, &hc);
+	h->mm = h->host ? mm_create(h->host, &mc) : NULL;
+	h->net = h->mm ? net_create(h->host, NULL) : NULL;
+	if (!h->net || dev_sim_init(&h->dev, link) ||
+	    netdev_register(h->net, &h->dev))
+		return -1;
+	h->dev.ip = ip;
+	h->dev.netmask = htonl(0xffffff00u);
+	return 0;
+}
+
+static void net_bench_host_destroy(struct net_bench_host *h)
+{
+	net_destroy(h->net);
+	mm_destroy(h->mm);
+	host_destroy(h->host);
+}
+
+static void discard_readable(struct sock *sk)
+{
+	uint8_t buf[2048];
+
+	while (sock_recvfrom(sk, buf, sizeof(buf), NULL) >= 0)
+		;
+}
+
+static const struct sock_ops discard_ops = { .readable = discard_readable };
+
+/*
+ * Frames per second through the receiving host's whole path (device,
+ * Ethernet, IPv4, UDP, socket), CPU-bound: the sender and the switch run
+ * in the same thread, so the figure is end-to-end work per frame.  With
+ * @pressure the receiver's normal memory is gone and every frame takes
+ * the reserve path (flagged socket).
+ */
+static double bench_net_rx(uint64_t frames, bool pressure)
+{
+	struct sim_link_config lc = { .latency_ns = 1000, .slots = 1024 };
+	struct net_bench_host a, b;
+	struct sock *tx, *rx;
+	struct sim_link link;
+	struct loop loop;
+	struct page **hold = NULL;
+	size_t held = 0;
+	uint8_t payload[64] = { 0 };
+	uint64_t t0, got0;
+	void *objs[4096];
+	size_t nobjs = 0;
+	double fps = 0;
+
+	loop_init(&loop, LOOP_VIRTUAL);
+	sim_link_init(&link, &loop, 1, &lc);
+	if (net_bench_host(&a, &loop, &link, "a", htonl(0xc0000201)) ||
+	    net_bench_host(&b, &loop, &link, "b", htonl(0xc0000202)))
+		goto out;
+	tx = udp_socket(a.net, NULL, NULL);
+	rx = udp_socket(b.net, &discard_ops, NULL);
+	sock_bind(rx, 0, 9);
+	sock_connect(tx, &(struct sock_addr){ b.dev.ip, 9 });
+	sock_connect(rx, &(struct sock_addr){ a.dev.ip, tx->local.port });
+	sock_sendto(tx, payload, sizeof(payload), NULL);
+	loop_run_until(&loop, loop_now(&loop) + NSEC_PER_MSEC);
+	if (pressure) {
+		struct kmem_cache *caches[MM_KMALLOC_CLASSES + 1];
+
+		sock_set_memalloc(rx, 0, 0);
+		hold = calloc(b.mm->nr_pages + 1, sizeof(*hold));
+		while ((hold[held] = mm_page_alloc(b.mm, MM_ATOMIC, NULL)))
+			held++;
+		/* free slab objects are normal memory too: take them */
+		caches[0] = &b.net->netbuf_cache;
+		for (unsigned i = 0; i < MM_KMALLOC_CLASSES; i++)
+			caches[i + 1] = b.mm->kmalloc[i];
+		for (unsigned i = 0; i < ARRAY_SIZE(caches); i++)
+			while ((objs[nobjs] = kmem_cache_alloc(
+					caches[i], MM_ATOMIC | MM_NOMEMALLOC,
+					NULL)))
+				nobjs++;
+	}
+	got0 = b.dev.st.rx_frames.v;
+	t0 = now_ns();
+	for (uint64_t sent = 0; sent < frames;) {
+		for (int k = 0; k < 256 && sent < frames; k++, sent++)
+			sock_sendto(tx, payload, sizeof(payload), NULL);
+		loop_run_until(&loop, loop_now(&loop) + 100 * NSEC_PER_USEC);
+	}
+	loop_run_until(&loop, loop_now(&loop) + NSEC_PER_MSEC);
+	fps = (double)(b.dev.st.rx_frames.v - got0) * 1e9 /
+	      (double)(now_ns() - t0);
+	if (b.dev.st.rx_frames.v - got0 < frames * 9 / 10)
+		fprintf(stderr, "bench: only %llu of %llu frames arrived\n",
+			(unsigned long long)(b.dev.st.rx_frames.v - got0),
+			(unsigned long long)frames);
+	if (pressure && !b.dev.st.rx_pfmemalloc.v)
+		fps = 0; /* the reserve path was not exercised: no figure */
+	while (nobjs) {
+		void *o = objs[--nobjs];
+
+		kmem_cache_free(kmem_obj_cache(b.mm, o), o);
+	}
+	while (held)
+		mm_page_put(b.mm, hold[--held]);
+	free(hold);
+	sock_close(tx);
+	sock_close(rx);
+out:
+	net_bench_host_destroy(&b);
+	net_bench_host_destroy(&a);
+	sim_link_destroy(&link);
+	loop_destroy(&loop);
+	return fps;
+}
+
+static void bench_net(uint64_t iters)
+{
+	uint64_t frames = lb_max(iters / 10, (uint64_t)10000);
+
+	printf("BENCH net.sim.rx_fps %.0f frames/s\n",
+	       bench_net_rx(frames, false));
+	printf("BENCH net.sim.rx_fps_reserve %.0f frames/s (normal memory exhausted)\n",
+	       bench_net_rx(frames, true));
+}
+
 static void bench_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat bench [--iters N] [--only mm|fastpath]\n"
+		"usage: lifeboat bench [--iters N] [--only mm|fastpath|net]\n"
 		"\n"
 		"Prints one 'BENCH <name> <value> <unit>' line per figure:\n"
 		"  mm.page_alloc_free          page alloc+free, ns/op\n"
@@ -265,7 +409,9 @@ static void bench_help(FILE *out)
 		"  glibc.malloc_free.SIZE      glibc malloc+free of the same sizes\n"
 		"  mm.fastpath.ratio_accounted_none\n"
 		"                              instructions of the allocation fast path\n"
-		"                              under 'accounted' over 'none' (callgrind)\n");
+		"                              under 'accounted' over 'none' (callgrind)\n"
+		"  net.sim.rx_fps              frames/s through the receive path (sim)\n"
+		"  net.sim.rx_fps_reserve      the same with normal memory exhausted\n");
 }
 
 int cmd_bench(int argc, char **argv)
@@ -292,10 +438,11 @@ int cmd_bench(int argc, char **argv)
 					optarg);
 			break;
 		case 'o':
-			if (strcmp(optarg, "mm") && strcmp(optarg, "fastpath"))
+			if (strcmp(optarg, "mm") &&
+			    strcmp(optarg, "fastpath") && strcmp(optarg, "net"))
 				return usage_error(
 					"bench",
-					"--only takes mm or fastpath, not '%s'",
+					"--only takes mm, fastpath or net, not '%s'",
 					optarg);
 			only = optarg;
 			break;
@@ -318,5 +465,7 @@ int cmd_bench(int argc, char **argv)
 		bench_mm(iters);
 	if (!only || !strcmp(only, "fastpath"))
 		bench_fastpath_ratio();
+	if (!only || !strcmp(only, "net"))
+		bench_net(iters);
 	return 0;
 }

@@ -138,6 +138,9 @@ int cmd_mm(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	static const enum mm_policy order[] = { MM_POLICY_NONE,
+						MM_POLICY_MAINLINE,
+						MM_POLICY_ACCOUNTED };
 	uint64_t bytes = 16 << 20, seed = 1;
 	enum mm_policy only = MM_POLICY_ACCOUNTED;
 	bool all = true, verbose = false;
@@ -195,17 +198,16 @@ int cmd_mm(int argc, char **argv)
 
 	printf("%-10s %10s %12s %16s  %s\n", "policy", "app pages",
 	       "flood pages", "write-back got", "outcome");
-	for (int p = MM_POLICY_NONE; p <= MM_POLICY_ACCOUNTED; p++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum mm_policy p = order[i];
 		struct mm_demo d;
 
-		if (!all && (enum mm_policy)p != only)
+		if (!all && p != only)
 			continue;
-		if (run_policy((enum mm_policy)p, bytes / PAGE_SIZE, seed,
-			       verbose, stats, &d))
+		if (run_policy(p, bytes / PAGE_SIZE, seed, verbose, stats, &d))
 			return 1;
-		printf("%-10s %10zu %12zu %10zu/%-5zu  %s\n",
-		       mm_policy_name((enum mm_policy)p), d.app, d.flood,
-		       d.writeback, d.wb_needed,
+		printf("%-10s %10zu %12zu %10zu/%-5zu  %s\n", mm_policy_name(p),
+		       d.app, d.flood, d.writeback, d.wb_needed,
 		       d.survived ? "write-back proceeds" :
 				    "write-back starved: deadlock");
 	}

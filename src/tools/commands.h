@@ -16,5 +16,6 @@ struct command {
 
 int cmd_bench(int argc, char **argv);
 int cmd_mm(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 
 #endif

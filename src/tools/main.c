@@ -11,6 +11,8 @@
 static const struct command commands[] = {
 	{ "mm", "exercise the memory manager and show the reserve tree",
 	  cmd_mm },
+	{ "host", "run a bare host on a wire: ARP, ICMP echo, UDP echo",
+	  cmd_host },
 	{ "bench", "run the benchmarks and print BENCH lines", cmd_bench },
 };
 
