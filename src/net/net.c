@@ -10,6 +10,7 @@
 #include "pcap.h"
 #include "proto.h"
 #include "sock.h"
+#include "tcp.h"
 
 static const char *const net_stat_names[] = {
 #define NET_STAT_NAME(name) #name,
@@ -117,6 +118,11 @@ struct net *net_create(struct host *h, const struct net_config *cfg)
 				  net_stat_names[i]);
 	arp_init(net);
 	ipfrag_init(net);
+	if (tcp_init(net)) {
+		lb_err(&h->log, "net: out of memory attaching TCP");
+		net_destroy(net);
+		return NULL;
+	}
 	h->net = net;
 	return net;
 }
@@ -127,6 +133,7 @@ void net_destroy(struct net *net)
 
 	if (!net)
 		return;
+	tcp_fini(net);
 	ipfrag_flush(net);
 	arp_flush(net);
 	list_for_each_entry_safe(dev, tmp, &net->devices, node)

@@ -43,6 +43,7 @@
 struct netbuf;
 struct sock;
 struct pcap_writer;
+struct tcp_table;
 
 #define NET_ETHERTYPE_HANDLERS 4
 
@@ -139,7 +140,8 @@ struct net {
 	uint16_t ip_id;
 
 	struct ethertype_handler ethertypes[NET_ETHERTYPE_HANDLERS];
-	/* set by the TCP layer when it is attached */
+	/* TCP's tables (tcp_impl.h), attached by tcp_init */
+	struct tcp_table *tcp;
 	void (*tcp_rcv)(struct net *net, struct netbuf *nb);
 
 	struct list_head udp_hash[UDP_HASH_SIZE];

@@ -191,6 +191,34 @@ void netbuf_trim(struct netbuf *nb, uint32_t len)
 	}
 }
 
+void netbuf_consume(struct netbuf *nb, uint32_t n)
+{
+	uint32_t lin = lb_min(n, nb->len), drop = 0;
+
+	netbuf_pull(nb, lin);
+	n -= lin;
+	while (n && drop < nb->nr_frags) {
+		struct netbuf_frag *f = &nb->frags[drop];
+
+		if (f->len <= n) {
+			n -= f->len;
+			nb->data_len -= f->len;
+			mm_page_put(nb->net->mm, f->page);
+			drop++;
+		} else {
+			f->off += n;
+			f->len -= n;
+			nb->data_len -= n;
+			n = 0;
+		}
+	}
+	if (drop) {
+		memmove(nb->frags, nb->frags + drop,
+			(nb->nr_frags - drop) * sizeof(nb->frags[0]));
+		nb->nr_frags = (uint16_t)(nb->nr_frags - drop);
+	}
+}
+
 int netbuf_add_frag(struct netbuf *nb, struct page *page, uint32_t off,
 		    uint32_t len)
 {

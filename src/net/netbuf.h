@@ -146,6 +146,9 @@ static inline uint8_t *netbuf_put(struct netbuf *nb, uint32_t n)
 	return p;
 }
 
+/* Remove @n bytes from the front, across the linear part and frags. */
+void netbuf_consume(struct netbuf *nb, uint32_t n);
+
 /* Cut the packet to @len bytes total (drops or shortens frags). */
 void netbuf_trim(struct netbuf *nb, uint32_t len);
 

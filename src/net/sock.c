@@ -27,14 +27,9 @@ static void sock_mem_woken(struct mm_waiter *w)
 		sk->ops->writable(sk);
 }
 
-struct sock *sock_alloc(struct net *net, uint8_t proto,
-			const struct sock_ops *ops, void *user)
+void sock_init(struct sock *sk, struct net *net, uint8_t proto,
+	       const struct sock_ops *ops, void *user)
 {
-	struct sock *sk = kmem_cache_alloc(&net->sock_cache, MM_ATOMIC, NULL);
-	struct stats *s = &net->host->stats;
-
-	if (!sk)
-		return NULL;
 	memset(sk, 0, sizeof(*sk));
 	sk->net = net;
 	sk->id = ++net->next_sock_id;
@@ -45,6 +40,17 @@ struct sock *sock_alloc(struct net *net, uint8_t proto,
 	list_init(&sk->rxq);
 	sk->rcvbuf = UDP_RCVBUF_DEFAULT;
 	mm_waiter_init(&sk->mem_waiter, sock_mem_woken, "socket send memory");
+}
+
+struct sock *sock_alloc(struct net *net, uint8_t proto,
+			const struct sock_ops *ops, void *user)
+{
+	struct sock *sk = kmem_cache_alloc(&net->sock_cache, MM_ATOMIC, NULL);
+	struct stats *s = &net->host->stats;
+
+	if (!sk)
+		return NULL;
+	sock_init(sk, net, proto, ops, user);
 	stats_add_counter(s, &sk->st.rx_datagrams, "sock.%u.rx_datagrams",
 			  sk->id);
 	stats_add_counter(s, &sk->st.tx_datagrams, "sock.%u.tx_datagrams",

@@ -82,6 +82,8 @@ struct sock *udp_socket(struct net *net, const struct sock_ops *ops,
 			void *user);
 
 /* For the protocols: a fresh socket, demultiplexing, queueing received data. */
+void sock_init(struct sock *sk, struct net *net, uint8_t proto,
+	       const struct sock_ops *ops, void *user);
 struct sock *sock_alloc(struct net *net, uint8_t proto,
 			const struct sock_ops *ops, void *user);
 struct sock *sock_lookup(struct net *net, uint32_t saddr, uint16_t sport,

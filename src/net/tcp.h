@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp.h - TCP (RFC 9293) for a run-to-completion loop, with the memory
+ * rules of memory-critical connections.
+ *
+ * Files: tcp.c (sockets, demultiplexing tables, user calls, ISNs),
+ * tcp_input.c (segment arrives, in the RFC's order), tcp_output.c
+ * (segmentation, transmission, ACKs and RSTs), tcp_timer.c
+ * (retransmission per RFC 6298, delayed ACK, persist, keepalive,
+ * TIME-WAIT), tcp_options.c (MSS, window scale, timestamps),
+ * tcp_seq.h (wrapping sequence arithmetic).
+ *
+ * Congestion control is RFC 5681 with NewReno recovery (RFC 6582);
+ * delayed ACKs acknowledge at least every second full-sized segment and
+ * immediately on out-of-order data; Nagle is on unless TCP_NODELAY.
+ *
+ * Memory:
+ *  - The send queue holds segments as page references: tcp_send_page()
+ *    queues a page being written back without copying it; tcp_send()
+ *    copies into pages of the socket's own.  A transmission is a small
+ *    header buffer plus references to those pages, built fresh each time,
+ *    so a failed allocation only delays it ("emit, then commit").
+ *  - Received data is bounded by the receive buffer, and the advertised
+ *    window never promises more than it can hold; out-of-order data is
+ *    dropped first under pressure.
+ *  - A flagged connection (tcp_set_memalloc) sizes its reserves from its
+ *    window, MSS and queue bounds (net.tx.<id>, net.rxq.<id>), keeps a
+ *    preallocated ACK so an ACK can always be sent, copies reserve-received
+ *    data into its own reserve, and bounds its send queue by net.tx.<id>.
+ *    Unflagged connections never touch a reserve: under pressure they drop
+ *    and shrink their window, and recover when memory returns.
+ */
+#ifndef LB_NET_TCP_H
+#define LB_NET_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "core/loop.h"
+#include "sock.h"
+#include "tcp_seq.h"
+
+enum tcp_state {
+	TCP_CLOSED,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+struct tcp_hdr {
+	uint16_t source, dest;
+	uint32_t seq, ack;
+	uint8_t doff; /* data offset in the high nibble */
+	uint8_t flags;
+	uint16_t window;
+	uint16_t check;
+	uint16_t urg;
+} __attribute__((packed));
+
+#define TCP_DEFAULT_MSS 536
+#define TCP_MAX_WSCALE 14
+#define TCP_RCVBUF_DEFAULT (256 * 1024)
+#define TCP_SNDBUF_DEFAULT (256 * 1024)
+#define TCP_DELACK_NS (20 * NSEC_PER_MSEC)
+#define TCP_RTO_INITIAL_NS NSEC_PER_SEC
+#define TCP_RTO_MIN_NS (200 * NSEC_PER_MSEC)
+#define TCP_RTO_MAX_NS (60 * NSEC_PER_SEC)
+#define TCP_MAX_RETRIES 15
+#define TCP_SYN_RETRIES 6
+#define TCP_TIME_WAIT_NS (60 * NSEC_PER_SEC)
+#define TCP_TIME_WAIT_MAX 128
+#define TCP_KEEPALIVE_IDLE_NS (7200 * NSEC_PER_SEC)
+#define TCP_KEEPALIVE_INTVL_NS (75 * NSEC_PER_SEC)
+#define TCP_KEEPALIVE_PROBES 9
+#define TCP_PERSIST_MAX_NS (60 * NSEC_PER_SEC)
+#define TCP_OFO_MAX_SEGS 64
+
+/* Every event and drop point, registered as "tcp.<name>". */
+#define TCP_STATS(X)                                                                \
+	X(rx_segs)                                                                  \
+	X(tx_segs) X(rx_bad_csum) X(rx_bad_header) X(rx_no_socket) X(               \
+		rx_drop_pfmemalloc) X(rx_drop_no_memory) X(rx_drop_rcvbuf)          \
+		X(rx_drop_ofo_full) X(rx_ofo_queued) X(rx_ofo_pruned) X(            \
+			rx_out_of_window) X(rx_dup_data) X(tx_no_memory)            \
+			X(tx_spare_ack_used) X(retransmits) X(rto_expired) X(       \
+				fast_retransmits) X(dup_acks) X(challenge_acks)     \
+				X(rst_sent) X(rst_received) X(rst_ignored) X(       \
+					syn_queue_full) X(accept_queue_full)        \
+					X(timewait_reused) X(timewait_reclaimed) X( \
+						persist_probes) X(keepalive_probes) \
+						X(conn_timeouts) X(                 \
+							active_opens)               \
+							X(passive_opens) X(         \
+								delayed_acks)       \
+								X(quick_acks)
+
+#define TCP_STAT_FIELD(name) struct counter name;
+struct tcp_stats {
+	TCP_STATS(TCP_STAT_FIELD)
+};
+#undef TCP_STAT_FIELD
+
+/* Per-segment state in netbuf->cb of a queued segment. */
+struct tcp_cb {
+	tcp_seq_t seq, end_seq; /* end_seq counts SYN and FIN */
+	uint8_t flags; /* TCP_FIN on the segment that carries it */
+	bool retransmitted;
+};
+
+struct tcp_sock {
+	struct sock sk; /* first: the generic socket (addresses, ops, flags) */
+	enum tcp_state state;
+	struct list_head node; /* table chain (or TIME-WAIT list) */
+	struct list_head accept_node; /* on the listener's accept_q */
+	struct tcp_sock *listener; /* of an embryonic or unaccepted child */
+	struct list_head accept_q; /* listener: established, not accepted */
+	unsigned nr_accept, nr_syn, backlog;
+	bool in_table, closed_by_user;
+
+	/* send side */
+	tcp_seq_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	uint32_t snd_wnd, max_wnd;
+	struct list_head wq; /* segments not yet acknowledged */
+	struct netbuf *send_head; /* first segment not yet sent, or NULL */
+	tcp_seq_t write_seq; /* sequence of the next byte queued */
+	uint32_t wq_bytes, sndbuf;
+	struct page *copy_page; /* last page tcp_send copied into */
+	bool fin_queued;
+	uint16_t mss, adv_mss;
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, ts_ok;
+	uint32_t ts_recent, ts_offset;
+	tcp_seq_t last_ack_sent;
+
+	/* congestion control and RTT */
+	uint32_t cwnd, ssthresh;
+	unsigned dupacks;
+	tcp_seq_t recover;
+	bool in_recovery;
+	uint64_t srtt, rttvar, rto; /* ns; srtt 0: no sample yet */
+	bool rtt_timing; /* Karn: timing rtt_seq, sent at rtt_start */
+	tcp_seq_t rtt_seq;
+	uint64_t rtt_start;
+	unsigned backoff, retries;
+
+	/* receive side */
+	tcp_seq_t irs, rcv_nxt, rcv_adv;
+	struct list_head rq, ofo;
+	uint32_t rq_bytes, rq_truesize, ofo_bytes, ofo_truesize, rcvbuf;
+	unsigned nr_ofo;
+	bool fin_received;
+	unsigned segs_unacked;
+
+	/* timers */
+	struct timer rto_timer, delack_timer, persist_timer, ka_timer, tw_timer;
+	unsigned persist_backoff, ka_probes;
+	uint64_t last_rx;
+	bool nodelay, keepalive;
+
+	struct netbuf *spare_ack; /* flagged: an ACK that needs no memory */
+	int err;
+};
+
+static inline struct tcp_sock *tcp_sk(struct sock *sk)
+{
+	return (struct tcp_sock *)sk;
+}
+
+const char *tcp_state_name(enum tcp_state s);
+
+/* Attach TCP to a stack (called by net_create); 0 or -ENOMEM. */
+int tcp_init(struct net *net);
+void tcp_fini(struct net *net);
+
+struct tcp_sock *tcp_socket(struct net *net, const struct sock_ops *ops,
+			    void *user);
+int tcp_bind(struct tcp_sock *tp, uint32_t ip, uint16_t port);
+int tcp_listen(struct tcp_sock *tp, unsigned backlog);
+/* An established child, or NULL (ops->readable fires when one is ready). */
+struct tcp_sock *tcp_accept(struct tcp_sock *tp);
+/* Starts the handshake; ops->writable fires when established. */
+int tcp_connect(struct tcp_sock *tp, const struct sock_addr *peer);
+/* Queue bytes (copied); returns how many were taken, or -errno. */
+ssize_t tcp_send(struct tcp_sock *tp, const void *buf, size_t len);
+/* Queue a page range by reference (no copy); @len or -errno. */
+ssize_t tcp_send_page(struct tcp_sock *tp, struct page *pg, uint32_t off,
+		      uint32_t len);
+/* Bytes read; 0 at end of stream; -EAGAIN when nothing is there. */
+ssize_t tcp_recv(struct tcp_sock *tp, void *buf, size_t len);
+/* Bytes tcp_send could take now. */
+size_t tcp_send_space(const struct tcp_sock *tp);
+size_t tcp_recv_ready(const struct tcp_sock *tp);
+/* Send a FIN after the queued data (half-close). */
+int tcp_shutdown(struct tcp_sock *tp);
+/* Graceful close; the socket is freed when the protocol is done with it. */
+void tcp_close(struct tcp_sock *tp);
+/* Send RST and free now. */
+void tcp_abort(struct tcp_sock *tp);
+void tcp_set_nodelay(struct tcp_sock *tp, bool on);
+void tcp_set_keepalive(struct tcp_sock *tp, bool on);
+/*
+ * Flag the connection memory-critical: registers reserves computed from
+ * its window, MSS and queue bounds, and a spare ACK.  0 or -errno.
+ */
+int tcp_set_memalloc(struct tcp_sock *tp);
+
+/* Reserve pages a flagged connection needs for @rcvbuf/@sndbuf and @mss. */
+size_t tcp_reserve_rx_pages(uint32_t rcvbuf, uint32_t mss);
+size_t tcp_reserve_tx_pages(uint32_t sndbuf, uint32_t mss);
+
+#endif

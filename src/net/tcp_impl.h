@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp_impl.h - what the TCP files share and nobody else sees.
+ */
+#ifndef LB_NET_TCP_IMPL_H
+#define LB_NET_TCP_IMPL_H
+
+#include "net.h"
+#include "netbuf.h"
+#include "proto.h"
+#include "tcp.h"
+
+#define TCP_HASH_SIZE 256
+
+/* The stack's TCP state: hashed connections, listeners, TIME-WAIT. */
+struct tcp_table {
+	struct list_head conns[TCP_HASH_SIZE];
+	struct list_head listeners;
+	struct list_head timewait; /* oldest first */
+	unsigned nr_timewait;
+	uint64_t isn_key[2];
+	struct tcp_stats st;
+};
+
+static inline struct tcp_table *tcp_table(struct net *net)
+{
+	return net->tcp;
+}
+
+/* Options of a segment (parsed) or for a segment (to emit). */
+struct tcp_opts {
+	bool mss_ok, ws_ok, ts_ok;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+};
+
+/* What the input path knows about the segment being processed. */
+struct tcp_in_ctx {
+	struct net *net;
+	struct netbuf *nb; /* data at the payload */
+	const struct tcp_hdr *th;
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	tcp_seq_t seq, ack, end_seq;
+	uint32_t len; /* payload bytes */
+	uint32_t wnd; /* unscaled */
+	uint8_t flags;
+	struct tcp_opts opts;
+};
+
+static inline struct tcp_cb *tcp_cb(struct netbuf *nb)
+{
+	_Static_assert(sizeof(struct tcp_cb) <= sizeof(nb->cb), "cb size");
+	return (struct tcp_cb *)nb->cb;
+}
+
+/* tcp_options.c */
+int tcp_parse_options(const uint8_t *p, unsigned len, struct tcp_opts *o);
+/* Bytes the options take (a multiple of 4). */
+unsigned tcp_options_size(const struct tcp_opts *o);
+void tcp_write_options(uint8_t *p, const struct tcp_opts *o);
+
+/* tcp.c */
+struct tcp_sock *tcp_lookup(struct net *net, uint32_t saddr, uint16_t sport,
+			    uint32_t daddr, uint16_t dport);
+struct tcp_sock *tcp_lookup_listener(struct net *net, uint32_t daddr,
+				     uint16_t dport);
+void tcp_hash(struct tcp_sock *tp);
+void tcp_unhash(struct tcp_sock *tp);
+tcp_seq_t tcp_isn(struct net *net, uint32_t saddr, uint16_t sport,
+		  uint32_t daddr, uint16_t dport);
+struct tcp_sock *tcp_child(struct tcp_sock *listener,
+			   const struct tcp_in_ctx *c);
+void tcp_set_state(struct tcp_sock *tp, enum tcp_state s);
+/* The connection is over: stop timers, free queues; free if closed. */
+void tcp_done(struct tcp_sock *tp, int err);
+void tcp_enter_timewait(struct tcp_sock *tp);
+uint32_t tcp_ts_now(const struct tcp_sock *tp);
+void tcp_wake_readable(struct tcp_sock *tp);
+void tcp_wake_writable(struct tcp_sock *tp);
+/* Memory flags and reserve for this connection's allocations. */
+unsigned tcp_alloc_flags(const struct tcp_sock *tp);
+struct mm_reserve *tcp_tx_reserve(struct tcp_sock *tp);
+
+/* tcp_output.c */
+/* Send what the windows allow; 0 or -errno. */
+int tcp_output(struct tcp_sock *tp);
+int tcp_send_ack(struct tcp_sock *tp);
+int tcp_send_syn(struct tcp_sock *tp);
+int tcp_send_probe(struct tcp_sock *tp, bool with_byte);
+/* Retransmit the first unacknowledged segment. */
+int tcp_retransmit_head(struct tcp_sock *tp);
+void tcp_send_rst(struct tcp_sock *tp);
+/* RST in answer to a segment that has no connection. */
+void tcp_reply_rst(struct net *net, const struct tcp_in_ctx *c);
+uint32_t tcp_rcv_window(struct tcp_sock *tp);
+void tcp_refill_spare_ack(struct tcp_sock *tp);
+
+/* tcp_input.c */
+void tcp_rcv(struct net *net, struct netbuf *nb);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct tcp_sock *tp);
+void tcp_timers_stop(struct tcp_sock *tp);
+void tcp_arm_rto(struct tcp_sock *tp);
+void tcp_rtt_sample(struct tcp_sock *tp, uint64_t rtt_ns);
+void tcp_arm_persist(struct tcp_sock *tp);
+void tcp_arm_delack(struct tcp_sock *tp);
+void tcp_arm_keepalive(struct tcp_sock *tp);
+
+#define TCP_INC(net, name) counter_inc(&tcp_table(net)->st.name)
+
+#endif
