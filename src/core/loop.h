@@ -125,10 +125,11 @@ bool loop_run_once(struct loop *l, uint64_t max_wait_ns);
 /* Run until loop_stop() or until nothing is left. */
 void loop_run(struct loop *l);
 /*
- * Run until the clock reaches @deadline, loop_stop(), or nothing is left.
- * Virtual time never passes @deadline; the loop stops there once nothing
- * due by @deadline remains (tasks included).  Real time stops as soon as
- * @deadline has passed.
+ * Run until the clock reaches @deadline or loop_stop().  Virtual time
+ * never passes @deadline, and reaches it even when nothing is left to run
+ * (an idle simulated world lives through the time asked for); everything
+ * due by @deadline runs, tasks included.  Real time stops as soon as
+ * @deadline has passed, or when nothing is left.
  */
 void loop_run_until(struct loop *l, uint64_t deadline);
 void loop_stop(struct loop *l);

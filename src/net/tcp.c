@@ -75,8 +75,34 @@ void tcp_fini(struct net *net)
 
 	if (!t)
 		return;
-	list_for_each_entry_safe(tp, tmp, &t->timewait, node)
+	/*
+	 * The stack is going away: owners of live connections hear about it
+	 * (and may close them), then whatever is left is freed.
+	 */
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < TCP_HASH_SIZE && !again; i++)
+			list_for_each_entry(tp, &t->conns[i], node) {
+				if (tp->closed_by_user || !tp->sk.ops ||
+				    !tp->sk.ops->error)
+					continue;
+				tp->sk.ops->error(&tp->sk, ECONNABORTED);
+				tp->sk.ops = NULL;
+				again = true;
+				break;
+			}
+	}
+	for (size_t i = 0; i < TCP_HASH_SIZE; i++)
+		list_for_each_entry_safe(tp, tmp, &t->conns[i], node) {
+			tp->closed_by_user = true;
+			tcp_done(tp, 0);
+		}
+	list_for_each_entry_safe(tp, tmp, &t->listeners, node)
+		tcp_close(tp);
+	list_for_each_entry_safe(tp, tmp, &t->timewait, node) {
+		tp->closed_by_user = true;
 		tcp_done(tp, 0);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(tcp_stat_names); i++)
 		stats_remove(&net->host->stats, (struct counter *)&t->st + i);
 	kmem_cache_destroy(tcp_cache(net));

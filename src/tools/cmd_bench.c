@@ -23,6 +23,7 @@
 #include "mm/slab.h"
 #include "net/net.h"
 #include "net/sock.h"
+#include "net/tcp.h"
 
 static uint64_t now_ns(void)
 {
@@ -388,8 +389,107 @@ out:
 	return fps;
 }
 
+/* ---- TCP bulk between two lifeboat hosts on the simulated wire ------- */
+
+struct bulk {
+	struct tcp_sock *l, *rx, *tx;
+	uint64_t to_send, sent, received;
+};
+
+static void bulk_pump(struct sock *sk)
+{
+	struct bulk *b = sk->user;
+	static const uint8_t zero[65536];
+
+	while (b->tx && b->sent < b->to_send) {
+		ssize_t n = tcp_send(b->tx, zero,
+				     (size_t)lb_min((uint64_t)sizeof(zero),
+						    b->to_send - b->sent));
+
+		if (n <= 0)
+			break;
+		b->sent += (uint64_t)n;
+	}
+}
+
+static void bulk_drain(struct sock *sk)
+{
+	struct bulk *b = sk->user;
+	uint8_t buf[65536];
+	ssize_t n;
+
+	while ((n = tcp_recv(tcp_sk(sk), buf, sizeof(buf))) > 0)
+		b->received += (uint64_t)n;
+}
+
+static const struct sock_ops bulk_tx_ops = { .writable = bulk_pump };
+static const struct sock_ops bulk_rx_ops = { .readable = bulk_drain };
+
+static void bulk_accept(struct sock *sk)
+{
+	struct bulk *b = sk->user;
+	struct tcp_sock *c = tcp_accept(b->l);
+
+	if (c) {
+		c->sk.ops = &bulk_rx_ops;
+		c->sk.user = b;
+		b->rx = c;
+	}
+}
+
+static const struct sock_ops bulk_listen_ops = { .readable = bulk_accept };
+
+/* MB/s of payload moved end to end, sender and receiver in one thread. */
+static double bench_tcp_bulk(uint64_t bytes)
+{
+	struct sim_link_config lc = { .latency_ns = 20 * NSEC_PER_USEC,
+				      .slots = 2048 };
+	struct net_bench_host a, b;
+	struct bulk bk = { 0 };
+	struct sim_link link;
+	struct loop loop;
+	uint64_t t0, t1;
+	double mbps = 0;
+
+	loop_init(&loop, LOOP_VIRTUAL);
+	sim_link_init(&link, &loop, 1, &lc);
+	if (net_bench_host(&a, &loop, &link, "a", htonl(0xc0000201)) ||
+	    net_bench_host(&b, &loop, &link, "b", htonl(0xc0000202)))
+		goto out;
+	bk.l = tcp_socket(b.net, &bulk_listen_ops, &bk);
+	tcp_bind(bk.l, 0, 9);
+	tcp_listen(bk.l, 4);
+	bk.tx = tcp_socket(a.net, &bulk_tx_ops, &bk);
+	tcp_connect(bk.tx, &(struct sock_addr){ b.dev.ip, 9 });
+	loop_run_until(&loop, loop_now(&loop) + 10 * NSEC_PER_MSEC);
+	t0 = now_ns();
+	bk.to_send = bytes; /* nothing moves before the clock starts */
+	bulk_pump(&bk.tx->sk);
+	while (bk.received < bytes && loop_run_once(&loop, UINT64_MAX))
+		;
+	t1 = now_ns();
+	if (bk.received == bytes)
+		mbps = (double)bytes / (double)(t1 - t0) * 1e3;
+	else
+		fprintf(stderr, "bench: tcp bulk moved %llu of %llu bytes\n",
+			(unsigned long long)bk.received,
+			(unsigned long long)bytes);
+	tcp_abort(bk.tx);
+	if (bk.rx)
+		tcp_abort(bk.rx);
+	tcp_close(bk.l);
+out:
+	net_bench_host_destroy(&b);
+	net_bench_host_destroy(&a);
+	sim_link_destroy(&link);
+	loop_destroy(&loop);
+	return mbps;
+}
+
 static void bench_net(uint64_t iters)
 {
+	printf("BENCH net.sim.tcp_bulk %.1f MB/s (CPU-bound, both ends in one thread)\n",
+	       bench_tcp_bulk(lb_max(iters * 64, (uint64_t)64 << 20)));
 	uint64_t frames = lb_max(iters / 10, (uint64_t)10000);
 
 	printf("BENCH net.sim.rx_fps %.0f frames/s\n",
@@ -411,7 +511,8 @@ static void bench_help(FILE *out)
 		"                              instructions of the allocation fast path\n"
 		"                              under 'accounted' over 'none' (callgrind)\n"
 		"  net.sim.rx_fps              frames/s through the receive path (sim)\n"
-		"  net.sim.rx_fps_reserve      the same with normal memory exhausted\n");
+		"  net.sim.rx_fps_reserve      the same with normal memory exhausted\n"
+		"  net.sim.tcp_bulk            TCP bulk MB/s between two lifeboat hosts (sim)\n");
 }
 
 int cmd_bench(int argc, char **argv)
