@@ -552,6 +552,8 @@ static struct netbuf *new_segment(struct tcp_sock *tp)
 	tcp_cb(seg)->seq = tcp_cb(seg)->end_seq = tp->write_seq;
 	tcp_cb(seg)->flags = 0;
 	tcp_cb(seg)->retransmitted = false;
+	tcp_cb(seg)->sacked = false;
+	tcp_cb(seg)->hole_resent = false;
 	list_add_tail(&seg->node, &tp->wq);
 	if (!tp->send_head)
 		tp->send_head = seg;

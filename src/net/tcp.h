@@ -10,7 +10,8 @@
  * TIME-WAIT), tcp_options.c (MSS, window scale, timestamps),
  * tcp_seq.h (wrapping sequence arithmetic).
  *
- * Congestion control is RFC 5681 with NewReno recovery (RFC 6582);
+ * Congestion control is RFC 5681 with NewReno recovery (RFC 6582), using
+ * SACK information (RFC 2018) to retransmit only the holes;
  * delayed ACKs acknowledge at least every second full-sized segment and
  * immediately on out-of-order data; Nagle is on unless TCP_NODELAY.
  *
@@ -92,7 +93,8 @@ struct tcp_hdr {
 /* Every event and drop point, registered as "tcp.<name>". */
 #define TCP_STATS(X)                                                                \
 	X(rx_segs)                                                                  \
-	X(tx_segs) X(rx_bad_csum) X(rx_bad_header) X(rx_no_socket) X(               \
+	X(tx_segs)                                                                  \
+	X(rx_bad_csum) X(rx_bad_header) X(rx_no_socket) X(                          \
 		rx_drop_pfmemalloc) X(rx_drop_no_memory) X(rx_drop_rcvbuf)          \
 		X(rx_drop_ofo_full) X(rx_ofo_queued) X(rx_ofo_pruned) X(            \
 			rx_out_of_window) X(rx_dup_data) X(tx_no_memory)            \
@@ -119,6 +121,8 @@ struct tcp_cb {
 	tcp_seq_t seq, end_seq; /* end_seq counts SYN and FIN */
 	uint8_t flags; /* TCP_FIN on the segment that carries it */
 	bool retransmitted;
+	bool sacked; /* the receiver holds it (RFC 2018) */
+	bool hole_resent; /* retransmitted in this recovery */
 };
 
 struct tcp_sock {
@@ -142,7 +146,8 @@ struct tcp_sock {
 	bool fin_queued;
 	uint16_t mss, adv_mss;
 	uint8_t snd_wscale, rcv_wscale;
-	bool ws_ok, ts_ok;
+	bool ws_ok, ts_ok, sack_ok;
+	tcp_seq_t last_ofo_seq; /* newest out-of-order arrival (SACK order) */
 	uint32_t ts_recent, ts_offset;
 	tcp_seq_t last_ack_sent;
 

@@ -28,11 +28,19 @@ static inline struct tcp_table *tcp_table(struct net *net)
 }
 
 /* Options of a segment (parsed) or for a segment (to emit). */
+#define TCP_MAX_SACKS 4
+
+struct tcp_sack_block {
+	tcp_seq_t start, end;
+};
+
 struct tcp_opts {
-	bool mss_ok, ws_ok, ts_ok;
+	bool mss_ok, ws_ok, ts_ok, sack_ok;
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
+	unsigned nr_sacks;
+	struct tcp_sack_block sacks[TCP_MAX_SACKS];
 };
 
 /* What the input path knows about the segment being processed. */
@@ -89,8 +97,9 @@ int tcp_output(struct tcp_sock *tp);
 int tcp_send_ack(struct tcp_sock *tp);
 int tcp_send_syn(struct tcp_sock *tp);
 int tcp_send_probe(struct tcp_sock *tp, bool with_byte);
-/* Retransmit the first unacknowledged segment. */
+/* Retransmit the first unacknowledged segment, or @seg. */
 int tcp_retransmit_head(struct tcp_sock *tp);
+int tcp_retransmit_seg(struct tcp_sock *tp, struct netbuf *seg);
 void tcp_send_rst(struct tcp_sock *tp);
 /* RST in answer to a segment that has no connection. */
 void tcp_reply_rst(struct net *net, const struct tcp_in_ctx *c);

@@ -43,6 +43,7 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->snd_wscale = 0;
 		tp->rcv_wscale = 0;
 	}
+	tp->sack_ok = c->opts.sack_ok;
 	tp->ts_ok = c->opts.ts_ok;
 	/* every segment will carry 12 bytes of timestamp option */
 	if (tp->ts_ok)
@@ -298,6 +299,7 @@ static void ofo_insert(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	tcp_cb(nb)->seq = seq;
 	tcp_cb(nb)->end_seq = end;
 	list_add_tail(&nb->node, &pos->node);
+	tp->last_ofo_seq = seq;
 	tp->nr_ofo++;
 	tp->ofo_bytes += end - seq;
 	tp->ofo_truesize += nb->truesize;
@@ -409,6 +411,66 @@ static uint32_t clean_acked(struct tcp_sock *tp, tcp_seq_t ack)
 	return freed;
 }
 
+/* Mark the queued segments the receiver reports holding (RFC 2018). */
+static void sack_input(struct tcp_sock *tp, const struct tcp_in_ctx *c)
+{
+	struct netbuf *seg;
+
+	if (!tp->sack_ok || !c->opts.nr_sacks)
+		return;
+	for (unsigned i = 0; i < c->opts.nr_sacks; i++) {
+		const struct tcp_sack_block *b = &c->opts.sacks[i];
+
+		/* only blocks about data in flight are believed */
+		if (!seq_lt(b->start, b->end) ||
+		    seq_leq(b->start, tp->snd_una) ||
+		    seq_gt(b->end, tp->snd_max))
+			continue;
+		list_for_each_entry(seg, &tp->wq, node) {
+			struct tcp_cb *cb = tcp_cb(seg);
+
+			if (seq_geq(cb->seq, b->end))
+				break;
+			if (seq_geq(cb->seq, b->start) &&
+			    seq_leq(cb->end_seq, b->end))
+				cb->sacked = true;
+		}
+	}
+}
+
+/*
+ * In recovery: retransmit the next hole, the first segment below the
+ * highest SACKed data that the receiver does not hold and that was not
+ * resent in this recovery.  Without SACK information: the first segment.
+ */
+static void retransmit_next_hole(struct tcp_sock *tp)
+{
+	tcp_seq_t high = tp->snd_una;
+	bool any = false;
+	struct netbuf *seg;
+
+	list_for_each_entry(seg, &tp->wq, node)
+		if (tcp_cb(seg)->sacked) {
+			high = seq_max(high, tcp_cb(seg)->end_seq);
+			any = true;
+		}
+	if (!any) {
+		tcp_retransmit_head(tp);
+		return;
+	}
+	list_for_each_entry(seg, &tp->wq, node) {
+		struct tcp_cb *cb = tcp_cb(seg);
+
+		if (seq_geq(cb->seq, high))
+			break;
+		if (cb->sacked || cb->hole_resent)
+			continue;
+		if (!tcp_retransmit_seg(tp, seg))
+			cb->hole_resent = true;
+		return;
+	}
+}
+
 static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
 	struct net *net = c->net;
@@ -440,7 +502,7 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tp->in_recovery = false;
 		} else {
 			/* partial ACK: the next hole, deflate */
-			tcp_retransmit_head(tp);
+			retransmit_next_hole(tp);
 			tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
 			tp->cwnd += tp->mss;
 		}
@@ -460,10 +522,13 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 static void dup_ack(struct tcp_sock *tp)
 {
 	uint32_t flight = tp->snd_max - tp->snd_una;
+	struct netbuf *seg;
 
 	TCP_INC(tp->sk.net, dup_acks);
 	if (tp->in_recovery) {
 		tp->cwnd += tp->mss; /* each dupack: a segment left the net */
+		if (tp->sack_ok)
+			retransmit_next_hole(tp);
 		return;
 	}
 	if (++tp->dupacks != 3)
@@ -475,7 +540,9 @@ static void dup_ack(struct tcp_sock *tp)
 	TCP_INC(tp->sk.net, fast_retransmits);
 	tp->ssthresh = lb_max(flight / 2, 2u * tp->mss);
 	tp->recover = tp->snd_max;
-	tcp_retransmit_head(tp);
+	list_for_each_entry(seg, &tp->wq, node)
+		tcp_cb(seg)->hole_resent = false;
+	retransmit_next_hole(tp);
 	tp->cwnd = tp->ssthresh + 3u * tp->mss;
 	tp->in_recovery = true;
 }
@@ -541,6 +608,7 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tp->retries = 0; /* the peer is there, just full */
 		}
 	}
+	sack_input(tp, c);
 	if (seq_gt(c->ack, tp->snd_una))
 		new_ack(tp, c);
 	else if (c->ack == tp->snd_una && !c->len &&

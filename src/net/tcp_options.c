@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * tcp_options.c - MSS, window scale and timestamps: parsing with every
- * length checked against the header, and emitting.
- *
- * SACK-permitted is never offered: we do not implement SACK, and a peer
- * told otherwise would rely on it.
+ * tcp_options.c - MSS, window scale, timestamps, SACK-permitted and SACK
+ * blocks: parsing with every length checked against the header, and
+ * emitting.
  */
 #include <string.h>
 #include "tcp_impl.h"
@@ -58,8 +56,31 @@ int tcp_parse_options(const uint8_t *p, unsigned len, struct tcp_opts *o)
 			o->tsecr = (uint32_t)p[6] << 24 | (uint32_t)p[7] << 16 |
 				   (uint32_t)p[8] << 8 | p[9];
 			break;
+		case OPT_SACK_PERM:
+			if (olen != 2)
+				return -1;
+			o->sack_ok = true;
+			break;
+		case OPT_SACK:
+			if (olen < 10 || (olen - 2) % 8)
+				return -1;
+			for (unsigned i = 0;
+			     i < (olen - 2u) / 8 && o->nr_sacks < TCP_MAX_SACKS;
+			     i++) {
+				const uint8_t *b = p + 2 + 8 * i;
+				struct tcp_sack_block *sb =
+					&o->sacks[o->nr_sacks++];
+
+				sb->start = (uint32_t)b[0] << 24 |
+					    (uint32_t)b[1] << 16 |
+					    (uint32_t)b[2] << 8 | b[3];
+				sb->end = (uint32_t)b[4] << 24 |
+					  (uint32_t)b[5] << 16 |
+					  (uint32_t)b[6] << 8 | b[7];
+			}
+			break;
 		default:
-			break; /* SACK and unknown options are skipped */
+			break; /* unknown options are skipped */
 		}
 		p += olen;
 		len -= olen;
@@ -77,6 +98,10 @@ unsigned tcp_options_size(const struct tcp_opts *o)
 		n += 4; /* NOP + 3 */
 	if (o->ts_ok)
 		n += 12; /* NOP NOP + 10 */
+	if (o->sack_ok)
+		n += 4; /* NOP NOP + 2 */
+	if (o->nr_sacks)
+		n += 4 + 8 * o->nr_sacks; /* NOP NOP + 2 + 8n */
 	return n;
 }
 
@@ -109,6 +134,22 @@ void tcp_write_options(uint8_t *p, const struct tcp_opts *o)
 		*p++ = OPT_TS;
 		*p++ = 10;
 		p = put32(p, o->tsval);
-		put32(p, o->tsecr);
+		p = put32(p, o->tsecr);
+	}
+	if (o->sack_ok) {
+		*p++ = OPT_NOP;
+		*p++ = OPT_NOP;
+		*p++ = OPT_SACK_PERM;
+		*p++ = 2;
+	}
+	if (o->nr_sacks) {
+		*p++ = OPT_NOP;
+		*p++ = OPT_NOP;
+		*p++ = OPT_SACK;
+		*p++ = (uint8_t)(2 + 8 * o->nr_sacks);
+		for (unsigned i = 0; i < o->nr_sacks; i++) {
+			p = put32(p, o->sacks[i].start);
+			p = put32(p, o->sacks[i].end);
+		}
 	}
 }

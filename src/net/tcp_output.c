@@ -36,7 +36,39 @@ void tcp_refill_spare_ack(struct tcp_sock *tp)
 				     MM_ATOMIC | MM_MEMALLOC, &tp->sk.tx_rsv);
 }
 
-static void options_for(struct tcp_sock *tp, uint8_t flags, struct tcp_opts *o)
+/*
+ * SACK blocks for the out-of-order data we hold (RFC 2018 §4): the block
+ * with the newest arrival first, then the others in sequence order, as
+ * many as fit beside the timestamp (three).
+ */
+static void sack_blocks(struct tcp_sock *tp, struct tcp_opts *o)
+{
+	struct tcp_sack_block blocks[TCP_OFO_MAX_SEGS];
+	unsigned n = 0, max = tp->ts_ok ? 3 : 4, first = 0;
+	struct netbuf *nb;
+
+	list_for_each_entry(nb, &tp->ofo, node) {
+		struct tcp_cb *cb = tcp_cb(nb);
+
+		if (n && cb->seq == blocks[n - 1].end) {
+			blocks[n - 1].end = cb->end_seq;
+			continue;
+		}
+		blocks[n++] = (struct tcp_sack_block){ cb->seq, cb->end_seq };
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (seq_in(tp->last_ofo_seq, blocks[i].start, blocks[i].end))
+			first = i;
+	if (!n)
+		return;
+	o->sacks[o->nr_sacks++] = blocks[first];
+	for (unsigned i = 0; i < n && o->nr_sacks < max; i++)
+		if (i != first)
+			o->sacks[o->nr_sacks++] = blocks[i];
+}
+
+static void options_for(struct tcp_sock *tp, uint8_t flags, bool data,
+			struct tcp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (flags & TCP_SYN) {
@@ -46,8 +78,12 @@ static void options_for(struct tcp_sock *tp, uint8_t flags, struct tcp_opts *o)
 		o->ws_ok = tp->state == TCP_SYN_SENT || tp->ws_ok;
 		o->ws = tp->rcv_wscale;
 		o->ts_ok = tp->state == TCP_SYN_SENT || tp->ts_ok;
+		o->sack_ok = tp->state == TCP_SYN_SENT || tp->sack_ok;
 	} else {
 		o->ts_ok = tp->ts_ok;
+		/* on pure ACKs: data segments have no room for them */
+		if (tp->sack_ok && (flags & TCP_ACK) && !data)
+			sack_blocks(tp, o);
 	}
 	if (o->ts_ok) {
 		o->tsval = tcp_ts_now(tp);
@@ -69,7 +105,7 @@ static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	unsigned hlen;
 	uint32_t wnd, len;
 
-	options_for(tp, flags, &o);
+	options_for(tp, flags, seg && netbuf_total(seg), &o);
 	hlen = sizeof(*th) + tcp_options_size(&o);
 	nb = netbuf_alloc(net, hlen, tcp_alloc_flags(tp), tcp_tx_reserve(tp));
 	if (!nb && !seg && tp->spare_ack && !(flags & (TCP_SYN | TCP_FIN))) {
@@ -312,14 +348,17 @@ int tcp_output(struct tcp_sock *tp)
 
 int tcp_retransmit_head(struct tcp_sock *tp)
 {
-	struct netbuf *seg;
-	struct tcp_cb *cb;
-	int err;
-
 	if (list_empty(&tp->wq))
 		return 0;
-	seg = list_first_entry(&tp->wq, struct netbuf, node);
-	cb = tcp_cb(seg);
+	return tcp_retransmit_seg(tp, list_first_entry(&tp->wq, struct netbuf,
+						       node));
+}
+
+int tcp_retransmit_seg(struct tcp_sock *tp, struct netbuf *seg)
+{
+	struct tcp_cb *cb = tcp_cb(seg);
+	int err;
+
 	if (!seq_lt(cb->seq, tp->snd_max))
 		return 0;
 	err = transmit(tp, seg, TCP_ACK | (cb->flags & TCP_FIN), cb->seq);

@@ -159,7 +159,8 @@ static void test_handshake_and_transfer_both_ways(void **state)
 	assert_non_null(pw.sp.tp);
 	assert_int_equal(pw.sp.tp->state, TCP_ESTABLISHED);
 	/* window scaling and timestamps were negotiated */
-	assert_true(pw.cli.tp->ws_ok && pw.cli.tp->ts_ok);
+	assert_true(pw.cli.tp->ws_ok && pw.cli.tp->ts_ok && pw.cli.tp->sack_ok);
+	assert_true(pw.sp.tp->ws_ok && pw.sp.tp->ts_ok && pw.sp.tp->sack_ok);
 	assert_int_equal(pw.cli.tp->mss, 1460 - 12); /* timestamps */
 	pump(&pw.cli);
 	pump(&pw.sp);
