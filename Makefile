@@ -48,6 +48,7 @@ check: test test-asan
 
 bench: build
 	./$(BUILD)/lifeboat bench
+	./scripts/bench-net.sh $(BUILD)
 
 $(FUZZ_BUILD)/build.ninja:
 	@./scripts/deps.sh
