@@ -224,6 +224,48 @@ for size in $SIZES; do
 	done
 done
 
+# ---- TCP bulk: Linux to and from lifeboat over TAP, Linux to Linux over veth
+# The client is socat on a kernel TCP socket in the client namespace; the
+# peer is lifeboat's discard (9) and chargen (19) over TAP, or socat
+# serving the same over veth.  TCP_BYTES (default 256 MiB) are timed.
+TCP_BYTES=${TCP_BYTES:-268435456}
+if command -v socat >/dev/null; then
+	(ip netns exec "$NS_KS" timeout 120 socat -u \
+		TCP-LISTEN:9,reuseaddr,fork OPEN:/dev/null) >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	(ip netns exec "$NS_KS" timeout 120 socat -U \
+		TCP-LISTEN:19,reuseaddr,fork OPEN:/dev/zero) >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	sleep 0.3
+	now() { date +%s.%N; }
+	tcp_send() { # NS -> MB/s of TCP_BYTES sent to port 9
+		t0=$(now)
+		head -c "$TCP_BYTES" /dev/zero |
+			ip netns exec "$1" socat -u - TCP:192.0.2.2:9 || return 1
+		awk -v a="$t0" -v b="$(now)" -v n="$TCP_BYTES" \
+			'BEGIN { printf "%.1f", n / (b - a) / 1e6 }'
+	}
+	tcp_recv() { # NS -> MB/s of TCP_BYTES received from port 19
+		t0=$(now)
+		ip netns exec "$1" socat -u TCP:192.0.2.2:19 - 2>/dev/null |
+			head -c "$TCP_BYTES" >/dev/null
+		awk -v a="$t0" -v b="$(now)" -v n="$TCP_BYTES" \
+			'BEGIN { printf "%.1f", n / (b - a) / 1e6 }'
+	}
+	for dir in send recv; do
+		t=$(tcp_$dir "$NS_TAP") || { t=0; fail=1; }
+		k=$(tcp_$dir "$NS_KC") || { k=0; fail=1; }
+		what=$([ $dir = send ] && echo linux_to_lifeboat || echo lifeboat_to_linux)
+		echo "BENCH net.tap.tcp_bulk.$what $t MB/s"
+		echo "BENCH net.veth_kernel.tcp_bulk.$what $k MB/s"
+		echo "BENCH net.tap_vs_kernel.tcp_bulk.$what" \
+			"$(awk -v t="$t" -v k="$k" \
+				'BEGIN { printf "%.3f", (k > 0 ? t / k : 0) }') ratio"
+	done
+else
+	echo "BENCH net.tap.tcp_bulk skipped (needs socat)"
+fi
+
 # ---- stop lifeboat with Ctrl-C: it must exit 0 ------------------------------
 kill -INT "$HOSTPID"
 i=0
