@@ -47,6 +47,25 @@ struct dev_backend_stats {
 	struct counter rx_outgoing; /* packet: leaving, not arriving */
 };
 
+/*
+ * The head every backend's private state starts with (the same members in
+ * the same order), so that closing is shared.
+ */
+struct dev_fd_priv {
+	struct dev_backend_stats st;
+	int fd;
+};
+
+#define DEV_FD_PRIV_CHECK(type)                                            \
+	_Static_assert(offsetof(type, st) ==                               \
+				       offsetof(struct dev_fd_priv, st) && \
+			       offsetof(type, fd) ==                       \
+				       offsetof(struct dev_fd_priv, fd),   \
+		       #type " must start like struct dev_fd_priv")
+
+/* ops->close of the descriptor backends: close it, free the state. */
+void dev_fd_close(struct net_device *dev);
+
 extern const struct net_device_ops dev_pair_ops;
 extern const struct net_device_ops dev_udp_ops;
 extern const struct net_device_ops dev_tap_ops;

@@ -149,22 +149,12 @@ static ssize_t packet_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return 0;
 }
 
-static void packet_close(struct net_device *dev)
-{
-	struct packet_priv *p = dev->priv;
-
-	if (!p)
-		return;
-	/* Closing also drops the promiscuous membership. */
-	close(p->fd);
-	free(p);
-	dev->priv = NULL;
-}
+DEV_FD_PRIV_CHECK(struct packet_priv);
 
 const struct net_device_ops dev_packet_ops = {
 	.xmit = packet_xmit,
 	.recv = packet_recv,
-	.close = packet_close,
+	.close = dev_fd_close,
 };
 
 static int packet_open(int ifindex)

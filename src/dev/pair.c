@@ -85,21 +85,12 @@ static ssize_t pair_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return 0;
 }
 
-static void pair_close(struct net_device *dev)
-{
-	struct pair_priv *p = dev->priv;
-
-	if (!p)
-		return;
-	close(p->fd);
-	free(p);
-	dev->priv = NULL;
-}
+DEV_FD_PRIV_CHECK(struct pair_priv);
 
 const struct net_device_ops dev_pair_ops = {
 	.xmit = pair_xmit,
 	.recv = pair_recv,
-	.close = pair_close,
+	.close = dev_fd_close,
 };
 
 int dev_pair_init(struct net_device *dev, int fd)

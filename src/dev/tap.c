@@ -92,21 +92,12 @@ static ssize_t tap_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return 0;
 }
 
-static void tap_close(struct net_device *dev)
-{
-	struct tap_priv *p = dev->priv;
-
-	if (!p)
-		return;
-	close(p->fd);
-	free(p);
-	dev->priv = NULL;
-}
+DEV_FD_PRIV_CHECK(struct tap_priv);
 
 const struct net_device_ops dev_tap_ops = {
 	.xmit = tap_xmit,
 	.recv = tap_recv,
-	.close = tap_close,
+	.close = dev_fd_close,
 };
 
 int dev_if_query(const char *ifname, unsigned *mtu, uint8_t mac[ETH_ALEN])

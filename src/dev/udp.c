@@ -118,21 +118,12 @@ static ssize_t udp_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return 0;
 }
 
-static void udp_close(struct net_device *dev)
-{
-	struct udp_priv *p = dev->priv;
-
-	if (!p)
-		return;
-	close(p->fd);
-	free(p);
-	dev->priv = NULL;
-}
+DEV_FD_PRIV_CHECK(struct udp_priv);
 
 const struct net_device_ops dev_udp_ops = {
 	.xmit = udp_xmit,
 	.recv = udp_recv,
-	.close = udp_close,
+	.close = dev_fd_close,
 };
 
 /* Decimal 1..65535, nothing else (no sign, no space, no "0x"). */

@@ -93,7 +93,8 @@ struct ipfrag_queue {
 #define NET_STATS(X)                                                                                             \
 	/* Ethernet */                                                                                           \
 	X(eth_rx_not_for_us)                                                                                     \
-	X(eth_rx_unknown_type) X(eth_rx_runt) X(                                                                 \
+	X(eth_rx_unknown_type)                                                                                   \
+	X(eth_rx_runt) X(                                                                                        \
 		rx_drop_pfmemalloc_proto) /* reserve frame, not ARP/IP/AoE */ /* ARP */                          \
 		X(arp_rx) X(arp_rx_bad) X(arp_tx_request) X(arp_tx_reply)                                        \
 			X(arp_drop_pending_full) X(arp_drop_unresolved)                                          \
