@@ -520,8 +520,7 @@ void tcp_enter_timewait(struct tcp_sock *tp)
 			list_first_entry(&t->timewait, struct tcp_sock, node);
 
 		TCP_INC(tp->sk.net, timewait_reclaimed);
-		old->closed_by_user = true;
-		tcp_done(old, 0);
+		tcp_done(old, 0); /* freed only if its user has closed it */
 	}
 	if (!tp->closed_by_user)
 		tcp_wake_readable(tp);

@@ -91,24 +91,25 @@ struct tcp_hdr {
 #define TCP_OFO_MAX_SEGS 64
 
 /* Every event and drop point, registered as "tcp.<name>". */
-#define TCP_STATS(X)                                                                \
-	X(rx_segs)                                                                  \
-	X(tx_segs)                                                                  \
-	X(rx_bad_csum)                                                              \
-	X(rx_bad_header) X(rx_no_socket) X(rx_drop_pfmemalloc) X(                   \
-		rx_drop_no_memory) X(rx_drop_rcvbuf) X(rx_drop_ofo_full)            \
-		X(rx_ofo_queued) X(rx_ofo_pruned) X(rx_out_of_window) X(            \
-			rx_dup_data) X(tx_no_memory) X(tx_spare_ack_used)           \
-			X(retransmits) X(rto_expired) X(fast_retransmits) X(        \
-				dup_acks) X(challenge_acks) X(rst_sent)             \
-				X(rst_received) X(rst_ignored) X(syn_queue_full) X( \
-					accept_queue_full) X(timewait_reused)       \
-					X(timewait_reclaimed) X(persist_probes) X(  \
-						keepalive_probes)                   \
-						X(conn_timeouts) X(                 \
-							active_opens)               \
-							X(passive_opens) X(         \
-								delayed_acks)       \
+#define TCP_STATS(X)                                                               \
+	X(rx_segs)                                                                 \
+	X(tx_segs)                                                                 \
+	X(rx_bad_csum)                                                             \
+	X(rx_bad_header)                                                           \
+	X(rx_no_socket) X(rx_drop_pfmemalloc) X(rx_drop_no_memory) X(              \
+		rx_drop_rcvbuf) X(rx_drop_ofo_full) X(rx_ofo_queued)               \
+		X(rx_ofo_pruned) X(rx_out_of_window) X(rx_dup_data) X(             \
+			tx_no_memory) X(tx_spare_ack_used) X(retransmits)          \
+			X(rto_expired) X(fast_retransmits) X(dup_acks) X(          \
+				challenge_acks) X(rst_sent) X(rst_received)        \
+				X(rst_ignored) X(syn_queue_full) X(                \
+					accept_queue_full) X(timewait_reused)      \
+					X(timewait_reclaimed) X(persist_probes) X( \
+						keepalive_probes)                  \
+						X(conn_timeouts) X(                \
+							active_opens)              \
+							X(passive_opens) X(        \
+								delayed_acks)      \
 								X(quick_acks)
 
 #define TCP_STAT_FIELD(name) struct counter name;
@@ -124,6 +125,7 @@ struct tcp_cb {
 	bool retransmitted;
 	bool sacked; /* the receiver holds it (RFC 2018) */
 	bool hole_resent; /* retransmitted in this recovery */
+	uint32_t arrival; /* out-of-order data: when it came (SACK order) */
 };
 
 struct tcp_sock {
@@ -148,7 +150,7 @@ struct tcp_sock {
 	uint16_t mss, adv_mss;
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
-	tcp_seq_t last_ofo_seq; /* newest out-of-order arrival (SACK order) */
+	uint32_t ofo_arrivals; /* out-of-order segments ever queued */
 	uint32_t ts_recent, ts_offset;
 	tcp_seq_t last_ack_sent;
 

@@ -105,6 +105,7 @@ static void established(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 	tp->snd_wl1 = c->seq;
 	tp->snd_wl2 = c->ack;
 	init_cwnd(tp);
+	tp->recover = tp->iss; /* no recovery yet (RFC 6582) */
 	tp->retries = 0;
 	tp->backoff = 0;
 	timer_cancel(tp->sk.net->host->loop, &tp->rto_timer);
@@ -143,6 +144,8 @@ static void synsent_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	if (!tp->backoff) /* Karn: a retransmitted SYN gives no sample */
 		tcp_rtt_sample(tp, host_now(c->net->host) - tp->rtt_start);
 	established(tp, c);
+	/* the window of a SYN-ACK is never scaled (RFC 7323 §2.2) */
+	tp->snd_wnd = tp->max_wnd = c->wnd;
 	tcp_refill_spare_ack(tp);
 	tcp_send_ack(tp);
 	tcp_wake_writable(tp);
@@ -157,8 +160,7 @@ static bool timewait_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	if ((c->flags & TCP_SYN) && !(c->flags & (TCP_ACK | TCP_RST)) &&
 	    seq_gt(c->seq, tp->rcv_nxt)) {
 		TCP_INC(c->net, timewait_reused);
-		tp->closed_by_user = true;
-		tcp_done(tp, 0);
+		tcp_done(tp, 0); /* freed only if its user has closed it */
 		return true;
 	}
 	/* RFC 1337: an RST does not end TIME-WAIT early. */
@@ -299,7 +301,7 @@ static void ofo_insert(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	tcp_cb(nb)->seq = seq;
 	tcp_cb(nb)->end_seq = end;
 	list_add_tail(&nb->node, &pos->node);
-	tp->last_ofo_seq = seq;
+	tcp_cb(nb)->arrival = ++tp->ofo_arrivals;
 	tp->nr_ofo++;
 	tp->ofo_bytes += end - seq;
 	tp->ofo_truesize += nb->truesize;
@@ -454,8 +456,21 @@ static void retransmit_next_hole(struct tcp_sock *tp)
 			high = seq_max(high, tcp_cb(seg)->end_seq);
 			any = true;
 		}
+	/*
+	 * The peer does SACK but reports holding nothing beyond the ACK: no
+	 * evidence of loss (duplicate ACKs for duplicated data, or segments
+	 * still in flight), so nothing is resent.
+	 */
+	if (!any && tp->sack_ok)
+		return;
 	if (!any) {
-		tcp_retransmit_head(tp);
+		/* no SACK information: the first segment, once per recovery */
+		if (!list_empty(&tp->wq)) {
+			seg = list_first_entry(&tp->wq, struct netbuf, node);
+			if (!tcp_cb(seg)->hole_resent &&
+			    !tcp_retransmit_seg(tp, seg))
+				tcp_cb(seg)->hole_resent = true;
+		}
 		return;
 	}
 	list_for_each_entry(seg, &tp->wq, node) {
@@ -533,9 +548,8 @@ static void dup_ack(struct tcp_sock *tp)
 	}
 	if (++tp->dupacks != 3)
 		return;
-	/* RFC 6582: do not re-enter recovery for the same window */
-	if (seq_leq(tp->snd_una, tp->recover) && tp->recover != tp->iss &&
-	    seq_lt(tp->snd_una, tp->recover))
+	/* RFC 6582 §3.2: not again for data sent before the last recovery */
+	if (seq_leq(tp->snd_una, tp->recover))
 		return;
 	TCP_INC(tp->sk.net, fast_retransmits);
 	tp->ssthresh = lb_max(flight / 2, 2u * tp->mss);
@@ -613,8 +627,8 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		new_ack(tp, c);
 	else if (c->ack == tp->snd_una && !c->len &&
 		 !(c->flags & (TCP_SYN | TCP_FIN)) && new_wnd == old_wnd &&
-		 tp->snd_una != tp->snd_max)
-		dup_ack(tp);
+		 new_wnd && tp->snd_una != tp->snd_max)
+		dup_ack(tp); /* answers to zero-window probes are not dupacks */
 
 	switch (tp->state) {
 	case TCP_FIN_WAIT_1:

@@ -38,13 +38,14 @@ void tcp_refill_spare_ack(struct tcp_sock *tp)
 
 /*
  * SACK blocks for the out-of-order data we hold (RFC 2018 §4): the block
- * with the newest arrival first, then the others in sequence order, as
- * many as fit beside the timestamp (three).
+ * holding the newest arrival first, then the others by how recently they
+ * grew, as many as fit beside the timestamp (three).
  */
 static void sack_blocks(struct tcp_sock *tp, struct tcp_opts *o)
 {
 	struct tcp_sack_block blocks[TCP_OFO_MAX_SEGS];
-	unsigned n = 0, max = tp->ts_ok ? 3 : 4, first = 0;
+	uint32_t recency[TCP_OFO_MAX_SEGS];
+	unsigned n = 0, max = tp->ts_ok ? 3 : 4;
 	struct netbuf *nb;
 
 	list_for_each_entry(nb, &tp->ofo, node) {
@@ -52,19 +53,22 @@ static void sack_blocks(struct tcp_sock *tp, struct tcp_opts *o)
 
 		if (n && cb->seq == blocks[n - 1].end) {
 			blocks[n - 1].end = cb->end_seq;
+			recency[n - 1] = lb_max(recency[n - 1], cb->arrival);
 			continue;
 		}
-		blocks[n++] = (struct tcp_sack_block){ cb->seq, cb->end_seq };
+		blocks[n] = (struct tcp_sack_block){ cb->seq, cb->end_seq };
+		recency[n++] = cb->arrival;
 	}
-	for (unsigned i = 0; i < n; i++)
-		if (seq_in(tp->last_ofo_seq, blocks[i].start, blocks[i].end))
-			first = i;
-	if (!n)
-		return;
-	o->sacks[o->nr_sacks++] = blocks[first];
-	for (unsigned i = 0; i < n && o->nr_sacks < max; i++)
-		if (i != first)
-			o->sacks[o->nr_sacks++] = blocks[i];
+	while (n && o->nr_sacks < max) {
+		unsigned best = 0;
+
+		for (unsigned i = 1; i < n; i++)
+			if (recency[i] > recency[best])
+				best = i;
+		o->sacks[o->nr_sacks++] = blocks[best];
+		blocks[best] = blocks[n - 1];
+		recency[best] = recency[--n];
+	}
 }
 
 static void options_for(struct tcp_sock *tp, uint8_t flags, bool data,

@@ -64,6 +64,17 @@ static void rto_fired(struct timer *t)
 	}
 	if (tp->snd_una == tp->snd_max)
 		return;
+	/*
+	 * A zero window: what is outstanding is a window probe, and its loss
+	 * says nothing about congestion.  Probe again, backing off; the
+	 * connection lives as long as the peer answers (ACKs reset retries).
+	 */
+	if (!tp->snd_wnd) {
+		TCP_INC(net, persist_probes);
+		tcp_retransmit_head(tp);
+		tcp_arm_rto(tp);
+		return;
+	}
 	/* RFC 5681 §3.1: halve, restart from one segment, go back N. */
 	flight = tp->snd_max - tp->snd_una;
 	tp->ssthresh = lb_max(flight / 2, 2u * tp->mss);
