@@ -5,7 +5,7 @@ set -e
 
 PKGS="build-essential meson ninja-build pkg-config libcmocka-dev clang \
 libclang-rt-14-dev valgrind clang-format \
-tshark iproute2 ethtool socat iputils-ping"
+tshark iproute2 ethtool socat iputils-ping nftables"
 
 missing=""
 for p in $PKGS; do

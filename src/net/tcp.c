@@ -83,11 +83,13 @@ void tcp_fini(struct net *net)
 		again = false;
 		for (size_t i = 0; i < TCP_HASH_SIZE && !again; i++)
 			list_for_each_entry(tp, &t->conns[i], node) {
-				if (tp->closed_by_user || !tp->sk.ops ||
-				    !tp->sk.ops->error)
+				const struct sock_ops *ops = tp->sk.ops;
+
+				if (tp->closed_by_user || !ops || !ops->error)
 					continue;
-				tp->sk.ops->error(&tp->sk, ECONNABORTED);
+				/* the callback may close and free it */
 				tp->sk.ops = NULL;
+				ops->error(&tp->sk, ECONNABORTED);
 				again = true;
 				break;
 			}
@@ -487,7 +489,7 @@ void tcp_done(struct tcp_sock *tp, int err)
 		tcp_free(tp);
 		return;
 	}
-	tp->err = err;
+	tp->err = -err; /* what tcp_send and tcp_recv return from now on */
 	if (err && tp->sk.ops && tp->sk.ops->error)
 		tp->sk.ops->error(&tp->sk, err);
 	else
@@ -685,7 +687,7 @@ ssize_t tcp_recv(struct tcp_sock *tp, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	size_t done = 0;
-	uint32_t before = tcp_rcv_window(tp);
+	uint32_t before = tcp_rcv_window(tp), after;
 
 	while (done < len && !list_empty(&tp->rq)) {
 		struct netbuf *nb =
@@ -709,9 +711,14 @@ ssize_t tcp_recv(struct tcp_sock *tp, void *buf, size_t len)
 			return tp->err && !tp->fin_received ? tp->err : 0;
 		return -EAGAIN;
 	}
-	/* Reading opened the window: say so before the peer stalls. */
-	if (tcp_rcv_window(tp) >= before + tp->mss ||
-	    (before < tp->mss && tcp_rcv_window(tp) >= tp->mss))
+	/*
+	 * Reading opened the window: announce it when that matters to the
+	 * peer (it was below a segment, or it at least doubled), not after
+	 * every read, which would defeat delayed ACKs.
+	 */
+	after = tcp_rcv_window(tp);
+	if ((before < tp->mss && after >= tp->mss) ||
+	    (after >= 2 * before && after - before >= tp->mss))
 		tcp_send_ack(tp);
 	return (ssize_t)done;
 }

@@ -105,7 +105,7 @@ static void established(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 	tp->snd_wl1 = c->seq;
 	tp->snd_wl2 = c->ack;
 	init_cwnd(tp);
-	tp->recover = tp->iss; /* no recovery yet (RFC 6582) */
+	tp->recover_valid = false; /* no recovery yet (RFC 6582) */
 	tp->retries = 0;
 	tp->backoff = 0;
 	timer_cancel(tp->sk.net->host->loop, &tp->rto_timer);
@@ -179,15 +179,16 @@ static bool timewait_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 static bool acceptable(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 {
 	uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
-	uint32_t len = c->end_seq - c->seq;
 
-	if (!len)
-		return wnd ? seq_in(c->seq, tp->rcv_nxt, tp->rcv_nxt + wnd) :
-			     c->seq == tp->rcv_nxt;
-	if (!wnd)
-		return false;
-	return seq_in(c->seq, tp->rcv_nxt, tp->rcv_nxt + wnd) ||
-	       seq_in(c->end_seq - 1, tp->rcv_nxt, tp->rcv_nxt + wnd);
+	/*
+	 * Linux's and BSD's reading of the RFC's table: a segment is
+	 * acceptable if it does not end before what we last acknowledged and
+	 * does not start beyond the right edge.  So a retransmission ending
+	 * at RCV.NXT, or a pure ACK at the right edge, still has its ACK
+	 * field processed; the text is trimmed to the window afterwards.
+	 */
+	return seq_geq(c->end_seq, tp->last_ack_sent) &&
+	       seq_leq(c->seq, tp->rcv_nxt + wnd);
 }
 
 static void challenge_ack(struct tcp_sock *tp)
@@ -445,7 +446,7 @@ static void sack_input(struct tcp_sock *tp, const struct tcp_in_ctx *c)
  * highest SACKed data that the receiver does not hold and that was not
  * resent in this recovery.  Without SACK information: the first segment.
  */
-static void retransmit_next_hole(struct tcp_sock *tp)
+static void retransmit_next_hole(struct tcp_sock *tp, bool partial_ack)
 {
 	tcp_seq_t high = tp->snd_una;
 	bool any = false;
@@ -457,11 +458,12 @@ static void retransmit_next_hole(struct tcp_sock *tp)
 			any = true;
 		}
 	/*
-	 * The peer does SACK but reports holding nothing beyond the ACK: no
-	 * evidence of loss (duplicate ACKs for duplicated data, or segments
-	 * still in flight), so nothing is resent.
+	 * A duplicate ACK from a peer that does SACK but reports holding
+	 * nothing beyond the ACK is no evidence of loss (duplicated data, or
+	 * segments still in flight): nothing is resent.  A partial ACK in
+	 * recovery is (RFC 6582): the next segment was lost.
 	 */
-	if (!any && tp->sack_ok)
+	if (!any && tp->sack_ok && !partial_ack)
 		return;
 	if (!any) {
 		/* no SACK information: the first segment, once per recovery */
@@ -508,6 +510,12 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	}
 	tp->retries = 0;
 	tp->backoff = 0;
+	/*
+	 * recover only matters until snd_una passes it; forgetting it then
+	 * keeps a stale value from comparing wrongly 2 GiB later.
+	 */
+	if (tp->recover_valid && seq_geq(tp->snd_una, tp->recover))
+		tp->recover_valid = false;
 	if (tp->in_recovery) {
 		if (seq_geq(c->ack, tp->recover)) {
 			/* full ACK: leave recovery (RFC 6582 §3.2 step 3) */
@@ -517,7 +525,7 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tp->in_recovery = false;
 		} else {
 			/* partial ACK: the next hole, deflate */
-			retransmit_next_hole(tp);
+			retransmit_next_hole(tp, true);
 			tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
 			tp->cwnd += tp->mss;
 		}
@@ -543,20 +551,21 @@ static void dup_ack(struct tcp_sock *tp)
 	if (tp->in_recovery) {
 		tp->cwnd += tp->mss; /* each dupack: a segment left the net */
 		if (tp->sack_ok)
-			retransmit_next_hole(tp);
+			retransmit_next_hole(tp, false);
 		return;
 	}
 	if (++tp->dupacks != 3)
 		return;
 	/* RFC 6582 §3.2: not again for data sent before the last recovery */
-	if (seq_leq(tp->snd_una, tp->recover))
+	if (tp->recover_valid && seq_lt(tp->snd_una, tp->recover))
 		return;
 	TCP_INC(tp->sk.net, fast_retransmits);
 	tp->ssthresh = lb_max(flight / 2, 2u * tp->mss);
 	tp->recover = tp->snd_max;
+	tp->recover_valid = true;
 	list_for_each_entry(seg, &tp->wq, node)
 		tcp_cb(seg)->hole_resent = false;
-	retransmit_next_hole(tp);
+	retransmit_next_hole(tp, false);
 	tp->cwnd = tp->ssthresh + 3u * tp->mss;
 	tp->in_recovery = true;
 }
@@ -626,7 +635,8 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	if (seq_gt(c->ack, tp->snd_una))
 		new_ack(tp, c);
 	else if (c->ack == tp->snd_una && !c->len &&
-		 !(c->flags & (TCP_SYN | TCP_FIN)) && new_wnd == old_wnd &&
+		 !(c->flags & (TCP_SYN | TCP_FIN)) &&
+		 (new_wnd == old_wnd || (tp->sack_ok && c->opts.nr_sacks)) &&
 		 new_wnd && tp->snd_una != tp->snd_max)
 		dup_ack(tp); /* answers to zero-window probes are not dupacks */
 
@@ -702,8 +712,14 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		tp->ts_recent = c->opts.tsval;
 	/* second: RST (RFC 5961 §3.2) */
 	if (c->flags & TCP_RST) {
+		uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
+
 		if (c->seq != tp->rcv_nxt) {
-			challenge_ack(tp);
+			/* in the window but not exact: challenge; else ignore */
+			if (seq_in(c->seq, tp->rcv_nxt, tp->rcv_nxt + wnd))
+				challenge_ack(tp);
+			else
+				TCP_INC(net, rst_ignored);
 			return;
 		}
 		TCP_INC(net, rst_received);

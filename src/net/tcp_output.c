@@ -168,7 +168,8 @@ int tcp_send_ack(struct tcp_sock *tp)
 	if (tp->state == TCP_CLOSED || tp->state == TCP_LISTEN ||
 	    tp->state == TCP_SYN_SENT)
 		return 0;
-	return transmit(tp, NULL, TCP_ACK, tp->snd_nxt);
+	/* snd_max: after a timeout rewinds snd_nxt, the peer has seen more */
+	return transmit(tp, NULL, TCP_ACK, tp->snd_max);
 }
 
 int tcp_send_syn(struct tcp_sock *tp)

@@ -82,6 +82,7 @@ static void rto_fired(struct timer *t)
 	tp->in_recovery = false;
 	tp->dupacks = 0;
 	tp->recover = tp->snd_max;
+	tp->recover_valid = true;
 	tp->snd_nxt = tp->snd_una;
 	tp->send_head = list_empty(&tp->wq) ?
 				NULL :

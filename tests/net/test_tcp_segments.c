@@ -67,28 +67,6 @@ static void fx_active(struct fx *f, unsigned offer)
 	th_clear(f->th);
 }
 
-static void fx_done(struct fx *f);
-
-/*
- * fx_passive, with an ISS below 2^31 - 2^20: tests of recovery use it so
- * that they do not also trip over the uninitialised NewReno `recover`
- * (test_fast_retransmit_newreno pins that one).
- */
-static void fx_passive_low_iss(struct fx *f, unsigned offer)
-{
-	for (uint16_t i = 0; i < 64; i++) {
-		fx_init(f);
-		th_peer_init(&f->p, (uint16_t)(PPORT + i), LPORT, offer);
-		f->tp = th_accept(f->th, &f->p, f->l, NULL);
-		assert_non_null(f->tp);
-		th_clear(f->th);
-		if (f->tp->iss < 0x80000000u - (1u << 20))
-			return;
-		fx_done(f);
-	}
-	fail_msg("no low ISS in 64 ports");
-}
-
 static void fx_done(struct fx *f)
 {
 	if (f->tp) {
@@ -346,6 +324,49 @@ static void test_out_of_order_acked_at_once_and_hole_fill(void **state)
 	fx_done(&f);
 }
 
+/* The ACK completing the handshake may carry data: it is delivered. */
+static void test_handshake_ack_with_data(void **state)
+{
+	struct fx f;
+	struct th_seg sa;
+	struct th_pkt syn;
+
+	fx_init(&f);
+	th_peer_init(&f.p, PPORT, LPORT, TH_OFFER_MSS);
+	syn = th_peer_syn(&f.p);
+	assert_true(th_inject(f.th, &syn));
+	expect_one(&f, &sa);
+	f.p.seq = f.p.iss + 1;
+	f.p.ack = sa.seq + 1;
+	peer_data(&f, 300);
+	f.tp = tcp_accept(f.l);
+	assert_non_null(f.tp);
+	assert_int_equal(read_check(&f, 0), 300);
+	fx_done(&f);
+}
+
+/* An RST for an embryonic connection: the listener forgets it. */
+static void test_rst_in_syn_received(void **state)
+{
+	struct fx f;
+	struct th_seg sa;
+	struct th_pkt syn;
+
+	fx_init(&f);
+	th_peer_init(&f.p, PPORT, LPORT, TH_OFFER_MSS);
+	syn = th_peer_syn(&f.p);
+	assert_true(th_inject(f.th, &syn));
+	expect_one(&f, &sa);
+	assert_int_equal(f.l->nr_syn, 1);
+	f.p.seq = f.p.iss + 1;
+	assert_true(th_peer_send(f.th, &f.p, TCP_RST, NULL, 0));
+	assert_int_equal(f.l->nr_syn, 0);
+	assert_null(tcp_accept(f.l));
+	th_run(f.th, 10 * NSEC_PER_SEC); /* no SYN-ACK retransmitted */
+	expect_none(&f);
+	fx_done(&f);
+}
+
 /* ---- active open --------------------------------------------------------- */
 
 static void test_active_open_syn_options(void **state)
@@ -562,6 +583,20 @@ static void test_rst_at_rcv_nxt_resets(void **state)
 	fx_done(&f);
 }
 
+/* After a reset the calls fail with -errno (the API's convention). */
+static void test_reset_connection_calls_return_negative_errno(void **state)
+{
+	struct fx f;
+	uint8_t b[8] = { 0 };
+
+	fx_passive(&f, TH_OFFER_ALL);
+	assert_true(th_peer_send(f.th, &f.p, TCP_RST, NULL, 0));
+	assert_int_equal(f.tp->state, TCP_CLOSED);
+	assert_int_equal(tcp_recv(f.tp, b, sizeof(b)), -ECONNRESET);
+	assert_int_equal(tcp_send(f.tp, b, sizeof(b)), -ECONNRESET);
+	fx_done(&f);
+}
+
 static void test_rst_in_window_gets_challenge_ack(void **state)
 {
 	struct fx f;
@@ -747,6 +782,46 @@ static void test_beyond_window_trimmed(void **state)
 	fx_done(&f);
 }
 
+/*
+ * Our window is zero: data is not acceptable, but the ACK it carries is
+ * (RFC 9293 §3.10.7.4: "special allowance should be made to accept valid
+ * ACKs").  Else a peer probing our closed window never gets its ACKs of
+ * our data through, and we retransmit what it has.
+ */
+static void test_zero_rcv_window_still_takes_acks(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	uint32_t our;
+
+	fx_init(&f);
+	f.l->rcvbuf = 4096;
+	th_peer_init(&f.p, PPORT, LPORT, TH_OFFER_MSS);
+	f.tp = th_accept(f.th, &f.p, f.l, NULL);
+	assert_non_null(f.tp);
+	th_clear(f.th);
+	assert_true(peer_data_at(&f, 0, 1400, TCP_ACK));
+	assert_true(peer_data_at(&f, 1400, 1400, TCP_ACK));
+	assert_true(peer_data_at(&f, 2800, 1296, TCP_ACK));
+	f.p.seq += 4096;
+	th_run(f.th, TCP_DELACK_NS);
+	th_drain(f.th);
+	assert_int_equal(f.tp->rcv_adv, f.tp->rcv_nxt); /* closed */
+	our = f.p.ack;
+	send_bytes(&f, 100);
+	expect_one(&f, &s);
+	/* the peer's one-byte probe acknowledges our 100 bytes */
+	f.p.ack = our + 100;
+	assert_true(peer_data_at(&f, 4096, 1, TCP_ACK));
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq); /* the byte is not taken */
+	assert_int_equal(s.window, 0);
+	assert_int_equal(f.tp->snd_una, our + 100);
+	th_run(f.th, 3 * NSEC_PER_SEC);
+	expect_none(&f); /* nothing to retransmit */
+	fx_done(&f);
+}
+
 /* ---- retransmission ------------------------------------------------------ */
 
 static void test_rto_initial_and_backoff(void **state)
@@ -849,6 +924,32 @@ static void test_fast_retransmit_newreno(void **state)
 	for (uint16_t i = 0; i < 32 && !(high_seen[0] && high_seen[1]); i++)
 		fast_retransmit_case((uint16_t)(PPORT + i), high_seen);
 	assert_true(high_seen[0] && high_seen[1]);
+}
+
+/*
+ * `recover` is a sequence number: compared with wrapping arithmetic it
+ * must stay within 2^31 of snd_una.  After more than 2 GiB sent since the
+ * last recovery (or since the ISS, with no recovery at all, the common
+ * case on a long-lived storage connection) it looks ahead of snd_una and
+ * would block fast retransmit for the next 2 GiB.  The state is set
+ * directly: recover as it is after 2^31 + 1 bytes without loss.
+ */
+static void test_fast_retransmit_after_2gib_without_loss(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	uint32_t seq[5];
+
+	fx_passive(&f, TH_OFFER_MSS);
+	f.tp->recover = f.tp->snd_una - 0x80000001u;
+	send_segments(&f, 5, seq);
+	peer_ack(&f, seq[1]);
+	peer_ack(&f, seq[1]);
+	peer_ack(&f, seq[1]);
+	peer_ack(&f, seq[1]);
+	expect_one(&f, &s);
+	assert_int_equal(s.seq, seq[1]);
+	fx_done(&f);
 }
 
 /* ---- zero window --------------------------------------------------------- */
@@ -1671,7 +1772,7 @@ static void test_sack_sender_retransmits_only_holes(void **state)
 	uint32_t seq[6], mss, end;
 	unsigned resent[6] = { 0 };
 
-	fx_passive_low_iss(&f, TH_OFFER_MSS | TH_OFFER_SACK);
+	fx_passive(&f, TH_OFFER_MSS | TH_OFFER_SACK);
 	assert_true(f.tp->sack_ok);
 	mss = f.tp->mss;
 	send_segments(&f, 6, seq);
@@ -1720,6 +1821,8 @@ int main(void)
 		cmocka_unit_test(test_delayed_ack_for_one_segment),
 		cmocka_unit_test(test_ack_every_second_segment),
 		cmocka_unit_test(test_out_of_order_acked_at_once_and_hole_fill),
+		cmocka_unit_test(test_handshake_ack_with_data),
+		cmocka_unit_test(test_rst_in_syn_received),
 		cmocka_unit_test(test_active_open_syn_options),
 		cmocka_unit_test(test_active_open_no_ws_no_scaling),
 		cmocka_unit_test(test_synack_window_not_scaled),
@@ -1727,14 +1830,18 @@ int main(void)
 		cmocka_unit_test(test_synsent_rst_with_bad_ack_ignored),
 		cmocka_unit_test(test_synsent_bad_ack_gets_rst),
 		cmocka_unit_test(test_rst_at_rcv_nxt_resets),
+		cmocka_unit_test(
+			test_reset_connection_calls_return_negative_errno),
 		cmocka_unit_test(test_rst_in_window_gets_challenge_ack),
 		cmocka_unit_test(test_rst_out_of_window_ignored),
 		cmocka_unit_test(test_syn_in_established_gets_challenge_ack),
 		cmocka_unit_test(test_ack_of_unsent_data_dropped),
 		cmocka_unit_test(test_old_segment_acked_not_delivered_twice),
 		cmocka_unit_test(test_beyond_window_trimmed),
+		cmocka_unit_test(test_zero_rcv_window_still_takes_acks),
 		cmocka_unit_test(test_rto_initial_and_backoff),
 		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_fast_retransmit_after_2gib_without_loss),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_nagle_holds_second_small_segment),
 		cmocka_unit_test(test_nodelay_sends_at_once),
