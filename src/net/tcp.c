@@ -712,13 +712,15 @@ ssize_t tcp_recv(struct tcp_sock *tp, void *buf, size_t len)
 		return -EAGAIN;
 	}
 	/*
-	 * Reading opened the window: announce it when that matters to the
-	 * peer (it was below a segment, or it at least doubled), not after
-	 * every read, which would defeat delayed ACKs.
+	 * Reading opened the window by a segment or more: say so at once.
+	 * This costs an ACK per segment read by a reader that keeps up
+	 * (delayed ACKs then rarely fire), but announcing only when the
+	 * window doubles made loss recovery lean on the retransmission timer
+	 * (at 5 % loss in simulation: 187 timeouts per 8 MiB instead of 45),
+	 * because a sender limited by our window learns of the room late.
 	 */
 	after = tcp_rcv_window(tp);
-	if ((before < tp->mss && after >= tp->mss) ||
-	    (after >= 2 * before && after - before >= tp->mss))
+	if (after >= before + tp->mss || (before < tp->mss && after >= tp->mss))
 		tcp_send_ack(tp);
 	return (ssize_t)done;
 }
