@@ -1423,7 +1423,6 @@ static void test_malformed_options_drop_segment(void **state)
 		{ { 5, 9, 0, 0, 0, 0, 0, 0, 0 }, 9 }, /* SACK, not 2 + 8n */
 	};
 	struct fx f;
-	struct th_seg s;
 	struct th_peer p;
 	struct th_pkt k;
 	int64_t bad_hdr = 0;
@@ -1452,7 +1451,6 @@ static void test_malformed_options_drop_segment(void **state)
 	th_run(f.th, NSEC_PER_SEC);
 	expect_none(&f);
 	assert_int_equal(tcp_recv_ready(f.tp), 0);
-	(void)s;
 	fx_done(&f);
 }
 
