@@ -90,31 +90,53 @@ struct ipfrag_queue {
  * Every drop point and event of the stack, one counter each, registered as
  * "net.<name>".  X-macro so the names cannot drift from the fields.
  */
-#define NET_STATS(X)                                                                                             \
-	/* Ethernet */                                                                                           \
-	X(eth_rx_not_for_us)                                                                                     \
-	X(eth_rx_unknown_type)                                                                                   \
-	X(eth_rx_runt) X(                                                                                        \
-		rx_drop_pfmemalloc_proto) /* reserve frame, not ARP/IP/AoE */ /* ARP */                          \
-		X(arp_rx) X(arp_rx_bad) X(arp_tx_request) X(arp_tx_reply)                                        \
-			X(arp_drop_pending_full) X(arp_drop_unresolved)                                          \
-				X(arp_drop_no_memory) X(arp_evictions)                                           \
-					X(arp_table_full) /* IPv4 */                                             \
-		X(ip_rx) X(ip_rx_bad_header) X(ip_rx_bad_csum) X(                                                \
-			ip_rx_bad_len) X(ip_rx_not_for_us) X(ip_rx_ttl_expired)                                  \
-			X(ip_rx_unknown_proto) X(ip_tx) X(ip_tx_no_route) X(                                     \
-				ip_tx_too_big) X(ip_tx_no_memory) X(ipfrag_rx)                                   \
-				X(ipfrag_reassembled) X(ipfrag_drop_timeout) X(                                  \
-					ipfrag_drop_no_memory) X(ipfrag_drop_bad)                                \
-					X(ipfrag_drop_pfmemalloc) /* reserve frag, no ip.frag room */ /* ICMP */ \
-		X(icmp_rx) X(icmp_rx_bad) X(icmp_echo_replies)                                                   \
-			X(icmp_drop_pfmemalloc)                                                                  \
-				X(icmp_drop_no_memory) /* UDP */                                                 \
-		X(udp_rx) X(udp_rx_bad_csum) X(udp_rx_bad_len) X(                                                \
-			udp_rx_no_port)                                                                          \
-			X(udp_drop_pfmemalloc) /* reserve frame, unflagged socket */                             \
-		X(udp_drop_queue_full) X(udp_drop_rxq_reserve) X(udp_tx)                                         \
-			X(udp_tx_no_memory)
+// clang-format off
+#define NET_STATS(X) \
+	X(eth_rx_not_for_us) \
+	X(eth_rx_unknown_type) \
+	X(eth_rx_runt) \
+	X(rx_drop_pfmemalloc_proto) \
+	X(arp_rx) \
+	X(arp_rx_bad) \
+	X(arp_tx_request) \
+	X(arp_tx_reply) \
+	X(arp_drop_pending_full) \
+	X(arp_drop_unresolved) \
+	X(arp_drop_no_memory) \
+	X(arp_evictions) \
+	X(arp_table_full) \
+	X(ip_rx) \
+	X(ip_rx_bad_header) \
+	X(ip_rx_bad_csum) \
+	X(ip_rx_bad_len) \
+	X(ip_rx_not_for_us) \
+	X(ip_rx_ttl_expired) \
+	X(ip_rx_unknown_proto) \
+	X(ip_tx) \
+	X(ip_tx_no_route) \
+	X(ip_tx_too_big) \
+	X(ip_tx_no_memory) \
+	X(ipfrag_rx) \
+	X(ipfrag_reassembled) \
+	X(ipfrag_drop_timeout) \
+	X(ipfrag_drop_no_memory) \
+	X(ipfrag_drop_bad) \
+	X(ipfrag_drop_pfmemalloc) \
+	X(icmp_rx) \
+	X(icmp_rx_bad) \
+	X(icmp_echo_replies) \
+	X(icmp_drop_pfmemalloc) \
+	X(icmp_drop_no_memory) \
+	X(udp_rx) \
+	X(udp_rx_bad_csum) \
+	X(udp_rx_bad_len) \
+	X(udp_rx_no_port) \
+	X(udp_drop_pfmemalloc) \
+	X(udp_drop_queue_full) \
+	X(udp_drop_rxq_reserve) \
+	X(udp_tx) \
+	X(udp_tx_no_memory)
+// clang-format on
 
 #define NET_STAT_FIELD(name) struct counter name;
 struct net_stats {

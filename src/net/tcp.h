@@ -91,26 +91,43 @@ struct tcp_hdr {
 #define TCP_OFO_MAX_SEGS 256
 
 /* Every event and drop point, registered as "tcp.<name>". */
-#define TCP_STATS(X)                                                           \
-	X(rx_segs)                                                             \
-	X(tx_segs)                                                             \
-	X(rx_bad_csum)                                                         \
-	X(rx_bad_header)                                                       \
-	X(rx_no_socket)                                                        \
-	X(rx_drop_pfmemalloc) X(rx_drop_no_memory) X(rx_drop_rcvbuf) X(        \
-		rx_drop_ofo_full) X(rx_ofo_queued) X(rx_ofo_pruned)            \
-		X(rx_out_of_window) X(rx_dup_data) X(tx_no_memory) X(          \
-			tx_spare_ack_used) X(retransmits) X(rto_expired)       \
-			X(fast_retransmits) X(dup_acks) X(challenge_acks) X(   \
-				rst_sent) X(rst_received) X(rst_ignored)       \
-				X(syn_queue_full) X(accept_queue_full) X(      \
-					timewait_reused) X(timewait_reclaimed) \
-					X(persist_probes) X(keepalive_probes)  \
-						X(conn_timeouts) X(            \
-							active_opens)          \
-							X(passive_opens) X(    \
-								delayed_acks)  \
-								X(quick_acks)
+// clang-format off
+#define TCP_STATS(X) \
+	X(rx_segs) \
+	X(tx_segs) \
+	X(rx_bad_csum) \
+	X(rx_bad_header) \
+	X(rx_no_socket) \
+	X(rx_drop_pfmemalloc) \
+	X(rx_drop_no_memory) \
+	X(rx_drop_rcvbuf) \
+	X(rx_drop_ofo_full) \
+	X(rx_ofo_queued) \
+	X(rx_ofo_pruned) \
+	X(rx_out_of_window) \
+	X(rx_dup_data) \
+	X(tx_no_memory) \
+	X(tx_spare_ack_used) \
+	X(retransmits) \
+	X(rto_expired) \
+	X(fast_retransmits) \
+	X(dup_acks) \
+	X(challenge_acks) \
+	X(rst_sent) \
+	X(rst_received) \
+	X(rst_ignored) \
+	X(syn_queue_full) \
+	X(accept_queue_full) \
+	X(timewait_reused) \
+	X(timewait_reclaimed) \
+	X(persist_probes) \
+	X(keepalive_probes) \
+	X(conn_timeouts) \
+	X(active_opens) \
+	X(passive_opens) \
+	X(delayed_acks) \
+	X(quick_acks)
+// clang-format on
 
 #define TCP_STAT_FIELD(name) struct counter name;
 struct tcp_stats {
