@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
+#include <string.h>
 #include "mm/slab.h"
 #include "net_fixture.h"
 
@@ -111,4 +112,41 @@ int64_t nf_stat(struct nf_host *h, const char *name)
 	if (stats_get(&h->host->stats, name, &v))
 		fail_msg("no statistic %s", name);
 	return v;
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+static const char *const nf_stat_names[] = {
+#define STAT_NAME(name) #name,
+	NET_STATS(STAT_NAME)
+#undef STAT_NAME
+};
+
+_Static_assert(ARRAY_SIZE(nf_stat_names) == NF_NET_STATS, "one name a counter");
+
+void nf_snap(struct nf_host *h, uint64_t *v)
+{
+	const struct counter *c = (const struct counter *)&h->net->st;
+
+	for (size_t i = 0; i < NF_NET_STATS; i++)
+		v[i] = c[i].v;
+}
+
+void nf_expect_moved(struct nf_host *h, const uint64_t *before,
+		     const char *const *names, const char *what)
+{
+	uint64_t now[NF_NET_STATS];
+
+	nf_snap(h, now);
+	for (size_t i = 0; i < NF_NET_STATS; i++) {
+		uint64_t want = 0;
+
+		for (const char *const *n = names; *n; n++)
+			want += !strcmp(*n, nf_stat_names[i]);
+		if (now[i] - before[i] != want)
+			fail_msg("%s: net.%s moved by %llu, expected %llu",
+				 what, nf_stat_names[i],
+				 (unsigned long long)(now[i] - before[i]),
+				 (unsigned long long)want);
+	}
 }

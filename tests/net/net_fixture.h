@@ -51,4 +51,14 @@ void nf_release(struct nf_host *h, struct page **hold, size_t *held, size_t n);
 void nf_release_objects(struct nf_host *h);
 int64_t nf_stat(struct nf_host *h, const char *name);
 
+/* The net.* counters of @h, all at once; and checking which moved. */
+#define NF_NET_STATS (sizeof(struct net_stats) / sizeof(struct counter))
+void nf_snap(struct nf_host *h, uint64_t *v);
+/*
+ * Since @before, exactly the counters named in @names (NULL-terminated; a
+ * name may repeat) moved, each by how often it is named.
+ */
+void nf_expect_moved(struct nf_host *h, const uint64_t *before,
+		     const char *const *names, const char *what);
+
 #endif

@@ -33,41 +33,7 @@ static const struct arp_entry *entry(struct nf_host *h, uint32_t ip)
 
 /* ---- counters ------------------------------------------------------------ */
 
-static const char *const stat_names[] = {
-#define STAT_NAME(name) #name,
-	NET_STATS(STAT_NAME)
-#undef STAT_NAME
-};
-
-#define NR_STATS ARRAY_SIZE(stat_names)
-
-static void snap(struct nf_host *h, uint64_t *v)
-{
-	const struct counter *c = (const struct counter *)&h->net->st;
-
-	for (size_t i = 0; i < NR_STATS; i++)
-		v[i] = c[i].v;
-}
-
-/* Since @before, exactly the counters in @names moved, by one each. */
-static void expect_moved(struct nf_host *h, const uint64_t *before,
-			 const char *const *names, const char *what)
-{
-	uint64_t now[NR_STATS];
-
-	snap(h, now);
-	for (size_t i = 0; i < NR_STATS; i++) {
-		uint64_t want = 0;
-
-		for (const char *const *n = names; *n; n++)
-			want += !strcmp(*n, stat_names[i]);
-		if (now[i] - before[i] != want)
-			fail_msg("%s: net.%s moved by %llu, expected %llu",
-				 what, stat_names[i],
-				 (unsigned long long)(now[i] - before[i]),
-				 (unsigned long long)want);
-	}
-}
+/* nf_snap() and nf_expect_moved() (net_fixture.h) check exactly which moved */
 
 /* An ARP frame to @to (Ethernet destination @dst) in @buf. */
 static size_t mk_arp(uint8_t *buf, const uint8_t *dst, const uint8_t *sha,
@@ -289,7 +255,7 @@ static void test_malformed(void **state)
 	struct nf *w = nf_new(NULL, 5);
 	struct nf_host *a = nf_add_host(w, PAGES, MM_POLICY_ACCOUNTED);
 	struct nf_host *b = nf_add_host(w, PAGES, MM_POLICY_ACCOUNTED);
-	uint64_t before[NR_STATS];
+	uint64_t before[NF_NET_STATS];
 	struct arp_hdr *ah;
 	uint8_t f[64];
 	size_t n;
@@ -301,9 +267,9 @@ static void test_malformed(void **state)
 #define CASE(what, ...)                                                   \
 	do {                                                              \
 		static const char *const moved[] = { __VA_ARGS__, NULL }; \
-		snap(b, before);                                          \
+		nf_snap(b, before);                                       \
 		inject(b, f, n, false);                                   \
-		expect_moved(b, before, moved, what);                     \
+		nf_expect_moved(b, before, moved, what);                  \
 	} while (0)
 
 	FRESH();

@@ -232,44 +232,7 @@ static void assert_got(const struct sink *s, const struct dgram *d)
 
 /* ---- counters ------------------------------------------------------------ */
 
-static const char *const stat_names[] = {
-#define STAT_NAME(name) #name,
-	NET_STATS(STAT_NAME)
-#undef STAT_NAME
-};
-
-#define NR_STATS ARRAY_SIZE(stat_names)
-
-static void snap(struct nf_host *h, uint64_t *v)
-{
-	const struct counter *c = (const struct counter *)&h->net->st;
-
-	for (size_t i = 0; i < NR_STATS; i++)
-		v[i] = c[i].v;
-}
-
-/*
- * Since @before, exactly the counters named in @names (NULL-terminated; a
- * name may repeat) moved, each by how often it is named.
- */
-static void expect_moved(struct nf_host *h, const uint64_t *before,
-			 const char *const *names, const char *what)
-{
-	uint64_t now[NR_STATS];
-
-	snap(h, now);
-	for (size_t i = 0; i < NR_STATS; i++) {
-		uint64_t want = 0;
-
-		for (const char *const *n = names; *n; n++)
-			want += !strcmp(*n, stat_names[i]);
-		if (now[i] - before[i] != want)
-			fail_msg("%s: net.%s moved by %llu, expected %llu",
-				 what, stat_names[i],
-				 (unsigned long long)(now[i] - before[i]),
-				 (unsigned long long)want);
-	}
-}
+/* nf_snap() and nf_expect_moved() (net_fixture.h) check exactly which moved */
 
 /* Free pages once the caches have given back their spare empty slabs. */
 static int64_t settled_free(struct nf_host *h)
@@ -976,7 +939,7 @@ static void test_malformed(void **state)
 {
 	struct pair p;
 	uint8_t f[256], pl[64];
-	uint64_t before[NR_STATS];
+	uint64_t before[NF_NET_STATS];
 	unsigned got;
 	size_t n;
 	struct ipopt o;
@@ -985,9 +948,9 @@ static void test_malformed(void **state)
 #define CASE(pf, ...)                                                     \
 	do {                                                              \
 		static const char *const moved[] = { __VA_ARGS__, NULL }; \
-		snap(p.b, before);                                        \
+		nf_snap(p.b, before);                                     \
 		inject(p.b, f, n, pf);                                    \
-		expect_moved(p.b, before, moved, #__VA_ARGS__);           \
+		nf_expect_moved(p.b, before, moved, #__VA_ARGS__);        \
 	} while (0)
 
 	/* The control: the same path delivers a good datagram. */
