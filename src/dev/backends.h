@@ -34,6 +34,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "core/stats.h"
 #include "net/netdev.h"
 
@@ -65,6 +66,26 @@ struct dev_fd_priv {
 
 /* ops->close of the descriptor backends: close it, free the state. */
 void dev_fd_close(struct net_device *dev);
+
+/*
+ * ops->recv of the descriptor backends, around their @read_one: that reads
+ * one message and returns the bytes stored for a frame (having set
+ * meta->wire_len), 0 for a message that is not a frame for us (counted by
+ * it), or -errno (-EAGAIN: nothing pending).  This applies the recv
+ * contract above: at most NETDEV_POLL_BUDGET messages, EINTR retried.
+ */
+ssize_t dev_fd_recv(struct net_device *dev, uint8_t *buf, size_t cap,
+		    struct rx_meta *meta,
+		    ssize_t (*read_one)(void *priv, uint8_t *buf, size_t cap,
+					struct rx_meta *meta));
+
+/* A frame of @wire bytes read into a @cap-byte buffer: what recv returns. */
+static inline ssize_t dev_rx_frame(struct rx_meta *meta, size_t wire,
+				   size_t cap)
+{
+	meta->wire_len = (uint32_t)wire;
+	return (ssize_t)(wire < cap ? wire : cap);
+}
 
 extern const struct net_device_ops dev_pair_ops;
 extern const struct net_device_ops dev_udp_ops;

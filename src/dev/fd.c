@@ -2,6 +2,7 @@
 /*
  * fd.c - what the descriptor backends (pair, udp, tap, packet) share.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "backends.h"
@@ -16,4 +17,27 @@ void dev_fd_close(struct net_device *dev)
 	close(p->fd);
 	free(p);
 	dev->priv = NULL;
+}
+
+ssize_t dev_fd_recv(struct net_device *dev, uint8_t *buf, size_t cap,
+		    struct rx_meta *meta,
+		    ssize_t (*read_one)(void *priv, uint8_t *buf, size_t cap,
+					struct rx_meta *meta))
+{
+	meta->wire_len = 0;
+	meta->csum_unnecessary = false;
+	if (!cap)
+		return -EINVAL;
+	/* Bounded: a flood of messages that are not frames for us (empty,
+	 * strangers', our own) must not pin the loop here. */
+	for (unsigned tries = 0; tries < NETDEV_POLL_BUDGET; tries++) {
+		ssize_t n = read_one(dev->priv, buf, cap, meta);
+
+		if (n > 0)
+			return n;
+		if (n == 0 || n == -EINTR)
+			continue;
+		return n == -EAGAIN || n == -EWOULDBLOCK ? 0 : n;
+	}
+	return 0;
 }

@@ -70,83 +70,74 @@ static size_t packet_put_vlan(uint8_t *buf, size_t copied, size_t cap,
 	return len;
 }
 
+static ssize_t packet_read_one(void *priv, uint8_t *buf, size_t cap,
+			       struct rx_meta *meta)
+{
+	struct packet_priv *p = priv;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} ctl;
+	struct sockaddr_ll from;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = &ctl,
+		.msg_controllen = sizeof(ctl),
+	};
+	const struct tpacket_auxdata *aux = NULL;
+	struct cmsghdr *c;
+	size_t copied, wire;
+	ssize_t n;
+
+	memset(&from, 0, sizeof(from));
+	/* MSG_TRUNC: the true length, and the frame is consumed. */
+	n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	/* Backstop for kernels without PACKET_IGNORE_OUTGOING. */
+	if (from.sll_pkttype == PACKET_OUTGOING) {
+		counter_inc(&p->st.rx_outgoing);
+		return 0;
+	}
+	if (n == 0) {
+		counter_inc(&p->st.rx_runt);
+		return 0;
+	}
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_PACKET &&
+		    c->cmsg_type == PACKET_AUXDATA &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*aux)))
+			aux = (const void *)CMSG_DATA(c);
+
+	wire = (size_t)n;
+	copied = lb_min(wire, cap);
+	if (aux) {
+		if (aux->tp_status &
+		    (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
+			meta->csum_unnecessary = true;
+		if (aux->tp_status & TP_STATUS_VLAN_VALID) {
+			uint16_t tpid =
+				(aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ?
+					aux->tp_vlan_tpid :
+					ETH_P_8021Q_TAG;
+
+			copied = packet_put_vlan(buf, copied, cap, tpid,
+						 aux->tp_vlan_tci);
+			wire += VLAN_HLEN;
+		}
+	}
+	meta->wire_len = (uint32_t)wire;
+	return (ssize_t)copied;
+}
+
 static ssize_t packet_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 			   struct rx_meta *meta)
 {
-	struct packet_priv *p = dev->priv;
-	unsigned tries;
-
-	meta->wire_len = 0;
-	meta->csum_unnecessary = false;
-	if (!cap)
-		return -EINVAL;
-	/* Bounded: a burst of outgoing frames must not pin the loop here. */
-	for (tries = 0; tries < NETDEV_POLL_BUDGET; tries++) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-		} ctl;
-		struct sockaddr_ll from;
-		struct iovec iov = { .iov_base = buf, .iov_len = cap };
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = &ctl,
-			.msg_controllen = sizeof(ctl),
-		};
-		const struct tpacket_auxdata *aux = NULL;
-		struct cmsghdr *c;
-		size_t copied, wire;
-		ssize_t n;
-
-		memset(&from, 0, sizeof(from));
-		/* MSG_TRUNC: the true length, and the frame is consumed. */
-		n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		/* Backstop for kernels without PACKET_IGNORE_OUTGOING. */
-		if (from.sll_pkttype == PACKET_OUTGOING) {
-			counter_inc(&p->st.rx_outgoing);
-			continue;
-		}
-		if (n == 0) {
-			counter_inc(&p->st.rx_runt);
-			continue;
-		}
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_PACKET &&
-			    c->cmsg_type == PACKET_AUXDATA &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(*aux)))
-				aux = (const void *)CMSG_DATA(c);
-
-		wire = (size_t)n;
-		copied = lb_min(wire, cap);
-		if (aux) {
-			if (aux->tp_status &
-			    (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID))
-				meta->csum_unnecessary = true;
-			if (aux->tp_status & TP_STATUS_VLAN_VALID) {
-				uint16_t tpid = (aux->tp_status &
-						 TP_STATUS_VLAN_TPID_VALID) ?
-							aux->tp_vlan_tpid :
-							ETH_P_8021Q_TAG;
-
-				copied = packet_put_vlan(buf, copied, cap, tpid,
-							 aux->tp_vlan_tci);
-				wire += VLAN_HLEN;
-			}
-		}
-		meta->wire_len = (uint32_t)wire;
-		return (ssize_t)copied;
-	}
-	return 0;
+	return dev_fd_recv(dev, buf, cap, meta, packet_read_one);
 }
 
 DEV_FD_PRIV_CHECK(struct packet_priv);

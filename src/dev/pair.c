@@ -51,38 +51,28 @@ static bool pair_peer_gone(int fd)
 	return pfd.revents & (POLLHUP | POLLRDHUP);
 }
 
+static ssize_t pair_read_one(void *priv, uint8_t *buf, size_t cap,
+			     struct rx_meta *meta)
+{
+	struct pair_priv *p = priv;
+	/* MSG_TRUNC: the true length, and the message is consumed. */
+	ssize_t n = recv(p->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0) {
+		if (pair_peer_gone(p->fd))
+			return -EPIPE;
+		counter_inc(&p->st.rx_runt);
+		return 0;
+	}
+	return dev_rx_frame(meta, (size_t)n, cap);
+}
+
 static ssize_t pair_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 			 struct rx_meta *meta)
 {
-	struct pair_priv *p = dev->priv;
-	unsigned tries;
-
-	meta->wire_len = 0;
-	meta->csum_unnecessary = false;
-	if (!cap)
-		return -EINVAL;
-	/* Bounded: a flood of empty messages must not pin the loop here. */
-	for (tries = 0; tries < NETDEV_POLL_BUDGET; tries++) {
-		/* MSG_TRUNC: the true length, and the message is consumed. */
-		ssize_t n = recv(p->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			if (pair_peer_gone(p->fd))
-				return -EPIPE;
-			counter_inc(&p->st.rx_runt);
-			continue;
-		}
-		meta->wire_len = (uint32_t)n;
-		return (ssize_t)lb_min((size_t)n, cap);
-	}
-	return 0;
+	return dev_fd_recv(dev, buf, cap, meta, pair_read_one);
 }
 
 DEV_FD_PRIV_CHECK(struct pair_priv);

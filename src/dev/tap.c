@@ -57,39 +57,30 @@ static int tap_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+static ssize_t tap_read_one(void *priv, uint8_t *buf, size_t cap,
+			    struct rx_meta *meta)
+{
+	struct tap_priv *p = priv;
+	struct iovec iov[2] = {
+		{ .iov_base = buf, .iov_len = cap },
+		{ .iov_base = p->sink, .iov_len = sizeof(p->sink) },
+	};
+	/* our MSG_TRUNC: what lands in the sink is the overlength */
+	ssize_t n = readv(p->fd, iov, 2);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0) {
+		counter_inc(&p->st.rx_runt);
+		return 0;
+	}
+	return dev_rx_frame(meta, (size_t)n, cap);
+}
+
 static ssize_t tap_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 			struct rx_meta *meta)
 {
-	struct tap_priv *p = dev->priv;
-	unsigned tries;
-
-	meta->wire_len = 0;
-	meta->csum_unnecessary = false;
-	if (!cap)
-		return -EINVAL;
-	for (tries = 0; tries < NETDEV_POLL_BUDGET; tries++) {
-		struct iovec iov[2] = {
-			{ .iov_base = buf, .iov_len = cap },
-			{ .iov_base = p->sink, .iov_len = sizeof(p->sink) },
-		};
-		/* our MSG_TRUNC: what lands in the sink is the overlength */
-		ssize_t n = readv(p->fd, iov, 2);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) {
-			counter_inc(&p->st.rx_runt);
-			continue;
-		}
-		meta->wire_len = (uint32_t)n;
-		return (ssize_t)lb_min((size_t)n, cap);
-	}
-	return 0;
+	return dev_fd_recv(dev, buf, cap, meta, tap_read_one);
 }
 
 DEV_FD_PRIV_CHECK(struct tap_priv);

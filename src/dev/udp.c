@@ -72,50 +72,40 @@ static bool udp_from_peer(const struct udp_priv *p,
 	return false;
 }
 
+static ssize_t udp_read_one(void *priv, uint8_t *buf, size_t cap,
+			    struct rx_meta *meta)
+{
+	struct udp_priv *p = priv;
+	struct sockaddr_storage from;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	memset(&from, 0, sizeof(from));
+	/* MSG_TRUNC: the true length, and the datagram is consumed. */
+	n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	if (!udp_from_peer(p, &from)) {
+		counter_inc(&p->st.rx_foreign);
+		return 0;
+	}
+	if (n == 0) {
+		counter_inc(&p->st.rx_runt);
+		return 0;
+	}
+	return dev_rx_frame(meta, (size_t)n, cap);
+}
+
 static ssize_t udp_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 			struct rx_meta *meta)
 {
-	struct udp_priv *p = dev->priv;
-	unsigned tries;
-
-	meta->wire_len = 0;
-	meta->csum_unnecessary = false;
-	if (!cap)
-		return -EINVAL;
-	/* Bounded: strangers flooding the port must not pin the loop here. */
-	for (tries = 0; tries < NETDEV_POLL_BUDGET; tries++) {
-		struct sockaddr_storage from;
-		struct iovec iov = { .iov_base = buf, .iov_len = cap };
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		ssize_t n;
-
-		memset(&from, 0, sizeof(from));
-		/* MSG_TRUNC: the true length, and the datagram is consumed. */
-		n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!udp_from_peer(p, &from)) {
-			counter_inc(&p->st.rx_foreign);
-			continue;
-		}
-		if (n == 0) {
-			counter_inc(&p->st.rx_runt);
-			continue;
-		}
-		meta->wire_len = (uint32_t)n;
-		return (ssize_t)lb_min((size_t)n, cap);
-	}
-	return 0;
+	return dev_fd_recv(dev, buf, cap, meta, udp_read_one);
 }
 
 DEV_FD_PRIV_CHECK(struct udp_priv);
