@@ -270,10 +270,11 @@ int blk_submit(struct bio *bio)
 	bio->error = 0;
 	bio->submitted = host_now(bd->host);
 	counter_inc(&bd->st.submitted[bio->op]);
+	if ((uint64_t)(bd->st.inflight.v + bd->st.waiting.v) >=
+	    bd->lim.queue_depth)
+		counter_inc(&bd->st.queued);
 	list_add_tail(&bio->queue, &bd->waiting);
 	gauge_set(&bd->st.waiting, bd->st.waiting.v + 1);
-	if ((unsigned)bd->st.inflight.v >= bd->lim.queue_depth)
-		counter_inc(&bd->st.queued);
 	task_queue(bd->host->loop, &bd->kick);
 	return 0;
 }
