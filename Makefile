@@ -49,6 +49,7 @@ check: test test-asan
 bench: build
 	./$(BUILD)/lifeboat bench
 	./scripts/bench-net.sh $(BUILD)
+	./scripts/bench-storage.sh $(BUILD)
 
 $(FUZZ_BUILD)/build.ninja:
 	@./scripts/deps.sh

@@ -1,0 +1,85 @@
+#!/bin/sh
+# `lifeboat disk --bench` against nbdkit (memory plugin) over TAP, next to
+# libnbd's nbdcopy against the same server over kernel TCP, in one run.
+# Usage: scripts/bench-storage.sh BUILD_DIR  (needs root, nbdkit, nbdcopy).
+#
+# Layout: namespace A runs `nbdkit memory`, listening on every address of
+# A.  lifeboat attaches through a TAP `lbs0` in A (192.0.2.1 is the
+# kernel's side, lifeboat is 192.0.2.2): every frame crosses /dev/net/tun
+# into lifeboat's own TCP.  nbdcopy runs in namespace B and reaches A over a
+# veth pair (198.51.100.2 -> .1): the kernel's TCP on both ends.  Both
+# clients use one connection, 64 KiB requests and 32 in flight.  The export
+# is written once first (nbdkit's first touch is slow).
+#
+# BENCH lines: lifeboat's phases (from `lifeboat disk --bench`), nbdcopy's
+# write and read in MB/s, and the ratios lifeboat/nbdcopy for sequential
+# write and read at queue depth 32.  Namespaces lbs-PID-* are removed on
+# exit.
+BUILD="${1:-build}"
+SECS="${BENCH_SECONDS:-3}"
+SIZE_MB=256
+LB="$BUILD/lifeboat"
+
+skip() {
+	echo "BENCH storage.nbd skipped ($*)"
+	exit 0
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+for c in ip nbdkit nbdcopy; do
+	command -v $c >/dev/null || skip "needs $c"
+done
+
+A="lbs-$$-a"
+B="lbs-$$-b"
+TMP=$(mktemp -d)
+cleanup() {
+	[ -f "$TMP/nbdkit.pid" ] && kill "$(cat "$TMP/nbdkit.pid")" 2>/dev/null
+	ip netns del "$A" 2>/dev/null
+	ip netns del "$B" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$A" && ip netns add "$B" || skip "cannot create namespaces"
+ip -n "$A" link set lo up
+ip -n "$B" link set lo up
+ip -n "$A" tuntap add dev lbs0 mode tap
+ip -n "$A" addr add 192.0.2.1/24 dev lbs0
+ip -n "$A" link set lbs0 up
+ip -n "$A" link add va type veth peer name vb netns "$B"
+ip -n "$A" addr add 198.51.100.1/24 dev va
+ip -n "$B" addr add 198.51.100.2/24 dev vb
+ip -n "$A" link set va up
+ip -n "$B" link set vb up
+
+ip netns exec "$A" nbdkit -P "$TMP/nbdkit.pid" -p 10809 memory "${SIZE_MB}M" ||
+	skip "nbdkit did not start"
+sleep 0.3
+head -c $((SIZE_MB << 20)) /dev/urandom >"$TMP/data.img"
+
+copy_mbs() { # from to -> MB/s
+	t0=$(date +%s.%N)
+	ip netns exec "$B" nbdcopy -C 1 --requests=32 --request-size=65536 \
+		"$1" "$2" >/dev/null 2>&1 || { echo 0; return; }
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk -v mb="$SIZE_MB" '{ printf "%.1f", mb * 1.048576 / ($2 - $1) }'
+}
+
+URI=nbd://198.51.100.1/
+copy_mbs "$TMP/data.img" "$URI" >/dev/null # first touch
+KW=$(copy_mbs "$TMP/data.img" "$URI")
+KR=$(copy_mbs "$URI" null:)
+echo "BENCH storage.nbd.nbdcopy.write $KW MB/s"
+echo "BENCH storage.nbd.nbdcopy.read $KR MB/s"
+
+ip netns exec "$A" "$LB" disk nbd://192.0.2.1/ --wire tap:lbs0 \
+	--ip 192.0.2.2/24 --memory 64M --bench --size "${SIZE_MB}M" \
+	--bench-time "$SECS" --max-request 64K >"$TMP/disk.log" 2>&1
+grep "^BENCH" "$TMP/disk.log" | sed 's/^BENCH disk\./BENCH storage.nbd.lifeboat./'
+grep -q "^BENCH" "$TMP/disk.log" || { echo "# lifeboat disk failed:"; sed 's/^/# /' "$TMP/disk.log"; exit 1; }
+LW=$(awk '/^BENCH disk.seq_write.bs65536.qd32 / { print $3 }' "$TMP/disk.log")
+LR=$(awk '/^BENCH disk.seq_read.bs65536.qd32 / { print $3 }' "$TMP/disk.log")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "BENCH storage.nbd.write_lifeboat_vs_nbdcopy $(ratio "$LW" "$KW") ratio"
+echo "BENCH storage.nbd.read_lifeboat_vs_nbdcopy $(ratio "$LR" "$KR") ratio"
+grep -A6 "^reserves" "$TMP/disk.log" | sed 's/^/# /'

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/*
+ * noise.c - a UDP flood and TCP bulk senders, and sinks that never read.
+ *
+ * The flood is paced by a timer in bursts of 1 ms, so it behaves the same
+ * in virtual and real time.  A TCP sender whose connection fails reconnects
+ * after a second: noise does not give up.
+ */
+#include <errno.h>
+#include <string.h>
+#include "core/log.h"
+#include "mm/mm.h"
+#include "net/net.h"
+#include "net/sock.h"
+#include "net/tcp.h"
+#include "noise.h"
+
+#define NOISE_TICK_NS 1000000ull
+#define NOISE_RECONNECT_NS 1000000000ull
+#define NOISE_MAX_CONNS 16
+
+static const uint8_t noise_bytes[UDP_MAX_PAYLOAD];
+
+struct noise_conn {
+	struct noise_source *ns;
+	struct tcp_sock *tp;
+	struct timer retry;
+};
+
+struct noise_source {
+	struct net *net;
+	struct noise_config cfg;
+	struct sock *udp;
+	struct timer tick;
+	double credit; /* datagrams owed by the pacing */
+	struct noise_conn conns[NOISE_MAX_CONNS];
+	struct counter st_udp_sent, st_udp_fail, st_tcp_bytes, st_tcp_connects;
+};
+
+struct noise_sink {
+	struct net *net;
+	struct sock *udp;
+	struct tcp_sock *listener;
+	struct tcp_sock *conns[NOISE_MAX_CONNS];
+	unsigned max_conns;
+	struct counter st_accepted;
+};
+
+/* ---- source ------------------------------------------------------------- */
+
+static void conn_start(struct noise_conn *c);
+
+static void conn_fill(struct noise_conn *c)
+{
+	struct noise_source *ns = c->ns;
+	size_t room;
+
+	while (c->tp && (room = tcp_send_space(c->tp)) > 0) {
+		ssize_t n = tcp_send(c->tp, noise_bytes,
+				     lb_min(room, sizeof(noise_bytes)));
+
+		if (n <= 0)
+			break;
+		counter_add(&ns->st_tcp_bytes, (uint64_t)n);
+	}
+}
+
+static void conn_writable(struct sock *sk)
+{
+	conn_fill(sk->user);
+}
+
+static void conn_readable(struct sock *sk)
+{
+	uint8_t buf[512];
+
+	/* the sink never sends; drain whatever arrives, and notice EOF */
+	while (tcp_recv(tcp_sk(sk), buf, sizeof(buf)) > 0)
+		;
+}
+
+static void conn_error(struct sock *sk, int err)
+{
+	struct noise_conn *c = sk->user;
+
+	tcp_abort(c->tp);
+	c->tp = NULL;
+	timer_arm_in(c->ns->net->host->loop, &c->retry, NOISE_RECONNECT_NS);
+}
+
+static const struct sock_ops conn_ops = { .readable = conn_readable,
+					  .writable = conn_writable,
+					  .error = conn_error };
+
+static void conn_start(struct noise_conn *c)
+{
+	struct noise_source *ns = c->ns;
+	struct sock_addr to = { ns->cfg.dst_ip, ns->cfg.tcp_port };
+
+	c->tp = tcp_socket(ns->net, &conn_ops, c);
+	if (!c->tp || tcp_connect(c->tp, &to)) {
+		if (c->tp)
+			tcp_abort(c->tp);
+		c->tp = NULL;
+		timer_arm_in(ns->net->host->loop, &c->retry,
+			     NOISE_RECONNECT_NS);
+		return;
+	}
+	counter_inc(&ns->st_tcp_connects);
+}
+
+static void conn_retry(struct timer *t)
+{
+	conn_start(container_of(t, struct noise_conn, retry));
+}
+
+static void flood_tick(struct timer *t)
+{
+	struct noise_source *ns = container_of(t, struct noise_source, tick);
+	struct sock_addr to = { ns->cfg.dst_ip, ns->cfg.udp_port };
+
+	ns->credit += (double)ns->cfg.udp_pps * NOISE_TICK_NS / 1e9;
+	while (ns->credit >= 1) {
+		ns->credit -= 1;
+		if (sock_sendto(ns->udp, noise_bytes, ns->cfg.udp_size, &to) <
+		    0)
+			counter_inc(&ns->st_udp_fail);
+		else
+			counter_inc(&ns->st_udp_sent);
+	}
+	timer_arm_in(ns->net->host->loop, &ns->tick, NOISE_TICK_NS);
+}
+
+struct noise_source *noise_source_start(struct net *net,
+					const struct noise_config *cfg)
+{
+	struct stats *s = &net->host->stats;
+	struct noise_source *ns;
+
+	if (cfg->tcp_conns > NOISE_MAX_CONNS)
+		return NULL;
+	ns = mm_kmalloc(net->mm, sizeof(*ns), MM_NORMAL | MM_ZERO, NULL);
+	if (!ns)
+		return NULL;
+	ns->net = net;
+	ns->cfg = *cfg;
+	if (!ns->cfg.udp_port)
+		ns->cfg.udp_port = NOISE_UDP_PORT;
+	if (!ns->cfg.tcp_port)
+		ns->cfg.tcp_port = NOISE_TCP_PORT;
+	if (!ns->cfg.udp_size || ns->cfg.udp_size > sizeof(noise_bytes))
+		ns->cfg.udp_size = 1400;
+	stats_add_counter(s, &ns->st_udp_sent, "noise.udp_sent");
+	stats_add_counter(s, &ns->st_udp_fail, "noise.udp_send_failed");
+	stats_add_counter(s, &ns->st_tcp_bytes, "noise.tcp_bytes_queued");
+	stats_add_counter(s, &ns->st_tcp_connects, "noise.tcp_connects");
+	timer_init(&ns->tick, flood_tick);
+	if (ns->cfg.udp_pps) {
+		ns->udp = udp_socket(net, NULL, ns);
+		if (!ns->udp) {
+			noise_source_stop(ns);
+			return NULL;
+		}
+		timer_arm_in(net->host->loop, &ns->tick, NOISE_TICK_NS);
+	}
+	for (unsigned i = 0; i < ns->cfg.tcp_conns; i++) {
+		ns->conns[i].ns = ns;
+		timer_init(&ns->conns[i].retry, conn_retry);
+		conn_start(&ns->conns[i]);
+	}
+	return ns;
+}
+
+void noise_source_stop(struct noise_source *ns)
+{
+	struct loop *l = ns->net->host->loop;
+
+	timer_cancel(l, &ns->tick);
+	for (unsigned i = 0; i < ns->cfg.tcp_conns; i++) {
+		timer_cancel(l, &ns->conns[i].retry);
+		if (ns->conns[i].tp)
+			tcp_abort(ns->conns[i].tp);
+	}
+	if (ns->udp)
+		sock_close(ns->udp);
+	stats_remove(&ns->net->host->stats, &ns->st_udp_sent);
+	stats_remove(&ns->net->host->stats, &ns->st_udp_fail);
+	stats_remove(&ns->net->host->stats, &ns->st_tcp_bytes);
+	stats_remove(&ns->net->host->stats, &ns->st_tcp_connects);
+	mm_kfree(ns->net->mm, ns);
+}
+
+/* ---- sink --------------------------------------------------------------- */
+
+static void sink_conn_error(struct sock *sk, int err)
+{
+	struct noise_sink *nk = sk->user;
+
+	for (unsigned i = 0; i < nk->max_conns; i++)
+		if (nk->conns[i] == tcp_sk(sk)) {
+			nk->conns[i] = NULL;
+			tcp_abort(tcp_sk(sk));
+			return;
+		}
+}
+
+/* Never reads: what arrives stays queued until the window closes. */
+static const struct sock_ops sink_conn_ops = { .error = sink_conn_error };
+
+static void sink_accept(struct sock *sk)
+{
+	struct noise_sink *nk = sk->user;
+	struct tcp_sock *tp;
+
+	while ((tp = tcp_accept(nk->listener))) {
+		unsigned i;
+
+		for (i = 0; i < nk->max_conns && nk->conns[i]; i++)
+			;
+		if (i == nk->max_conns) {
+			tcp_abort(tp);
+			continue;
+		}
+		tp->sk.ops = &sink_conn_ops;
+		tp->sk.user = nk;
+		nk->conns[i] = tp;
+		counter_inc(&nk->st_accepted);
+	}
+}
+
+static const struct sock_ops sink_listen_ops = { .readable = sink_accept };
+
+struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
+				    uint16_t tcp_port, unsigned max_conns)
+{
+	struct noise_sink *nk;
+
+	nk = mm_kmalloc(net->mm, sizeof(*nk), MM_NORMAL | MM_ZERO, NULL);
+	if (!nk)
+		return NULL;
+	nk->net = net;
+	nk->max_conns = lb_min(max_conns ? max_conns : NOISE_MAX_CONNS,
+			       (unsigned)NOISE_MAX_CONNS);
+	stats_add_counter(&net->host->stats, &nk->st_accepted,
+			  "noise.sink_accepted");
+	nk->udp = udp_socket(net, NULL, nk);
+	nk->listener = tcp_socket(net, &sink_listen_ops, nk);
+	if (!nk->udp || !nk->listener ||
+	    sock_bind(nk->udp, 0, udp_port ? udp_port : NOISE_UDP_PORT) ||
+	    tcp_bind(nk->listener, 0, tcp_port ? tcp_port : NOISE_TCP_PORT) ||
+	    tcp_listen(nk->listener, nk->max_conns)) {
+		noise_sink_stop(nk);
+		return NULL;
+	}
+	return nk;
+}
+
+void noise_sink_stop(struct noise_sink *nk)
+{
+	for (unsigned i = 0; i < nk->max_conns; i++)
+		if (nk->conns[i])
+			tcp_abort(nk->conns[i]);
+	if (nk->listener)
+		tcp_close(nk->listener);
+	if (nk->udp)
+		sock_close(nk->udp);
+	stats_remove(&nk->net->host->stats, &nk->st_accepted);
+	mm_kfree(nk->net->mm, nk);
+}
