@@ -12,8 +12,19 @@
  * attached the AoE ethertype is memory-critical, so responses are received
  * even from the reserve.
  *
- * Target: serves a struct blk_store; answers Query Config and IDENTIFY and
- * honours FLUSH CACHE (EXT).
+ * Target: serves a struct blk_store; answers Query Config (read, test,
+ * prefix test, set, force set) and IDENTIFY, READ/WRITE SECTORS (LBA28 and
+ * EXT) and honours FLUSH CACHE (EXT).  Frames are executed as they arrive
+ * and answered at once from normal memory; without memory, or while
+ * stalled, a request goes unanswered and the initiator retransmits.
+ *
+ * Several initiators and targets may share one net: they share the AoE
+ * ethertype through a small dispatcher (aoe_proto.h).
+ *
+ * Statistics: aoe.<dev>.* for an initiator (tx, rx, retransmits, timeouts,
+ * stray, dup, errors, runt, tx_no_memory, tx_from_reserve, flush_fallback;
+ * gauges window, inflight, srtt and rto in ns), aoe_target.e<shelf>.<slot>.*
+ * for a target.
  */
 #ifndef LB_BLOCK_AOE_H
 #define LB_BLOCK_AOE_H
@@ -25,7 +36,7 @@
 struct net;
 struct net_device;
 
-#define ETH_P_AOE 0x88A2
+#define ETH_P_AOE 0x88a2 /* as net.h spells it: one definition */
 
 struct aoe_client_config {
 	const char *name; /* device name; "aoe0" if NULL */
@@ -37,8 +48,17 @@ struct aoe_client_config {
 	uint64_t dead_ns; /* fail I/O after a frame waits this long; 0: 60 s */
 };
 
+/*
+ * Starts discovery; 0 or -errno (-EINVAL: a broadcast shelf or slot, no
+ * device).  @ready is called once: 0 when the device is attached,
+ * -ETIMEDOUT when no target answered within dead_ns, or the error of
+ * attaching (-ENOMEM: the reserve does not fit).  *out is valid until
+ * aoe_client_destroy.  Once a frame has waited dead_ns the device is dead:
+ * its I/O, and all submitted later, fails with -EIO.
+ */
 int aoe_client_create(struct net *net, const struct aoe_client_config *cfg,
 		      blk_ready_fn ready, void *arg, struct blkdev **out);
+/* Frees everything; bios in flight or waiting fail with -EIO. */
 void aoe_client_destroy(struct blkdev *bd);
 
 struct aoe_target_config {
@@ -48,6 +68,7 @@ struct aoe_target_config {
 	struct blk_store *store;
 	uint16_t buffer_count; /* advertised; 0: 16 */
 	bool read_only;
+	bool no_flush_ext; /* answer FLUSH CACHE EXT with ABRT, as vblade does */
 };
 
 struct aoe_target;
@@ -55,5 +76,10 @@ struct aoe_target;
 struct aoe_target *aoe_target_create(struct net *net,
 				     const struct aoe_target_config *cfg);
 void aoe_target_destroy(struct aoe_target *t);
+/*
+ * Leave every request received before @until_ns (host time) unanswered,
+ * as a stalled server would; 0 ends a stall.
+ */
+void aoe_target_set_stall(struct aoe_target *t, uint64_t until_ns);
 
 #endif

@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The AoE initiator against our target on the simulated switch: discovery
+ * and IDENTIFY, every byte written and read back through loss,
+ * duplication, reordering, a stalled and a restarted target, a dead
+ * target, error answers, stray frames, and writes that complete from the
+ * reserves alone once normal memory is gone.
+ *
+ * The simulator's corruption flips bits the Ethernet FCS would have
+ * caught; AoE has no checksum of its own, so a flipped payload bit is
+ * undetectable by design.  The corruption test therefore checks what is
+ * detectable: no crash, no hang, every bio ends, damaged headers counted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../net/net_fixture.h"
+#include "block/aoe.h"
+#include "block/aoe_proto.h"
+#include "net/netbuf.h"
+
+#define CLIENT_PAGES 4096
+#define TARGET_PAGES 1024
+#define STORE_SIZE (8u << 20)
+#define SHELF 7
+#define SLOT 3
+#define CHUNK (64u * 1024)
+#define SLOTS 32
+#define VECS (CHUNK / PAGE_SIZE)
+
+struct world {
+	struct nf *w;
+	struct nf_host *ch, *th;
+	struct blk_store store;
+	struct aoe_target *tgt;
+	struct blkdev *bd;
+	int ready_err;
+	bool ready;
+};
+
+static void on_ready(struct blkdev *bd, int err, void *arg)
+{
+	struct world *x = arg;
+
+	x->ready = true;
+	x->ready_err = err;
+}
+
+static struct aoe_target *target_new(struct world *x, bool ro, bool no_ext)
+{
+	struct aoe_target_config tc = {
+		.shelf = SHELF,
+		.slot = SLOT,
+		.store = &x->store,
+		.read_only = ro,
+		.no_flush_ext = no_ext,
+	};
+	struct aoe_target *t = aoe_target_create(x->th->net, &tc);
+
+	assert_non_null(t);
+	return t;
+}
+
+static int client_new(struct world *x, uint64_t dead_ns)
+{
+	struct aoe_client_config cc = {
+		.shelf = SHELF,
+		.slot = SLOT,
+		.dead_ns = dead_ns,
+	};
+
+	x->ready = false;
+	assert_int_equal(
+		aoe_client_create(x->ch->net, &cc, on_ready, x, &x->bd), 0);
+	for (int i = 0; i < 1000 && !x->ready; i++)
+		nf_run_for(x->w, NSEC_PER_MSEC);
+	assert_true(x->ready);
+	return x->ready_err;
+}
+
+static struct world *world_new(const struct sim_link_config *cfg, uint64_t seed,
+			       size_t client_pages)
+{
+	struct world *x = calloc(1, sizeof(*x));
+
+	x->w = nf_new(cfg, seed);
+	x->ch = nf_add_host(x->w, client_pages, MM_POLICY_ACCOUNTED);
+	x->th = nf_add_host(x->w, TARGET_PAGES, MM_POLICY_ACCOUNTED);
+	assert_int_equal(store_open_ram(&x->store, STORE_SIZE), 0);
+	x->tgt = target_new(x, false, false);
+	return x;
+}
+
+static void world_free(struct world *x)
+{
+	if (x->bd)
+		aoe_client_destroy(x->bd);
+	aoe_target_destroy(x->tgt);
+	nf_free(x->w);
+	store_close(&x->store);
+	free(x);
+}
+
+static int64_t cstat(struct world *x, const char *what)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "aoe.aoe0.%s", what);
+	return nf_stat(x->ch, name);
+}
+
+/* ---- a queue-depth-32 I/O runner with a verifiable pattern ---------------- */
+
+struct io_slot {
+	struct bio bio;
+	struct page *pages[VECS];
+	struct runner *r;
+};
+
+struct runner {
+	struct world *x;
+	enum bio_op op;
+	uint32_t gen;
+	uint64_t next, end;
+	unsigned inflight, done, errors;
+	uint64_t bad_bytes;
+	int last_err;
+	struct io_slot slots[SLOTS];
+};
+
+static uint8_t pattern(uint64_t off, uint32_t gen)
+{
+	uint64_t v = (off >> 2) * 0x9e3779b97f4a7c15ull + gen * 0x632be5abull;
+
+	return (uint8_t)(v >> (8 * (off & 3) + 24));
+}
+
+static void runner_start(struct runner *r, struct io_slot *s);
+
+static void runner_end_io(struct bio *bio)
+{
+	struct io_slot *s = bio->private;
+	struct runner *r = s->r;
+
+	r->inflight--;
+	r->done++;
+	if (bio->error) {
+		r->errors++;
+		r->last_err = bio->error;
+	} else if (bio->op == BIO_READ) {
+		for (unsigned v = 0; v < VECS; v++) {
+			const uint8_t *p =
+				page_address(r->x->ch->mm, s->pages[v]);
+
+			for (uint32_t i = 0; i < PAGE_SIZE; i++)
+				if (p[i] !=
+				    pattern(bio->offset + v * PAGE_SIZE + i,
+					    r->gen))
+					r->bad_bytes++;
+		}
+	}
+	runner_start(r, s);
+}
+
+static void runner_start(struct runner *r, struct io_slot *s)
+{
+	struct bio *bio = &s->bio;
+
+	if (r->next >= r->end)
+		return;
+	bio_init(bio, r->x->bd, r->op);
+	bio->offset = r->next;
+	bio->end_io = runner_end_io;
+	bio->private = s;
+	for (unsigned v = 0; v < VECS; v++) {
+		uint8_t *p = page_address(r->x->ch->mm, s->pages[v]);
+
+		for (uint32_t i = 0; i < PAGE_SIZE; i++)
+			p[i] = r->op == BIO_WRITE ?
+				       pattern(r->next + v * PAGE_SIZE + i,
+					       r->gen) :
+				       0xee;
+		assert_int_equal(bio_add_page(bio, s->pages[v], 0, PAGE_SIZE),
+				 0);
+	}
+	r->next += CHUNK;
+	assert_int_equal(blk_submit(bio), 0);
+	r->inflight++;
+}
+
+static struct runner *runner_new(struct world *x)
+{
+	struct runner *r = calloc(1, sizeof(*r));
+
+	r->x = x;
+	for (unsigned i = 0; i < SLOTS; i++) {
+		r->slots[i].r = r;
+		for (unsigned v = 0; v < VECS; v++) {
+			r->slots[i].pages[v] =
+				mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+			assert_non_null(r->slots[i].pages[v]);
+		}
+	}
+	return r;
+}
+
+static void runner_free(struct runner *r)
+{
+	assert_int_equal(r->inflight, 0);
+	for (unsigned i = 0; i < SLOTS; i++)
+		for (unsigned v = 0; v < VECS; v++)
+			mm_page_put(r->x->ch->mm, r->slots[i].pages[v]);
+	free(r);
+}
+
+/* Begin @op over [off, off + len) with every slot busy. */
+static void runner_begin(struct runner *r, enum bio_op op, uint64_t off,
+			 uint64_t len, uint32_t gen)
+{
+	r->op = op;
+	r->gen = gen;
+	r->next = off;
+	r->end = off + len;
+	r->done = r->errors = 0;
+	r->bad_bytes = 0;
+	r->last_err = 0;
+	for (unsigned i = 0; i < SLOTS; i++)
+		runner_start(r, &r->slots[i]);
+}
+
+/* Run until the runner is idle or @limit_ns of virtual time passed. */
+static void runner_wait(struct runner *r, uint64_t limit_ns)
+{
+	uint64_t end = loop_now(&r->x->w->loop) + limit_ns;
+
+	while (r->inflight && loop_now(&r->x->w->loop) < end)
+		nf_run_for(r->x->w, NSEC_PER_MSEC);
+	assert_int_equal(r->inflight, 0);
+}
+
+static void runner_do(struct runner *r, enum bio_op op, uint64_t off,
+		      uint64_t len, uint32_t gen)
+{
+	runner_begin(r, op, off, len, gen);
+	runner_wait(r, 600 * NSEC_PER_SEC);
+}
+
+static void flush_end_io(struct bio *bio)
+{
+	*(bool *)bio->private = true;
+}
+
+/* One bio without data (flush) to completion; its error. */
+static int flush_sync(struct world *x)
+{
+	bool done = false;
+	struct bio bio;
+
+	bio_init(&bio, x->bd, BIO_FLUSH);
+	bio.end_io = flush_end_io;
+	bio.private = &done;
+	assert_int_equal(blk_submit(&bio), 0);
+	for (int i = 0; i < 10000 && !done; i++)
+		nf_run_for(x->w, NSEC_PER_MSEC);
+	assert_true(done);
+	return bio.error;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_aoe_discovery_identify(void **state)
+{
+	struct world *x = world_new(NULL, 1, CLIENT_PAGES);
+	int64_t v = -1;
+
+	assert_int_equal(client_new(x, 0), 0);
+	assert_true(x->bd->attached);
+	assert_int_equal(x->bd->lim.capacity, STORE_SIZE);
+	assert_true(x->bd->lim.flush);
+	assert_false(x->bd->lim.fua);
+	assert_int_equal(nf_stat(x->th, "aoe_target.e7.3.config"), 1);
+	assert_int_equal(nf_stat(x->th, "aoe_target.e7.3.identify"), 1);
+	assert_int_equal(cstat(x, "window"), 16); /* vblade's buffer count */
+	assert_int_equal(stats_get(&x->ch->host->stats,
+				   "mm.reserve.block.aoe0.size", &v),
+			 0);
+	assert_true(v > 0);
+	/* FLUSH CACHE EXT is honoured by our target */
+	assert_int_equal(flush_sync(x), 0);
+	assert_int_equal(x->store.flushes, 1);
+	assert_int_equal(cstat(x, "flush_fallback"), 0);
+	world_free(x);
+}
+
+static void test_aoe_discovery_filters_and_times_out(void **state)
+{
+	struct world *x = world_new(NULL, 2, CLIENT_PAGES);
+	struct aoe_client_config cc = { .shelf = SHELF,
+					.slot = SLOT + 1,
+					.dead_ns = NSEC_PER_SEC };
+
+	/* No target e7.4: the e7.3 answers are for someone else. */
+	assert_int_equal(
+		aoe_client_create(x->ch->net, &cc, on_ready, x, &x->bd), 0);
+	nf_run_for(x->w, 3 * NSEC_PER_SEC);
+	assert_true(x->ready);
+	assert_int_equal(x->ready_err, -ETIMEDOUT);
+	assert_false(x->bd->attached);
+	assert_true(nf_stat(x->th, "aoe_target.e7.3.config") >= 2);
+	assert_true(nf_stat(x->ch, "aoe.unclaimed") >= 2);
+	cc.shelf = AOE_SHELF_ANY;
+	assert_int_equal(aoe_client_create(x->ch->net, &cc, NULL, NULL,
+					   &(struct blkdev *){ NULL }),
+			 -EINVAL);
+	world_free(x);
+}
+
+static void test_aoe_flush_fallback(void **state)
+{
+	struct world *x = world_new(NULL, 3, CLIENT_PAGES);
+
+	aoe_target_destroy(x->tgt);
+	x->tgt = target_new(x, false, true);
+	assert_int_equal(client_new(x, 0), 0);
+	assert_int_equal(flush_sync(x), 0);
+	assert_int_equal(cstat(x, "flush_fallback"), 1);
+	assert_int_equal(flush_sync(x), 0);
+	assert_int_equal(cstat(x, "flush_fallback"), 1);
+	assert_int_equal(x->store.flushes, 2);
+	assert_int_equal(cstat(x, "errors"), 0);
+	world_free(x);
+}
+
+static void test_aoe_rw_clean(void **state)
+{
+	struct world *x = world_new(NULL, 4, CLIENT_PAGES);
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, STORE_SIZE, 1);
+	assert_int_equal(r->errors, 0);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 1);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	assert_int_equal(r->done, STORE_SIZE / CHUNK);
+	/* the store holds the pattern too */
+	for (uint64_t o = 0; o < STORE_SIZE; o += 4093)
+		assert_int_equal(x->store.ram[o], pattern(o, 1));
+	assert_int_equal(cstat(x, "retransmits"), 0);
+	assert_int_equal(cstat(x, "stray") + cstat(x, "dup"), 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_rw_lossy(void **state)
+{
+	struct sim_link_config cfg = { .loss = 0.05,
+				       .dup = 0.05,
+				       .reorder = 0.05,
+				       .reorder_ns = 300 * NSEC_PER_USEC };
+	struct world *x = world_new(&cfg, 5, CLIENT_PAGES);
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, STORE_SIZE, 2);
+	assert_int_equal(r->errors, 0);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 2);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	print_message(
+		"aoe lossy: %u MiB written and verified, tx %lld, retransmits %lld, timeouts %lld, dup %lld, stray %lld, srtt %lld ns, window %lld\n",
+		STORE_SIZE >> 20, (long long)cstat(x, "tx"),
+		(long long)cstat(x, "retransmits"),
+		(long long)cstat(x, "timeouts"), (long long)cstat(x, "dup"),
+		(long long)cstat(x, "stray"), (long long)cstat(x, "srtt"),
+		(long long)cstat(x, "window"));
+	assert_true(cstat(x, "retransmits") > 0);
+	assert_true(cstat(x, "dup") > 0);
+	assert_int_equal(cstat(x, "errors"), 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_corruption_is_survived(void **state)
+{
+	struct sim_link_config cfg = { .corrupt = 0.05 };
+	struct world *x = world_new(&cfg, 6, CLIENT_PAGES);
+	struct runner *r;
+	int err;
+
+	err = client_new(x, 0);
+	if (err) {
+		/* a damaged IDENTIFY may fail discovery: that must be clean */
+		assert_int_equal(err, -EIO);
+		world_free(x);
+		return;
+	}
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, 2u << 20, 3);
+	assert_int_equal(r->done, (2u << 20) / CHUNK);
+	runner_do(r, BIO_READ, 0, 2u << 20, 3);
+	assert_int_equal(r->done, (2u << 20) / CHUNK);
+	if (r->errors)
+		assert_int_equal(r->last_err, -EIO);
+	/* damaged headers were noticed somewhere on the way */
+	assert_true(x->w->link.st.corrupted.v > 0);
+	assert_true(nf_stat(x->ch, "aoe.rx_bad") + cstat(x, "stray") +
+			    cstat(x, "errors") + cstat(x, "retransmits") +
+			    nf_stat(x->ch, "net.eth_rx_not_for_us") +
+			    nf_stat(x->ch, "aoe.unclaimed") >
+		    0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_target_stall(void **state)
+{
+	struct world *x = world_new(NULL, 7, CLIENT_PAGES);
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_begin(r, BIO_WRITE, 0, STORE_SIZE, 4);
+	nf_run_for(x->w, 2 * NSEC_PER_MSEC);
+	assert_true(r->inflight > 0);
+	aoe_target_set_stall(x->tgt, loop_now(&x->w->loop) + 5 * NSEC_PER_SEC);
+	runner_wait(r, 600 * NSEC_PER_SEC);
+	assert_int_equal(r->errors, 0);
+	assert_true(nf_stat(x->th, "aoe_target.e7.3.drop_stalled") > 0);
+	assert_true(cstat(x, "timeouts") > 0);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 4);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_target_restart(void **state)
+{
+	struct world *x = world_new(NULL, 8, CLIENT_PAGES);
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_begin(r, BIO_WRITE, 0, STORE_SIZE, 5);
+	nf_run_for(x->w, 3 * NSEC_PER_MSEC);
+	assert_true(r->inflight > 0);
+	aoe_target_destroy(x->tgt);
+	nf_run_for(x->w, 500 * NSEC_PER_MSEC);
+	x->tgt = target_new(x, false, false);
+	runner_wait(r, 600 * NSEC_PER_SEC);
+	assert_int_equal(r->errors, 0);
+	assert_true(cstat(x, "retransmits") > 0);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 5);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_dead_target(void **state)
+{
+	struct world *x = world_new(NULL, 9, CLIENT_PAGES);
+	uint64_t t0;
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 3 * NSEC_PER_SEC), 0);
+	r = runner_new(x);
+	aoe_target_destroy(x->tgt);
+	x->tgt = NULL;
+	t0 = loop_now(&x->w->loop);
+	runner_begin(r, BIO_WRITE, 0, 4 * CHUNK * SLOTS, 6);
+	runner_wait(r, 30 * NSEC_PER_SEC);
+	/* dead after 3 s, noticed within one capped RTO */
+	assert_true(loop_now(&x->w->loop) - t0 < 6 * NSEC_PER_SEC);
+	assert_int_equal(r->errors, r->done);
+	assert_int_equal(r->done, 4 * SLOTS);
+	assert_int_equal(r->last_err, -EIO);
+	/* later I/O fails at once */
+	runner_do(r, BIO_READ, 0, CHUNK, 6);
+	assert_int_equal(r->errors, 1);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_error_answers(void **state)
+{
+	struct world *x = world_new(NULL, 10, CLIENT_PAGES);
+	struct runner *r;
+
+	aoe_target_destroy(x->tgt);
+	x->tgt = target_new(x, true, false);
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	/* read-only: ATA ABRT for every write -> -EIO, never "done" */
+	runner_do(r, BIO_WRITE, 0, 2 * CHUNK, 7);
+	assert_int_equal(r->errors, 2);
+	assert_int_equal(r->last_err, -EIO);
+	assert_true(nf_stat(x->th, "aoe_target.e7.3.ata_errors") >= 2);
+	runner_do(r, BIO_READ, 0, 2 * CHUNK, 0);
+	assert_int_equal(r->errors, 0);
+	runner_free(r);
+	world_free(x);
+}
+
+/* Frames from the target host's stack, as a confused or hostile peer. */
+static void inject(struct world *x, uint8_t flags, uint16_t shelf, uint8_t slot,
+		   uint8_t cmd, uint32_t tag, uint32_t extra)
+{
+	struct netbuf *nb = netbuf_alloc(x->th->net, AOE_HDR_LEN + 64 + extra,
+					 MM_ATOMIC, NULL);
+	uint8_t *p;
+
+	assert_non_null(nb);
+	p = netbuf_put(nb, AOE_HDR_LEN + AOE_ATA_LEN + extra);
+	memset(p, 0, AOE_HDR_LEN + AOE_ATA_LEN + extra);
+	aoe_put_hdr(p, flags, 0, shelf, slot, cmd, tag);
+	p[AOE_HDR_LEN + 3] = ATA_ST_DRDY;
+	eth_output(&x->th->dev, nb, x->ch->dev.mac, ETH_P_AOE);
+}
+
+static void test_aoe_stray_frames(void **state)
+{
+	struct world *x = world_new(NULL, 11, CLIENT_PAGES);
+	int64_t stray, unclaimed, bad;
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	stray = cstat(x, "stray");
+	unclaimed = nf_stat(x->ch, "aoe.unclaimed");
+	bad = nf_stat(x->ch, "aoe.rx_bad");
+	/* responses with tags never sent */
+	for (uint32_t i = 0; i < 5; i++)
+		inject(x, AOE_FL_RSP, SHELF, SLOT, AOE_CMD_ATA, 0x80000000u | i,
+		       1024);
+	/* a request (no R), another shelf: nobody's */
+	inject(x, 0, SHELF, SLOT, AOE_CMD_ATA, 1, 0);
+	inject(x, AOE_FL_RSP, SHELF + 1, SLOT, AOE_CMD_ATA, 1, 0);
+	/* a Query Config answer after discovery */
+	inject(x, AOE_FL_RSP, SHELF, SLOT, AOE_CMD_CFG, 1, 0);
+	nf_run_for(x->w, 10 * NSEC_PER_MSEC);
+	assert_int_equal(cstat(x, "stray") - stray, 6);
+	assert_int_equal(nf_stat(x->ch, "aoe.unclaimed") - unclaimed, 2);
+	assert_int_equal(nf_stat(x->ch, "aoe.rx_bad"), bad);
+	/* and I/O still works */
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, 1u << 20, 8);
+	runner_do(r, BIO_READ, 0, 1u << 20, 8);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_writes_from_reserve(void **state)
+{
+	struct sim_link_config cfg = { .loss = 0.02 };
+	struct world *x = world_new(&cfg, 12, CLIENT_PAGES);
+	static struct page *hold[CLIENT_PAGES];
+	size_t held;
+	int64_t size = 0, hwm = 0, used = 0;
+	struct runner *r;
+
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	held = nf_exhaust(x->ch, hold, CLIENT_PAGES);
+	assert_true(held > 0);
+	assert_int_equal(mm_normal_available(x->ch->mm), 0);
+	runner_do(r, BIO_WRITE, 0, 2u << 20, 9);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->done, (2u << 20) / CHUNK);
+	assert_true(cstat(x, "tx_from_reserve") > 0);
+	assert_int_equal(cstat(x, "tx_no_memory"), 0);
+	assert_true(x->ch->dev.st.rx_pfmemalloc.v > 0);
+	assert_int_equal(stats_get(&x->ch->host->stats,
+				   "mm.reserve.block.aoe0.size", &size),
+			 0);
+	assert_int_equal(stats_get(&x->ch->host->stats,
+				   "mm.reserve.block.aoe0.hwm", &hwm),
+			 0);
+	assert_int_equal(stats_get(&x->ch->host->stats,
+				   "mm.reserve.block.aoe0.used", &used),
+			 0);
+	print_message(
+		"aoe from reserve: block.aoe0 size %lld pages, hwm %lld, tx from reserve %lld, retransmits %lld\n",
+		(long long)size, (long long)hwm,
+		(long long)cstat(x, "tx_from_reserve"),
+		(long long)cstat(x, "retransmits"));
+	assert_true(hwm > 0 && hwm <= size);
+	assert_int_equal(used, 0);
+	mm_check(x->ch->mm);
+	nf_release(x->ch, hold, &held, held);
+	nf_release_objects(x->ch);
+	runner_do(r, BIO_READ, 0, 2u << 20, 9);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	runner_free(r);
+	world_free(x);
+}
+
+static void test_aoe_reserve_does_not_fit(void **state)
+{
+	struct world *x = world_new(NULL, 13, CLIENT_PAGES);
+	struct mm_reserve *root = mm_reserve_root(x->ch->mm);
+	struct mm_reserve filler;
+	size_t cap = x->ch->mm->nr_pages * 50 / 100;
+
+	/* Fill the host's reserve budget to the cap, as a host whose other
+	 * reserves already take it all. */
+	assert_int_equal(mm_reserve_add(x->ch->mm, &filler, NULL, "filler",
+					cap - (size_t)root->size.v),
+			 0);
+	assert_int_equal(client_new(x, 0), -ENOMEM);
+	assert_false(x->bd->attached);
+	assert_null(mm_reserve_find(x->ch->mm, "block.aoe0"));
+	aoe_client_destroy(x->bd);
+	x->bd = NULL;
+	assert_int_equal(mm_reserve_remove(&filler), 0);
+	world_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_aoe_discovery_identify),
+		cmocka_unit_test(test_aoe_discovery_filters_and_times_out),
+		cmocka_unit_test(test_aoe_flush_fallback),
+		cmocka_unit_test(test_aoe_rw_clean),
+		cmocka_unit_test(test_aoe_rw_lossy),
+		cmocka_unit_test(test_aoe_corruption_is_survived),
+		cmocka_unit_test(test_aoe_target_stall),
+		cmocka_unit_test(test_aoe_target_restart),
+		cmocka_unit_test(test_aoe_dead_target),
+		cmocka_unit_test(test_aoe_error_answers),
+		cmocka_unit_test(test_aoe_stray_frames),
+		cmocka_unit_test(test_aoe_writes_from_reserve),
+		cmocka_unit_test(test_aoe_reserve_does_not_fit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
