@@ -39,7 +39,11 @@ struct nbd_client_config {
 /* Starts connecting; 0 or -errno.  *out is valid until nbd_client_destroy. */
 int nbd_client_create(struct net *net, const struct nbd_client_config *cfg,
 		      blk_ready_fn ready, void *arg, struct blkdev **out);
-/* Soft-disconnects if possible and frees everything; bios in flight fail. */
+/*
+ * Soft-disconnects if possible and frees everything; bios in flight fail.
+ * Not from inside one of the device's bio end_io callbacks (the reply
+ * parser is still running); from the ready callback is fine.
+ */
 void nbd_client_destroy(struct blkdev *bd);
 
 struct nbd_server_config {
@@ -57,5 +61,10 @@ struct nbd_server *nbd_server_create(struct net *net,
 				     const struct nbd_server_config *cfg);
 /* Closes the listener and every connection. */
 void nbd_server_destroy(struct nbd_server *srv);
+/*
+ * Hold every request (and handshake step) until host time @until_ns: the
+ * simulator's server stall.  Connections stay open; TCP keeps acking.
+ */
+void nbd_server_set_stall(struct nbd_server *srv, uint64_t until_ns);
 
 #endif

@@ -149,7 +149,7 @@ static bool sock_flow(struct sock *sk, struct critical_flow *f,
 }
 
 /* Pin or unpin what a flagged, connected socket needs to stay reachable. */
-static void sock_critical_path(struct sock *sk, bool on)
+void sock_critical_path(struct sock *sk, bool on)
 {
 	struct critical_flow f;
 	struct net_device *dev;

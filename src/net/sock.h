@@ -100,6 +100,11 @@ ssize_t sock_sendto(struct sock *sk, const void *buf, size_t len,
 /* One datagram (truncated to @len); -EAGAIN when the queue is empty. */
 ssize_t sock_recvfrom(struct sock *sk, void *buf, size_t len,
 		      struct sock_addr *from);
+/*
+ * Pin (or unpin) the early-classifier flow and the ARP entry of a flagged,
+ * connected socket; for protocols that connect a socket already flagged.
+ */
+void sock_critical_path(struct sock *sk, bool on);
 /* Call ops->writable when a send could succeed again. */
 void sock_wait_memory(struct sock *sk);
 void sock_close(struct sock *sk);

@@ -388,6 +388,13 @@ int tcp_connect(struct tcp_sock *tp, const struct sock_addr *peer)
 		tp->sk.local.ip = dev->ip;
 	tp->sk.remote = *peer;
 	tp->sk.connected = true;
+	/*
+	 * Flagged before connecting (a storage client's reconnect, which must
+	 * get its reserves before its SYN can be sent under exhaustion): pin
+	 * the flow now, as sock_connect does; closing unpins it.
+	 */
+	if (sock_memalloc(&tp->sk))
+		sock_critical_path(&tp->sk, true);
 	tp->iss = tcp_isn(net, tp->sk.local.ip, tp->sk.local.port, peer->ip,
 			  peer->port);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
