@@ -119,11 +119,142 @@ static void test_direct_reclaim_taken(void **state)
 	assert_true(r.direct > 0);
 }
 
+static void test_mmap(void **state)
+{
+	struct result r;
+
+	run(VM_WL_MMAP, MM_POLICY_ACCOUNTED, 8 * RAM, &r);
+	assert_true(r.wb >= 3 * RAM); /* populate alone overflows RAM */
+	assert_int_equal(r.swap_out, 0);
+	assert_true(r.p.verify_ok >= 4 * RAM + 8 * RAM / 2);
+}
+
+static void test_write_throttled(void **state)
+{
+	struct result r;
+
+	run(VM_WL_WRITE, MM_POLICY_ACCOUNTED, 0, &r);
+	/* 20% of 256 pages: writers parked rather than pass it */
+	assert_true(r.throttled > 0);
+	assert_true(r.dirty_hwm <= RAM * 20 / 100);
+	assert_true(r.wb >= 4 * RAM);
+	assert_int_equal(r.p.verify_ok, 4 * RAM);
+}
+
+static void test_mixed(void **state)
+{
+	struct result r;
+
+	run(VM_WL_MIXED, MM_POLICY_ACCOUNTED, 16 * RAM, &r);
+	assert_true(r.swap_out > 0 && r.swap_in > 0 && r.wb > r.swap_out);
+}
+
+static void test_policies(void **state)
+{
+	static const enum vm_workload_kind kinds[] = { VM_WL_SWAP,
+						       VM_WL_MIXED };
+	struct result r;
+
+	/* a RAM device needs no memory to complete: none cannot deadlock */
+	for (unsigned i = 0; i < ARRAY_SIZE(all_policies); i++)
+		for (unsigned k = 0; k < ARRAY_SIZE(kinds); k++)
+			run(kinds[k], all_policies[i], 8 * RAM, &r);
+}
+
+static void test_deterministic(void **state)
+{
+	struct result a, b;
+
+	run(VM_WL_MIXED, MM_POLICY_ACCOUNTED, 4 * RAM, &a);
+	run(VM_WL_MIXED, MM_POLICY_ACCOUNTED, 4 * RAM, &b);
+	assert_int_equal(a.p.elapsed_ns, b.p.elapsed_ns);
+	assert_int_equal(a.p.faults, b.p.faults);
+	assert_int_equal(a.wb, b.wb);
+	assert_int_equal(a.swap_in, b.swap_in);
+	assert_int_equal(a.direct, b.direct);
+}
+
+static void test_watchdog_fires_on_stall(void **state)
+{
+	struct vfx_config cfg = { .ram_pages = RAM };
+	struct vfx *v = vfx_new(&cfg);
+	FILE *out = tmpfile();
+	struct vm_workload *w;
+	struct vm_progress p;
+	struct result r;
+	bool done = false;
+	char buf[65536];
+	size_t n;
+
+	assert_non_null(out);
+	assert_int_equal(vm_watchdog_arm(v->vm, WATCHDOG, out, NULL, NULL), 0);
+	w = start(v, VM_WL_SWAP, 8 * RAM, &done);
+	do {
+		loop_run_once(&v->fx->loop, UINT64_MAX);
+		vm_workload_progress(w, &p);
+	} while (p.ops_done < RAM);
+	ramdev_stall(v->swap, host_now(v->fx->host) + LIMIT);
+	while (!vm_watchdog_fired(v->vm))
+		loop_run_once(&v->fx->loop, UINT64_MAX);
+	assert_false(done);
+	assert_true(host_now(v->fx->host) - v->vm->last_progress >= WATCHDOG);
+	rewind(out);
+	n = fread(buf, 1, sizeof(buf) - 1, out);
+	buf[n] = 0;
+	fclose(out);
+	assert_non_null(strstr(buf, "DEADLOCK"));
+	assert_non_null(strstr(buf, "swap0    swap   in flight 16"));
+	assert_non_null(strstr(buf, "block.swap0"));
+	assert_non_null(strstr(buf, "trace ring"));
+
+	/* the disk comes back: the run completes, every page intact */
+	ramdev_stall(v->swap, 0);
+	vfx_arm_watchdog(v, WATCHDOG);
+	vfx_run(v, w, LIMIT);
+	assert_true(done);
+	finish(v, w, &r);
+	assert_false(r.fired);
+	assert_int_equal(r.p.verify_fail, 0);
+	assert_int_equal(r.p.verified, r.p.verify_total);
+}
+
+static void test_corruption_detected(void **state)
+{
+	struct vfx_config cfg = { .ram_pages = RAM };
+	struct vfx *v = vfx_new(&cfg);
+	struct vm_workload *w;
+	struct vm_progress p;
+	struct result r;
+	bool done = false;
+	uint64_t victim = 2 * RAM; /* written back and evicted long ago */
+
+	w = start(v, VM_WL_WRITE, 0, &done);
+	do {
+		loop_run_once(&v->fx->loop, UINT64_MAX);
+		vm_workload_progress(w, &p);
+	} while (p.phase != VM_WL_VERIFY);
+	assert_null(vm_workload_region(w, VM_FILE)->pages[victim]);
+	v->disk_st.ram[victim * PAGE_SIZE + 1000] ^= 0x01;
+	vfx_run(v, w, LIMIT);
+	assert_true(done);
+	finish(v, w, &r);
+	assert_int_equal(r.p.verify_fail, 1);
+	assert_int_equal(r.p.verify_ok, 4 * RAM - 1);
+	assert_int_equal(r.p.verified, r.p.verify_total);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_swap_4x_ram),
 		cmocka_unit_test(test_direct_reclaim_taken),
+		cmocka_unit_test(test_mmap),
+		cmocka_unit_test(test_write_throttled),
+		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_policies),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_watchdog_fires_on_stall),
+		cmocka_unit_test(test_corruption_detected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
