@@ -11,6 +11,9 @@
  * a network stack), dumps the trace ring and the stats (host_dump), records
  * the event and calls the owner back.  The `lifeboat` tool exits 3 there.
  *
+ * While armed it keeps a timer (a check every quarter of the timeout), so
+ * a virtual loop never runs dry: disarm it when the work is done.
+ *
  * Memory: the watchdog is a few words from the arena taken when it is
  * armed (start-up); checking and reporting allocate nothing.
  */
