@@ -268,6 +268,9 @@ int blk_submit(struct bio *bio)
 		return err;
 	}
 	bio->error = 0;
+	bio->flags &= ~BIO_MEMALLOC;
+	if (mm_in_memalloc(bd->mm))
+		bio->flags |= BIO_MEMALLOC;
 	bio->submitted = host_now(bd->host);
 	counter_inc(&bd->st.submitted[bio->op]);
 	if ((uint64_t)(bd->st.inflight.v + bd->st.waiting.v) >=
@@ -312,7 +315,15 @@ static void blk_kick(struct task *t)
 		list_init(&rq->node);
 		bd->rqs[tag] = rq;
 		gauge_set(&bd->st.inflight, bd->st.inflight.v + 1);
-		bd->ops->queue_rq(bd, rq);
+		if (bio->flags & BIO_MEMALLOC) {
+			struct mm_memalloc_ctx old =
+				mm_memalloc_save(bd->mm, &bd->rsv);
+
+			bd->ops->queue_rq(bd, rq);
+			mm_memalloc_restore(bd->mm, old);
+		} else {
+			bd->ops->queue_rq(bd, rq);
+		}
 	}
 }
 

@@ -48,6 +48,12 @@ enum bio_op {
 const char *bio_op_name(enum bio_op op);
 
 #define BIO_FUA (1u << 0) /* complete only once this write is stable */
+/*
+ * Set by blk_submit() when the submitter runs in memalloc context (reclaim
+ * writing back): the transport then starts the request in memalloc context
+ * charging the device's reserve, wherever the dispatch happens.
+ */
+#define BIO_MEMALLOC (1u << 31)
 
 /* Enough for 64 KiB of whole pages; a bio may also be smaller pieces. */
 #define BIO_MAX_VECS 16

@@ -17,5 +17,7 @@ struct command {
 int cmd_bench(int argc, char **argv);
 int cmd_mm(int argc, char **argv);
 int cmd_host(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_disk(int argc, char **argv);
 
 #endif

@@ -13,6 +13,10 @@ static const struct command commands[] = {
 	  cmd_mm },
 	{ "host", "run a bare host on a wire: ARP, ICMP echo, UDP echo",
 	  cmd_host },
+	{ "serve", "serve a block device over NBD or AoE from a lifeboat host",
+	  cmd_serve },
+	{ "disk", "attach a network block device; verify it or benchmark it",
+	  cmd_disk },
 	{ "bench", "run the benchmarks and print BENCH lines", cmd_bench },
 };
 

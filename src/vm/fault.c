@@ -108,7 +108,8 @@ static bool page_in(struct vm *vm, struct vm_touch *t, struct page *p)
 
 	bio_init(&t->bio, bd, BIO_READ);
 	if (r->kind == VM_ANON)
-		t->bio.offset = (uint64_t)(r->slots[t->index] - 1) * PAGE_SIZE;
+		t->bio.offset = vm->swap.offset +
+				(uint64_t)(r->slots[t->index] - 1) * PAGE_SIZE;
 	else
 		t->bio.offset = r->offset + t->index * PAGE_SIZE;
 	bio_add_page(&t->bio, p, 0, PAGE_SIZE);

@@ -15,17 +15,24 @@
 
 int vm_swapon(struct vm *vm, struct blkdev *bd)
 {
-	uint64_t nr = bd->lim.capacity / PAGE_SIZE;
+	return vm_swapon_range(vm, bd, 0, bd->lim.capacity / PAGE_SIZE);
+}
 
+int vm_swapon_range(struct vm *vm, struct blkdev *bd, uint64_t offset,
+		    uint64_t nr)
+{
 	if (vm->swap.bd)
 		return -EBUSY;
-	if (!nr || bd->lim.read_only)
+	if (!nr || bd->lim.read_only || offset % PAGE_SIZE ||
+	    offset > bd->lim.capacity ||
+	    nr > (bd->lim.capacity - offset) / PAGE_SIZE)
 		return -EINVAL;
 	vm->swap.map =
 		calloc(DIV_ROUND_UP(nr, BITS_PER_LONG), sizeof(unsigned long));
 	if (!vm->swap.map)
 		return -ENOMEM;
 	vm->swap.bd = bd;
+	vm->swap.offset = offset;
 	vm->swap.nr_slots = nr;
 	vm->swap.nr_used = 0;
 	vm->swap.hint = 0;

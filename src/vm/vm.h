@@ -81,6 +81,7 @@ struct vm_region {
 /* Swap: the device and its slot map (one bit a page-sized slot). */
 struct vm_swap {
 	struct blkdev *bd;
+	uint64_t offset; /* byte offset of slot 0 on bd */
 	uint64_t nr_slots, nr_used, hint;
 	unsigned long *map;
 };
@@ -162,6 +163,9 @@ void vm_destroy(struct vm *vm);
 
 /* Attach @bd as swap: one slot per page of its capacity.  0, -EBUSY, -ENOMEM. */
 int vm_swapon(struct vm *vm, struct blkdev *bd);
+/* Swap on @nr page-sized slots from byte @offset (page-aligned) of @bd. */
+int vm_swapon_range(struct vm *vm, struct blkdev *bd, uint64_t offset,
+		    uint64_t nr);
 /* -EBUSY while slots are taken. */
 int vm_swapoff(struct vm *vm);
 

@@ -114,7 +114,8 @@ int vm_writeback_page(struct vm *vm, struct page *p, bool reclaim)
 	bio->private = vm;
 	bio->end_io = vm_wb_end_io;
 	if (r->kind == VM_ANON)
-		bio->offset = (uint64_t)(r->slots[idx] - 1) * PAGE_SIZE;
+		bio->offset = vm->swap.offset +
+			      (uint64_t)(r->slots[idx] - 1) * PAGE_SIZE;
 	else
 		bio->offset = r->offset + idx * PAGE_SIZE;
 	bio_add_page(bio, p, 0, PAGE_SIZE);

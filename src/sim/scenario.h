@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scenario.h - a whole world in one process, in virtual time: a client host
+ * with the pager and a workload writing back over the network, a storage
+ * server host (NBD or AoE), a noise host, and a simulated switch between
+ * them.  One scenario and one seed give one outcome, byte for byte.
+ *
+ * The run ends when the workload has verified every page (completed), when
+ * the watchdog declares a deadlock, or at the time limit.  The result says
+ * which, with the figures the scenario matrix and the simulator report.
+ *
+ * Memory: the world's hosts, stores and tables are created before it runs
+ * (start-up); the client's data path uses its arena only.  A deadlocked
+ * world cannot be torn down cleanly (pages are stuck under write-back by
+ * definition): scenario_run() then leaves it to the process exit, which is
+ * why callers that sweep run each deadlocking world in a child.
+ */
+#ifndef LB_SIM_SCENARIO_H
+#define LB_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "dev/sim.h"
+#include "mm/mm.h"
+#include "vm/workload.h"
+
+enum scn_proto {
+	SCN_NBD,
+	SCN_AOE,
+};
+
+const char *scn_proto_name(enum scn_proto p);
+
+struct scenario {
+	enum vm_workload_kind workload;
+	enum scn_proto proto;
+	bool noise;
+	enum mm_policy policy;
+	uint64_t seed;
+	uint64_t memory; /* client RAM in bytes; 0: 16 MiB */
+	unsigned size_x; /* working set in multiples of RAM; 0: 4 */
+	uint64_t ops; /* workload ops; 0: the workload's default */
+	uint64_t watchdog_ns; /* 0: 5 s */
+	uint64_t time_limit_ns; /* 0: 600 s */
+	struct sim_link_config link;
+	FILE *report; /* the watchdog's report; NULL: none */
+	bool trace_dump; /* dump the client's trace ring with the report */
+};
+
+/* A reserve's figures at the end of the run. */
+struct scn_reserve {
+	char name[MM_RESERVE_NAME_MAX];
+	int64_t size, hwm, failures;
+};
+
+#define SCN_MAX_RESERVES 16
+
+struct scenario_result {
+	bool completed, deadlocked, timed_out;
+	uint64_t verify_ok, verify_fail, io_errors;
+	uint64_t virtual_ns;
+	uint64_t written_back, wb_bytes, faults, throttled, direct_reclaims;
+	uint64_t noise_rx_dropped; /* frames dropped by the client's ladder */
+	uint64_t pfmemalloc_rx; /* frames received into the reserve */
+	int64_t min_free; /* the client's lowest free page count */
+	struct scn_reserve rsv[SCN_MAX_RESERVES];
+	unsigned nr_rsv;
+	bool reserve_overrun; /* some reserve's hwm > size (accounted only) */
+	char cause[160]; /* the deadlock in one line */
+	uint64_t digest; /* of the client's final state: determinism */
+};
+
+/* Run @s; 0, or -errno when the world could not be built. */
+int scenario_run(const struct scenario *s, struct scenario_result *r);
+
+#endif

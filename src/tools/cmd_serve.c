@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_serve.c - `lifeboat serve`: a storage server on a lifeboat host.
+ * NBD on TCP port 10809 (or --port), or an AoE target SHELF.SLOT on the
+ * wire, serving RAM or a file until interrupted.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "args.h"
+#include "block/aoe.h"
+#include "block/nbd.h"
+#include "commands.h"
+#include "hostopts.h"
+
+static void serve_help(FILE *out)
+{
+	fprintf(out,
+		"usage: lifeboat serve --proto nbd|aoe (--size SIZE | --file PATH) --wire WIRE [options]\n"
+		"\n"
+		"Serves a block device from a lifeboat host until interrupted: NBD\n"
+		"(fixed newstyle, simple replies) on TCP, or an AoE target on the\n"
+		"wire.  RAM (--size) starts zeroed; a file (--file) is created with\n"
+		"--size bytes if missing.  Ctrl-C prints the statistics and exits 0.\n"
+		"\n"
+		"options:\n" HOSTOPT_HELP
+		"  --proto nbd|aoe     the protocol (default nbd)\n"
+		"  --size SIZE         device size (RAM, or a new file's size)\n"
+		"  --file PATH         serve a file instead of RAM\n"
+		"  --export NAME       NBD export name (default \"\", also served as the default)\n"
+		"  --port N            NBD TCP port (default 10809)\n"
+		"  --target S.S        AoE shelf.slot (default 1.0)\n"
+		"  --buffers N         AoE buffer count advertised (default 16)\n"
+		"  --read-only         refuse writes\n"
+		"  --stats-json FILE   also write the statistics as JSON on exit\n");
+}
+
+static int parse_target(const char *s, uint16_t *shelf, uint8_t *slot)
+{
+	unsigned a, b;
+	char end;
+
+	if (sscanf(s, "%u.%u%c", &a, &b, &end) != 2 || a >= 0xffff || b >= 0xff)
+		return -1;
+	*shelf = (uint16_t)a;
+	*slot = (uint8_t)b;
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	enum {
+		OPT_PROTO = 1,
+		OPT_SIZE,
+		OPT_FILE,
+		OPT_EXPORT,
+		OPT_PORT,
+		OPT_TARGET,
+		OPT_BUFFERS,
+		OPT_RO,
+		OPT_JSON
+	};
+	static const struct option opts[] = {
+		HOSTOPT_LONGOPTS,
+		{ "proto", required_argument, NULL, OPT_PROTO },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "export", required_argument, NULL, OPT_EXPORT },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "buffers", required_argument, NULL, OPT_BUFFERS },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "stats-json", required_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *file = NULL, *export_name = "", *json = NULL;
+	bool aoe = false, ro = false;
+	uint64_t size = 0, v;
+	uint16_t port = NBD_DEFAULT_PORT, shelf = 1, buffers = 16;
+	uint8_t slot = 0;
+	struct nbd_server *nbd = NULL;
+	struct aoe_target *tgt = NULL;
+	struct blk_store st;
+	struct host_opts o;
+	struct tool_host t;
+	int c, rc;
+
+	host_opts_init(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			serve_help(stdout);
+			return 0;
+		case OPT_PROTO:
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+				return usage_error(
+					"serve",
+					"--proto is nbd or aoe, not '%s'",
+					optarg);
+			aoe = !strcmp(optarg, "aoe");
+			continue;
+		case OPT_SIZE:
+			if (parse_size(optarg, &size) || !size ||
+			    size % SECTOR_SIZE)
+				return usage_error(
+					"serve",
+					"--size takes a size, a multiple of 512, not '%s'",
+					optarg);
+			continue;
+		case OPT_FILE:
+			file = optarg;
+			continue;
+		case OPT_EXPORT:
+			if (strlen(optarg) > NBD_EXPORT_NAME_MAX)
+				return usage_error(
+					"serve",
+					"--export is at most 255 bytes");
+			export_name = optarg;
+			continue;
+		case OPT_PORT:
+			if (parse_u64(optarg, &v) || !v || v > 65535)
+				return usage_error(
+					"serve",
+					"--port takes 1-65535, not '%s'",
+					optarg);
+			port = (uint16_t)v;
+			continue;
+		case OPT_TARGET:
+			if (parse_target(optarg, &shelf, &slot))
+				return usage_error(
+					"serve",
+					"--target is SHELF.SLOT (shelf < 65535, slot < 255), not '%s'",
+					optarg);
+			continue;
+		case OPT_BUFFERS:
+			if (parse_u64(optarg, &v) || !v || v > 1024)
+				return usage_error(
+					"serve",
+					"--buffers takes 1-1024, not '%s'",
+					optarg);
+			buffers = (uint16_t)v;
+			continue;
+		case OPT_RO:
+			ro = true;
+			continue;
+		case OPT_JSON:
+			json = optarg;
+			continue;
+		}
+		rc = host_opts_parse(&o, "serve", c, optarg);
+		if (rc == 1)
+			return usage_error("serve", "bad arguments");
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		return usage_error("serve", "unexpected argument '%s'",
+				   argv[optind]);
+	if (!file && !size)
+		return usage_error("serve", "say --size SIZE or --file PATH");
+	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
+	if (rc)
+		return rc;
+	rc = file ? store_open_file(&st, file, size) :
+		    store_open_ram(&st, size);
+	if (rc) {
+		fprintf(stderr, "lifeboat serve: cannot open %s: %s\n",
+			file ? file : "RAM", strerror(-rc));
+		return 1;
+	}
+	if (tool_host_start(&t, &o, "serve")) {
+		tool_host_stop(&t);
+		store_close(&st);
+		return 1;
+	}
+	if (aoe) {
+		struct aoe_target_config tc = { .shelf = shelf,
+						.slot = slot,
+						.dev = t.dev,
+						.store = &st,
+						.buffer_count = buffers,
+						.read_only = ro };
+
+		tgt = aoe_target_create(t.net, &tc);
+	} else {
+		struct nbd_server_config sc = { .port = port,
+						.export_name = export_name,
+						.store = &st,
+						.read_only = ro };
+
+		nbd = nbd_server_create(t.net, &sc);
+	}
+	if (!tgt && !nbd) {
+		fprintf(stderr, "lifeboat serve: cannot start the server\n");
+		tool_host_stop(&t);
+		store_close(&st);
+		return 1;
+	}
+	if (aoe)
+		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
+		       shelf, slot, t.dev->name, (unsigned long long)st.size,
+		       ro ? " read-only" : "", buffers);
+	else
+		printf("lifeboat serve: NBD on port %u, export \"%s\", %llu bytes%s\n",
+		       port, export_name, (unsigned long long)st.size,
+		       ro ? " read-only" : "");
+	fflush(stdout);
+	tool_host_run(&t);
+	printf("\n");
+	stats_print_table(&t.host->stats, stdout, "");
+	if (json) {
+		FILE *f = fopen(json, "w");
+
+		if (f) {
+			stats_print_json(&t.host->stats, f, "");
+			fclose(f);
+		} else {
+			perror(json);
+		}
+	}
+	if (tgt)
+		aoe_target_destroy(tgt);
+	if (nbd)
+		nbd_server_destroy(nbd);
+	tool_host_stop(&t);
+	store_close(&st);
+	return 0;
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/* Block-device URIs: the NBD URI spec's rules and aoe://SHELF.SLOT. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include "block/uri.h"
+
+static void test_nbd_uris(void **state)
+{
+	struct blk_uri u;
+	const char *why = NULL;
+
+	assert_int_equal(blk_uri_parse("nbd://192.0.2.1/disk", &u, &why), 0);
+	assert_int_equal(u.kind, BLK_URI_NBD);
+	assert_int_equal(u.ip, 0xc0000201);
+	assert_int_equal(u.port, 10809);
+	assert_string_equal(u.export_name, "disk");
+
+	assert_int_equal(blk_uri_parse("nbd://10.0.0.1:10810", &u, NULL), 0);
+	assert_int_equal(u.port, 10810);
+	assert_string_equal(u.export_name, ""); /* the default export */
+	assert_int_equal(blk_uri_parse("nbd://10.0.0.1/", &u, NULL), 0);
+	assert_string_equal(u.export_name, "");
+	/* only the one leading slash goes */
+	assert_int_equal(blk_uri_parse("nbd://10.0.0.1//disk", &u, NULL), 0);
+	assert_string_equal(u.export_name, "/disk");
+	assert_int_equal(blk_uri_parse("nbd://10.0.0.1/a%20b%2fc", &u, NULL),
+			 0);
+	assert_string_equal(u.export_name, "a b/c");
+	assert_int_equal(
+		blk_uri_parse("nbd://10.0.0.1/x?tls-type=none", &u, NULL), 0);
+	assert_string_equal(u.export_name, "x");
+
+	assert_int_equal(blk_uri_parse("nbd://host.example/x", &u, &why),
+			 -EINVAL);
+	assert_non_null(why);
+	assert_int_equal(blk_uri_parse("nbd://[::1]/x", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd://1.2.3.4:0/x", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd://1.2.3.4:99999/x", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd://1.2.3.4:/x", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd:///x", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd://1.2.3.4/%zz", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd://1.2.3.4/%00", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbds://1.2.3.4/", &u, &why), -EINVAL);
+	assert_int_equal(blk_uri_parse("nbd+unix:///x?socket=/s", &u, &why),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://1.2.3.4/", &u, NULL), -EINVAL);
+}
+
+static void test_nbd_export_length(void **state)
+{
+	char s[400] = "nbd://1.2.3.4/";
+	struct blk_uri u;
+
+	memset(s + 14, 'e', 255);
+	assert_int_equal(blk_uri_parse(s, &u, NULL), 0);
+	assert_int_equal(strlen(u.export_name), 255);
+	s[14 + 255] = 'e';
+	assert_int_equal(blk_uri_parse(s, &u, NULL), -EINVAL);
+}
+
+static void test_aoe_uris(void **state)
+{
+	struct blk_uri u;
+
+	assert_int_equal(blk_uri_parse("aoe://9.0", &u, NULL), 0);
+	assert_int_equal(u.kind, BLK_URI_AOE);
+	assert_int_equal(u.shelf, 9);
+	assert_int_equal(u.slot, 0);
+	assert_int_equal(blk_uri_parse("aoe://65534.254", &u, NULL), 0);
+	assert_int_equal(blk_uri_parse("aoe://65535.0", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("aoe://1.255", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("aoe://1", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("aoe://1.2x", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("aoe://.2", &u, NULL), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nbd_uris),
+		cmocka_unit_test(test_nbd_export_length),
+		cmocka_unit_test(test_aoe_uris),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
