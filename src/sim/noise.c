@@ -231,7 +231,8 @@ static void sink_accept(struct sock *sk)
 static const struct sock_ops sink_listen_ops = { .readable = sink_accept };
 
 struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
-				    uint16_t tcp_port, unsigned max_conns)
+				    uint16_t tcp_port, unsigned max_conns,
+				    uint32_t conn_rcvbuf)
 {
 	struct noise_sink *nk;
 
@@ -245,6 +246,8 @@ struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
 			  "noise.sink_accepted");
 	nk->udp = udp_socket(net, NULL, nk);
 	nk->listener = tcp_socket(net, &sink_listen_ops, nk);
+	if (nk->listener && conn_rcvbuf)
+		nk->listener->rcvbuf = conn_rcvbuf; /* children inherit it */
 	if (!nk->udp || !nk->listener ||
 	    sock_bind(nk->udp, 0, udp_port ? udp_port : NOISE_UDP_PORT) ||
 	    tcp_bind(nk->listener, 0, tcp_port ? tcp_port : NOISE_TCP_PORT) ||

@@ -40,9 +40,13 @@ struct noise_source *noise_source_start(struct net *net,
 					const struct noise_config *cfg);
 void noise_source_stop(struct noise_source *ns);
 
-/* The victim's never-reading sockets; at most @max_conns TCP ones. */
+/*
+ * The victim's never-reading sockets: at most @max_conns TCP ones, each
+ * able to hold @conn_rcvbuf bytes (0: the stack's default).
+ */
 struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
-				    uint16_t tcp_port, unsigned max_conns);
+				    uint16_t tcp_port, unsigned max_conns,
+				    uint32_t conn_rcvbuf);
 void noise_sink_stop(struct noise_sink *nk);
 
 #endif

@@ -52,6 +52,7 @@ struct world {
 	struct noise_source *src;
 	struct noise_sink *sink;
 	struct timer sampler;
+	FILE *devnull; /* the watchdog's report when nobody wants it */
 };
 
 const char *scn_proto_name(enum scn_proto p)
@@ -170,7 +171,15 @@ static int world_storage(struct world *w, uint64_t bytes)
 static int world_job(struct world *w, uint64_t ws_pages)
 {
 	const struct scenario *s = w->s;
-	struct vm_workload_config wc = { .kind = s->workload, .ops = s->ops };
+	struct vm_workload_config wc = {
+		.kind = s->workload,
+		.ops = s->ops,
+		.concurrency = s->concurrency ? s->concurrency : 32,
+	};
+
+	/* swap and mmap are random updates: every page touched gets dirty */
+	if (s->workload == VM_WL_SWAP || s->workload == VM_WL_MMAP)
+		wc.write_pct = 100;
 	uint64_t part = s->workload == VM_WL_MIXED ? ws_pages / 3 : ws_pages;
 	uint64_t off = 0;
 	int err;
@@ -214,7 +223,10 @@ static int world_noise(struct world *w)
 				   .udp_pps = 20000,
 				   .tcp_conns = 4 };
 
-	w->sink = noise_sink_start(w->client.net, 0, 0, 4);
+	/* the sink can hold half the client's RAM: memory the pager cannot free */
+	w->sink = noise_sink_start(
+		w->client.net, 0, 0, 4,
+		(uint32_t)(w->client.mm->nr_pages * PAGE_SIZE / 8));
 	if (!w->sink)
 		return -ENOMEM;
 	w->src = noise_source_start(w->noise.net, &nc);
@@ -330,8 +342,9 @@ static void world_teardown(struct world *w)
 		noise_sink_stop(w->sink);
 	if (w->vm)
 		vm_watchdog_disarm(w->vm);
-	if (w->wl)
-		RUN_UNTIL(w, vm_workload_destroy(w->wl) == 0, limit);
+	while (w->wl && vm_workload_destroy(w->wl) == -EBUSY &&
+	       loop_now(&w->loop) < limit)
+		loop_run_once(&w->loop, UINT64_MAX);
 	if (w->vm) {
 		vm_swapoff(w->vm);
 		vm_destroy(w->vm);
@@ -352,6 +365,8 @@ static void world_teardown(struct world *w)
 	whost_fini(&w->server);
 	whost_fini(&w->noise);
 	store_close(&w->store);
+	if (w->devnull)
+		fclose(w->devnull);
 	sim_link_destroy(&w->link);
 	loop_destroy(&w->loop);
 }
@@ -407,6 +422,8 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	r->deadlocked = w->fired && !w->done;
 	r->timed_out = !w->done && !w->fired;
 	collect(w);
+	if (s->stats_out)
+		stats_print_table(&w->client.host->stats, s->stats_out, "");
 	if (r->deadlocked) {
 		describe_deadlock(w);
 		if (s->trace_dump && s->report)

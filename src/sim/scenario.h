@@ -41,11 +41,13 @@ struct scenario {
 	uint64_t memory; /* client RAM in bytes; 0: 16 MiB */
 	unsigned size_x; /* working set in multiples of RAM; 0: 4 */
 	uint64_t ops; /* workload ops; 0: the workload's default */
+	unsigned concurrency; /* touches in flight; 0: 32 */
 	uint64_t watchdog_ns; /* 0: 5 s */
 	uint64_t time_limit_ns; /* 0: 600 s */
 	struct sim_link_config link;
 	FILE *report; /* the watchdog's report; NULL: none */
 	bool trace_dump; /* dump the client's trace ring with the report */
+	FILE *stats_out; /* the client's statistics at the end; NULL: none */
 };
 
 /* A reserve's figures at the end of the run. */

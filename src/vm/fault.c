@@ -151,7 +151,12 @@ static bool fault(struct vm *vm, struct vm_touch *t)
 		t->counted_fault = true;
 		counter_inc(&vm->st.faults);
 	}
-	if (write && vm_region_filebacked(r) && vm_over_dirty_limit(vm)) {
+	/*
+	 * Only write(2) is throttled: stores through a shared mapping dirty
+	 * pages the throttle never sees (as before Linux 2.6.19 tracked
+	 * them), which is why the seed names MAP_SHARED beside swap.
+	 */
+	if (write && r->kind == VM_FILE && vm_over_dirty_limit(vm)) {
 		throttle(vm, t);
 		return false;
 	}
@@ -194,7 +199,7 @@ static void touch_step(struct vm *vm, struct vm_touch *t)
 		list_add_tail(&t->node, &vm->io_wait);
 		return;
 	}
-	if (write && vm_region_filebacked(r) && !(p->flags & PG_DIRTY) &&
+	if (write && r->kind == VM_FILE && !(p->flags & PG_DIRTY) &&
 	    vm_over_dirty_limit(vm)) {
 		throttle(vm, t);
 		return;
