@@ -15,10 +15,9 @@
 #include "block/nbd.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "job.h"
 #include "noise.h"
 #include "scenario.h"
-#include "vm/vm.h"
-#include "vm/watchdog.h"
 
 #define SERVER_IP 0xc0000201u /* 192.0.2.1 */
 #define CLIENT_IP 0xc0000202u
@@ -47,12 +46,9 @@ struct world {
 	struct blkdev *bd;
 	int ready_err;
 	bool ready, done, fired;
-	struct vm *vm;
-	struct vm_workload *wl;
+	struct job job;
 	struct noise_source *src;
-	struct noise_sink *sink;
 	struct timer sampler;
-	FILE *devnull; /* the watchdog's report when nobody wants it */
 };
 
 const char *scn_proto_name(enum scn_proto p)
@@ -106,20 +102,6 @@ static void on_ready(struct blkdev *bd, int err, void *arg)
 	w->ready_err = err;
 }
 
-static void on_done(struct vm_workload *wl, void *arg)
-{
-	struct world *w = arg;
-
-	w->done = true;
-}
-
-static void on_watchdog(struct vm *vm, void *arg)
-{
-	struct world *w = arg;
-
-	w->fired = true;
-}
-
 static void sample(struct timer *t)
 {
 	struct world *w = container_of(t, struct world, sampler);
@@ -168,53 +150,28 @@ static int world_storage(struct world *w, uint64_t bytes)
 	return nbd_client_create(w->client.net, &cc, on_ready, w, &w->bd);
 }
 
+static void on_end(struct job *j, void *arg)
+{
+	struct world *w = arg;
+
+	w->done = j->done;
+	w->fired = j->fired;
+}
+
 static int world_job(struct world *w, uint64_t ws_pages)
 {
 	const struct scenario *s = w->s;
-	struct vm_workload_config wc = {
-		.kind = s->workload,
+	struct job_config jc = {
+		.workload = s->workload,
+		.ws_pages = ws_pages,
 		.ops = s->ops,
-		.concurrency = s->concurrency ? s->concurrency : 32,
+		.concurrency = s->concurrency,
+		.watchdog_ns = s->watchdog_ns,
+		.report = s->report,
+		.noise_sink = s->noise,
 	};
 
-	/* swap and mmap are random updates: every page touched gets dirty */
-	if (s->workload == VM_WL_SWAP || s->workload == VM_WL_MMAP)
-		wc.write_pct = 100;
-	uint64_t part = s->workload == VM_WL_MIXED ? ws_pages / 3 : ws_pages;
-	uint64_t off = 0;
-	int err;
-
-	w->vm = vm_create(w->client.host, NULL);
-	if (!w->vm)
-		return -ENOMEM;
-	if (s->workload == VM_WL_SWAP || s->workload == VM_WL_MIXED) {
-		/* swap gets slack: a page keeps its slot while resident */
-		err = vm_swapon_range(w->vm, w->bd, 0, part + part / 4);
-		if (err)
-			return err;
-		wc.anon_pages = part;
-		off += (part + part / 4) * PAGE_SIZE;
-	}
-	if (s->workload == VM_WL_MMAP || s->workload == VM_WL_MIXED) {
-		wc.shared_bd = w->bd;
-		wc.shared_offset = off;
-		wc.shared_pages = part;
-		off += part * PAGE_SIZE;
-	}
-	if (s->workload == VM_WL_WRITE || s->workload == VM_WL_MIXED) {
-		wc.file_bd = w->bd;
-		wc.file_offset = off;
-		wc.file_pages = part;
-	}
-	err = vm_workload_create(w->vm, &wc, &w->wl);
-	if (err)
-		return err;
-	err = vm_watchdog_arm(w->vm,
-			      s->watchdog_ns ? s->watchdog_ns : 5000000000ull,
-			      s->report, on_watchdog, w);
-	if (err)
-		return err;
-	return vm_workload_start(w->wl, on_done, w);
+	return job_start(&w->job, w->client.host, w->bd, &jc, on_end, w);
 }
 
 static int world_noise(struct world *w)
@@ -223,12 +180,6 @@ static int world_noise(struct world *w)
 				   .udp_pps = 20000,
 				   .tcp_conns = 4 };
 
-	/* the sink can hold half the client's RAM: memory the pager cannot free */
-	w->sink = noise_sink_start(
-		w->client.net, 0, 0, 4,
-		(uint32_t)(w->client.mm->nr_pages * PAGE_SIZE / 8));
-	if (!w->sink)
-		return -ENOMEM;
 	w->src = noise_source_start(w->noise.net, &nc);
 	return w->src ? 0 : -ENOMEM;
 }
@@ -296,7 +247,7 @@ static void collect(struct world *w)
 	struct scenario_result *r = w->r;
 	struct vm_progress p;
 
-	vm_workload_progress(w->wl, &p);
+	vm_workload_progress(w->job.wl, &p);
 	r->verify_ok = p.verify_ok;
 	r->verify_fail = p.verify_fail;
 	r->io_errors = p.io_errors;
@@ -327,7 +278,7 @@ static void describe_deadlock(struct world *w)
 		"no progress: %lld pages free (min %lld), %llu waiters parked, %llu pages under I/O",
 		(long long)mm->nr_free.v, (long long)mm->wmark_min.v,
 		(unsigned long long)mm->nr_waiting.v,
-		(unsigned long long)vm_io_in_flight(w->vm));
+		(unsigned long long)vm_io_in_flight(w->job.vm));
 }
 
 /* A clean end: every object returned, every reserve back to zero. */
@@ -338,17 +289,8 @@ static void world_teardown(struct world *w)
 	timer_cancel(&w->loop, &w->sampler);
 	if (w->src)
 		noise_source_stop(w->src);
-	if (w->sink)
-		noise_sink_stop(w->sink);
-	if (w->vm)
-		vm_watchdog_disarm(w->vm);
-	while (w->wl && vm_workload_destroy(w->wl) == -EBUSY &&
-	       loop_now(&w->loop) < limit)
+	while (job_stop(&w->job) == -EBUSY && loop_now(&w->loop) < limit)
 		loop_run_once(&w->loop, UINT64_MAX);
-	if (w->vm) {
-		vm_swapoff(w->vm);
-		vm_destroy(w->vm);
-	}
 	if (w->bd) {
 		if (w->s->proto == SCN_AOE)
 			aoe_client_destroy(w->bd);
@@ -365,8 +307,6 @@ static void world_teardown(struct world *w)
 	whost_fini(&w->server);
 	whost_fini(&w->noise);
 	store_close(&w->store);
-	if (w->devnull)
-		fclose(w->devnull);
 	sim_link_destroy(&w->link);
 	loop_destroy(&w->loop);
 }
