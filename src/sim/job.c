@@ -96,9 +96,11 @@ int job_start(struct job *j, struct host *h, struct blkdev *bd,
 	j->arg = arg;
 	if (job_device_bytes(c) > bd->lim.capacity)
 		return -ENOSPC;
-	/* swap and mmap are random updates: every page touched gets dirty */
-	if (c->workload == VM_WL_SWAP || c->workload == VM_WL_MMAP)
-		wc.write_pct = 100;
+	/*
+	 * The random ops are updates: every page touched gets dirty, the
+	 * pressure under which write-back must not need memory it cannot get.
+	 */
+	wc.write_pct = 100;
 	if (!c->report) {
 		j->devnull = fopen("/dev/null", "w");
 		if (!j->devnull)

@@ -11,6 +11,7 @@
 #include "block/nbd.h"
 #include "commands.h"
 #include "hostopts.h"
+#include "sim/noise.h"
 
 static void serve_help(FILE *out)
 {
@@ -31,6 +32,9 @@ static void serve_help(FILE *out)
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
+		"  --noise-to ADDR     also flood ADDR with unrelated traffic (UDP and\n"
+		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
+		"  --quiet             no statistics table on exit\n"
 		"  --stats-json FILE   also write the statistics as JSON on exit\n");
 }
 
@@ -57,7 +61,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_TARGET,
 		OPT_BUFFERS,
 		OPT_RO,
-		OPT_JSON
+		OPT_JSON,
+		OPT_NOISE,
+		OPT_QUIET
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -70,11 +76,15 @@ int cmd_serve(int argc, char **argv)
 		{ "buffers", required_argument, NULL, OPT_BUFFERS },
 		{ "read-only", no_argument, NULL, OPT_RO },
 		{ "stats-json", required_argument, NULL, OPT_JSON },
+		{ "noise-to", required_argument, NULL, OPT_NOISE },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *file = NULL, *export_name = "", *json = NULL;
-	bool aoe = false, ro = false;
+	bool aoe = false, ro = false, quiet = false;
+	uint32_t noise_ip = 0;
+	struct noise_source *noise = NULL;
 	uint64_t size = 0, v;
 	uint16_t port = NBD_DEFAULT_PORT, shelf = 1, buffers = 16;
 	uint8_t slot = 0;
@@ -147,6 +157,16 @@ int cmd_serve(int argc, char **argv)
 		case OPT_JSON:
 			json = optarg;
 			continue;
+		case OPT_NOISE:
+			if (ip_parse(optarg, &noise_ip) || !noise_ip)
+				return usage_error(
+					"serve",
+					"--noise-to takes an IPv4 address, not '%s'",
+					optarg);
+			continue;
+		case OPT_QUIET:
+			quiet = true;
+			continue;
 		}
 		rc = host_opts_parse(&o, "serve", c, optarg);
 		if (rc == 1)
@@ -197,7 +217,9 @@ int cmd_serve(int argc, char **argv)
 		store_close(&st);
 		return 1;
 	}
-	if (aoe)
+	if (quiet)
+		;
+	else if (aoe)
 		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
 		       shelf, slot, t.dev->name, (unsigned long long)st.size,
 		       ro ? " read-only" : "", buffers);
@@ -205,10 +227,25 @@ int cmd_serve(int argc, char **argv)
 		printf("lifeboat serve: NBD on port %u, export \"%s\", %llu bytes%s\n",
 		       port, export_name, (unsigned long long)st.size,
 		       ro ? " read-only" : "");
+	if (noise_ip) {
+		/* 20k datagrams/s and four bulk senders, as the simulator's noise */
+		struct noise_config nc = { .dst_ip = noise_ip,
+					   .udp_pps = 20000,
+					   .tcp_conns = 4 };
+
+		noise = noise_source_start(t.net, &nc);
+		if (!noise)
+			fprintf(stderr,
+				"lifeboat serve: cannot start the noise\n");
+	}
 	fflush(stdout);
 	tool_host_run(&t);
-	printf("\n");
-	stats_print_table(&t.host->stats, stdout, "");
+	if (noise)
+		noise_source_stop(noise);
+	if (!quiet) {
+		printf("\n");
+		stats_print_table(&t.host->stats, stdout, "");
+	}
 	if (json) {
 		FILE *f = fopen(json, "w");
 

@@ -9,6 +9,8 @@
 #include "core/compiler.h"
 
 static const struct command commands[] = {
+	{ "run", "the main job: page to network storage under memory pressure",
+	  cmd_run },
 	{ "mm", "exercise the memory manager and show the reserve tree",
 	  cmd_mm },
 	{ "host", "run a bare host on a wire: ARP, ICMP echo, UDP echo",

@@ -63,6 +63,21 @@ check "serve bad proto exits 2" status_is 2 "$LB" serve --proto iscsi --size 1M
 check "serve needs a size or file" out_has "say --size SIZE or --file PATH" "$LB" serve --proto nbd --wire pair:3 --ip 10.0.0.1/24
 check "serve bad target exits 2" status_is 2 "$LB" serve --proto aoe --size 1M --target 1.255
 check "serve bad port exits 2" status_is 2 "$LB" serve --port 70000 --size 1M
+check "run --help exits 0" status_is 0 "$LB" run --help
+check "run bad workload exits 2" status_is 2 "$LB" run --workload frob
+check "run bad size exits 2" status_is 2 "$LB" run --size 0x
+check "run bad policy exits 2" status_is 2 "$LB" run --policy linux
+check "run bad noise exits 2" status_is 2 "$LB" run --noise maybe
+check "run --wire needs --storage" out_has "the embedded server has its own" "$LB" run --wire tap:x
+check "run bad storage URI exits 2" status_is 2 "$LB" run --storage http://x
+TMPD=$(mktemp -d)
+check "run: a small job verifies every page" out_has "completed: every page verified" \
+	"$LB" run --memory 16M --size 2x --json "$TMPD/run.json" --plot "$TMPD/run.svg"
+check "run --json writes the summary" grep -q '"outcome": "completed: every page verified"' "$TMPD/run.json"
+check "run --plot writes an SVG" grep -q "<polyline" "$TMPD/run.svg"
+check "run over AoE verifies every page" out_has "completed: every page verified" \
+	"$LB" run --memory 16M --size 2x --proto aoe --workload swap
+rm -rf "$TMPD"
 check "accounted: write-back proceeds" \
 	out_has "^accounted .*write-back proceeds" "$LB" mm --memory 4M
 check "mainline: the flood starves write-back" \

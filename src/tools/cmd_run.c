@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_run.c - `lifeboat run`, the main job: a client host with little RAM
+ * runs a workload over a working set several times larger, paging to
+ * network storage while unrelated traffic floods it, and verifies every
+ * page.  With no --storage it starts its own storage server (`lifeboat
+ * serve`, which also sends the noise) in a child process joined to it by a
+ * `pair` wire, so it needs neither root nor a server.
+ *
+ * Exit status: 0 when every page was verified, 1 on a verification or I/O
+ * failure (or a set-up error), 2 on bad arguments, 3 when the watchdog
+ * declared a deadlock (its report is on stderr).
+ *
+ * The live line, the summary, --json and --plot read the host's statistics;
+ * the samples behind the plot are a table allocated at start.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "args.h"
+#include "block/uri.h"
+#include "commands.h"
+#include "hostopts.h"
+#include "sim/job.h"
+#include "sim/noise.h"
+#include "vm/watchdog.h"
+#include "run_report.h"
+
+#define RUN_SERVER_IP "10.77.0.1"
+#define RUN_CLIENT_CIDR "10.77.0.2/24"
+#define RUN_TICK_NS 100000000ull /* a sample every 100 ms */
+
+struct run {
+	struct tool_host t;
+	struct host_opts o;
+	struct blk_uri uri;
+	struct blkdev *bd;
+	struct job job;
+	struct job_config jc;
+	bool noise, tty, stopped_by_duration;
+	uint64_t duration_ns, start_ns, last_line_ns;
+	pid_t child;
+	int exit;
+	struct timer tick;
+	struct run_samples samples;
+	const char *json, *plot;
+};
+
+static int64_t run_stat(const struct run *r, const char *name)
+{
+	int64_t v = 0;
+
+	stats_get(&r->t.host->stats, name, &v);
+	return v;
+}
+
+static void run_sample(struct run *r, struct run_sample *s)
+{
+	struct vm_progress p;
+
+	vm_workload_progress(r->job.wl, &p);
+	s->t_ns = host_now(r->t.host) - r->start_ns;
+	s->free_pages = r->t.mm->nr_free.v;
+	s->reserve_used = run_stat(r, "mm.reserve.root.used");
+	s->wb_pages = p.written_back;
+	s->verified = p.verify_ok;
+	s->drops = (uint64_t)(run_stat(r, "net.udp_drop_pfmemalloc") +
+			      run_stat(r, "tcp.rx_drop_pfmemalloc") +
+			      run_stat(r, "net.rx_drop_pfmemalloc_proto"));
+	if (r->t.dev)
+		s->drops += r->t.dev->st.rx_drop_no_memory.v +
+			    r->t.dev->st.rx_drop_early.v;
+	s->pfmemalloc = (uint64_t)run_stat(r, "mm.alloc.pfmemalloc");
+	s->phase = p.phase;
+}
+
+static void run_line(struct run *r, const struct run_sample *s,
+		     const struct run_sample *prev)
+{
+	struct vm_progress p;
+	double dt = (double)(s->t_ns - prev->t_ns) / 1e9;
+	double mbs = dt > 0 ? (double)(s->wb_pages - prev->wb_pages) *
+				      PAGE_SIZE / 1e6 / dt :
+			      0;
+
+	vm_workload_progress(r->job.wl, &p);
+	fprintf(stderr,
+		"%s%6.1fs %-8s %3llu%% | written back %llu pages, %6.1f MB/s | free %lld pages | reserve %lld/%lld | drops %llu | verified %llu%s",
+		r->tty ? "\r\033[K" : "", (double)s->t_ns / 1e9, p.phase_name,
+		(unsigned long long)(p.total ? p.done * 100 / p.total : 0),
+		(unsigned long long)s->wb_pages, mbs, (long long)s->free_pages,
+		(long long)s->reserve_used,
+		(long long)run_stat(r, "mm.reserve.root.size"),
+		(unsigned long long)s->drops, (unsigned long long)s->verified,
+		r->tty ? "" : "\n");
+}
+
+static void run_tick(struct timer *t)
+{
+	struct run *r = container_of(t, struct run, tick);
+	struct run_sample s, prev = { 0 };
+	uint64_t now = host_now(r->t.host);
+
+	if (r->samples.nr)
+		prev = r->samples.v[r->samples.nr - 1];
+	run_sample(r, &s);
+	run_samples_add(&r->samples, &s, &prev);
+	/* a line 4 times a second on a terminal, every 5 s in a log */
+	if (now - r->last_line_ns >= (r->tty ? 250000000ull : 5000000000ull)) {
+		struct run_sample *base = &prev;
+
+		run_line(r, &s, base);
+		r->last_line_ns = now;
+	}
+	if (r->duration_ns && now - r->start_ns >= r->duration_ns) {
+		r->stopped_by_duration = true;
+		loop_stop(&r->t.loop);
+		return;
+	}
+	timer_arm_in(&r->t.loop, &r->tick, RUN_TICK_NS);
+}
+
+static void run_end(struct job *j, void *arg)
+{
+	struct run *r = arg;
+
+	loop_stop(&r->t.loop);
+}
+
+static void run_ready(struct blkdev *bd, int err, void *arg)
+{
+	struct run *r = arg;
+
+	if (err) {
+		fprintf(stderr, "lifeboat run: cannot attach the storage: %s\n",
+			strerror(-err));
+		r->exit = 1;
+		loop_stop(&r->t.loop);
+		return;
+	}
+	r->bd = bd;
+	err = job_start(&r->job, r->t.host, bd, &r->jc, run_end, r);
+	if (err) {
+		fprintf(stderr,
+			"lifeboat run: cannot start the workload: %s%s\n",
+			strerror(-err),
+			err == -ENOSPC ?
+				" (the storage is smaller than the working set)" :
+				"");
+		r->exit = 1;
+		loop_stop(&r->t.loop);
+		return;
+	}
+	printf("lifeboat run: %s workload over %llu MiB with %llu MiB of RAM, policy %s, noise %s, storage %s (reserve block.%s: %lld pages)\n",
+	       vm_workload_name(r->jc.workload),
+	       (unsigned long long)(r->jc.ws_pages * PAGE_SIZE >> 20),
+	       (unsigned long long)(r->o.memory >> 20),
+	       mm_policy_name(r->o.policy), r->noise ? "on" : "off", bd->name,
+	       bd->name, (long long)bd->rsv.size.v);
+	fflush(stdout);
+	r->start_ns = host_now(r->t.host);
+	timer_arm_in(&r->t.loop, &r->tick, RUN_TICK_NS);
+}
+
+/* ---- the embedded server ----------------------------------------------- */
+
+static int spawn_server(struct run *r, uint64_t bytes, char *wire,
+			size_t wire_len)
+{
+	char size[32], fdarg[32], self[4096];
+	int sv[2];
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -errno;
+	self[n] = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return -errno;
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
+	snprintf(fdarg, sizeof(fdarg), "pair:%d", sv[1]);
+	fflush(NULL);
+	r->child = fork();
+	if (r->child < 0)
+		return -errno;
+	if (r->child == 0) {
+		char *argv[] = {
+			self,	     "serve",
+			"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" : "nbd",
+			"--size",    size,
+			"--wire",    fdarg,
+			"--ip",	     RUN_SERVER_IP "/24",
+			"--memory",  "256M",
+			"--log",     "err",
+			"--quiet",   r->noise ? "--noise-to" : NULL,
+			"10.77.0.2", NULL
+		};
+
+		/* the server goes when the job does, however it ends */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		close(sv[0]);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	snprintf(wire, wire_len, "pair:%d", sv[0]);
+	return 0;
+}
+
+static void stop_server(struct run *r)
+{
+	int status;
+
+	if (r->child <= 0)
+		return;
+	kill(r->child, SIGTERM);
+	waitpid(r->child, &status, 0);
+	r->child = 0;
+}
+
+/* ---- the end ----------------------------------------------------------- */
+
+static void print_summary(struct run *r, const struct vm_progress *p)
+{
+	const struct stats *st = &r->t.host->stats;
+	double secs = (double)(host_now(r->t.host) - r->start_ns) / 1e9;
+
+	printf("\n%-28s %s\n", "outcome",
+	       run_outcome_name(r->job.fired, r->job.done,
+				r->stopped_by_duration, p));
+	printf("%-28s %.1f s\n", "time", secs);
+	printf("%-28s %llu verified, %llu failed, %llu I/O errors\n", "pages",
+	       (unsigned long long)p->verify_ok,
+	       (unsigned long long)p->verify_fail,
+	       (unsigned long long)p->io_errors);
+	printf("%-28s %llu pages (%llu MiB), %.1f MB/s\n", "written back",
+	       (unsigned long long)p->written_back,
+	       (unsigned long long)p->mb_written_back,
+	       secs > 0 ? (double)p->written_back * PAGE_SIZE / 1e6 / secs : 0);
+	printf("%-28s %llu faults, %llu swap-ins, %llu throttled, %llu direct reclaims\n",
+	       "pager", (unsigned long long)p->faults,
+	       (unsigned long long)p->swap_in, (unsigned long long)p->throttled,
+	       (unsigned long long)p->direct_reclaims);
+	printf("%-28s %lld (lowest %lld)\n", "free pages at the end",
+	       (long long)r->t.mm->nr_free.v,
+	       (long long)run_samples_min_free(&r->samples));
+	printf("%-28s %llu\n", "frames dropped",
+	       (unsigned long long)(r->samples.nr ?
+					    r->samples.v[r->samples.nr - 1]
+						    .drops :
+					    0));
+	printf("\n%-24s %6s %6s %6s %8s\n", "reserve (pages)", "size", "used",
+	       "hwm", "failures");
+	for (unsigned i = 0; i < st->nr; i++) {
+		const char *n = st->entries[i].name;
+		size_t len = strlen(n);
+		char base[STAT_NAME_MAX];
+
+		if (strncmp(n, "mm.reserve.", 11) || len < 16 ||
+		    strcmp(n + len - 5, ".size"))
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), n);
+		printf("%-24.*s %6lld", (int)(len - 16), n + 11,
+		       (long long)run_stat(r, n));
+		strcpy(base + len - 5, ".used");
+		printf(" %6lld", (long long)run_stat(r, base));
+		strcpy(base + len - 5, ".hwm");
+		printf(" %6lld", (long long)run_stat(r, base));
+		strcpy(base + len - 5, ".failures");
+		printf(" %8lld\n", (long long)run_stat(r, base));
+	}
+}
+
+static void run_help(FILE *out)
+{
+	fprintf(out,
+		"usage: lifeboat run [options]\n"
+		"\n"
+		"The main job: a host with --memory of RAM runs a workload over a\n"
+		"working set --size large, paging to network storage while a noise\n"
+		"host floods it, and verifies every page.  With no --storage it\n"
+		"starts its own server (`lifeboat serve`) in a child process joined\n"
+		"by a pair wire: no root, no server needed.  A live line shows the\n"
+		"progress; the summary shows every reserve's size and high-water\n"
+		"mark.  Exit 0: every page verified; 1: data or I/O failure; 3: the\n"
+		"watchdog declared a deadlock (its report is on stderr).\n"
+		"\n"
+		"options:\n"
+		"  --memory SIZE       the client's RAM (default 64M)\n"
+		"  --workload W        swap | mmap | write | mixed (default mixed)\n"
+		"  --size S            working set: a size, or a multiple of RAM like 4x (default 4x)\n"
+		"  --noise on|off      flood the client with unrelated traffic (default on)\n"
+		"  --policy P          none | mainline | accounted (default accounted)\n"
+		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT or aoe://SHELF.SLOT\n"
+		"                      (then --wire and --ip are needed; no noise is sent)\n"
+		"  --proto nbd|aoe     the embedded server's protocol (default nbd)\n"
+		"  --wire WIRE, --ip ADDR/LEN   the client's wire and address (with --storage)\n"
+		"  --duration SECS     stop after SECS even if the workload has not finished\n"
+		"  --watchdog SECS     declare a deadlock after SECS without progress (default 5)\n"
+		"  --json FILE         write a machine-readable summary\n"
+		"  --plot FILE.svg     plot free memory, reserve use and write-back over time\n"
+		"  --pcap FILE         capture the client's frames\n"
+		"  --seed N, --log LEVEL, --mlock   as for every host command\n");
+}
+
+static int parse_ws(struct run *r, const char *arg, uint64_t *ws_bytes,
+		    unsigned *mult)
+{
+	size_t len = strlen(arg);
+	uint64_t v;
+
+	if (len > 1 && (arg[len - 1] == 'x' || arg[len - 1] == 'X')) {
+		char buf[32];
+
+		if (len >= sizeof(buf))
+			return -1;
+		memcpy(buf, arg, len - 1);
+		buf[len - 1] = 0;
+		if (parse_u64(buf, &v) || !v || v > 64)
+			return -1;
+		*mult = (unsigned)v;
+		*ws_bytes = 0;
+		return 0;
+	}
+	if (parse_size(arg, &v) || v < (1u << 20) || v > (64ull << 30))
+		return -1;
+	*ws_bytes = v;
+	*mult = 0;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	enum {
+		OPT_WORKLOAD = 1,
+		OPT_SIZE,
+		OPT_NOISE,
+		OPT_STORAGE,
+		OPT_PROTO,
+		OPT_DURATION,
+		OPT_WATCHDOG,
+		OPT_JSON,
+		OPT_PLOT
+	};
+	static const struct option opts[] = {
+		HOSTOPT_LONGOPTS,
+		{ "workload", required_argument, NULL, OPT_WORKLOAD },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "noise", required_argument, NULL, OPT_NOISE },
+		{ "storage", required_argument, NULL, OPT_STORAGE },
+		{ "proto", required_argument, NULL, OPT_PROTO },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct run r;
+	static char wire[32];
+	const char *storage = NULL, *why = "";
+	uint64_t ws_bytes = 0;
+	unsigned mult = 4;
+	double secs;
+	struct vm_progress p;
+	int c, rc;
+
+	memset(&r, 0, sizeof(r));
+	r.noise = true;
+	r.jc.workload = VM_WL_MIXED;
+	r.jc.watchdog_ns = 5000000000ull;
+	host_opts_init(&r.o);
+	r.o.log = LOG_WARN;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			run_help(stdout);
+			return 0;
+		case OPT_WORKLOAD:
+			if (vm_workload_parse(optarg, &r.jc.workload))
+				return usage_error(
+					"run",
+					"--workload is swap, mmap, write or mixed, not '%s'",
+					optarg);
+			continue;
+		case OPT_SIZE:
+			if (parse_ws(&r, optarg, &ws_bytes, &mult))
+				return usage_error(
+					"run",
+					"--size takes a size (1M-64G) or a multiple of RAM like 4x, not '%s'",
+					optarg);
+			continue;
+		case OPT_NOISE:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return usage_error(
+					"run", "--noise is on or off, not '%s'",
+					optarg);
+			r.noise = !strcmp(optarg, "on");
+			continue;
+		case OPT_STORAGE:
+			storage = optarg;
+			if (blk_uri_parse(optarg, &r.uri, &why))
+				return usage_error("run", "--storage %s: %s",
+						   optarg, why);
+			continue;
+		case OPT_PROTO:
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+				return usage_error(
+					"run",
+					"--proto is nbd or aoe, not '%s'",
+					optarg);
+			r.uri.kind = strcmp(optarg, "aoe") ? BLK_URI_NBD :
+							     BLK_URI_AOE;
+			continue;
+		case OPT_DURATION:
+		case OPT_WATCHDOG:
+			if (parse_double(optarg, &secs) || secs <= 0 ||
+			    secs > 86400)
+				return usage_error(
+					"run",
+					"--%s takes seconds (0-86400], not '%s'",
+					c == OPT_DURATION ? "duration" :
+							    "watchdog",
+					optarg);
+			if (c == OPT_DURATION)
+				r.duration_ns = (uint64_t)(secs * 1e9);
+			else
+				r.jc.watchdog_ns = (uint64_t)(secs * 1e9);
+			continue;
+		case OPT_JSON:
+			r.json = optarg;
+			continue;
+		case OPT_PLOT:
+			r.plot = optarg;
+			continue;
+		}
+		rc = host_opts_parse(&r.o, "run", c, optarg);
+		if (rc == 1)
+			return usage_error("run", "bad arguments");
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		return usage_error("run", "unexpected argument '%s'",
+				   argv[optind]);
+	if (storage) {
+		rc = r.uri.kind == BLK_URI_AOE && r.o.wire ?
+			     0 :
+			     host_opts_check(&r.o, "run", true);
+		if (rc)
+			return rc;
+		r.noise = false; /* nobody to send it on an external wire */
+	} else if (r.o.wire) {
+		return usage_error(
+			"run",
+			"--wire is for --storage; the embedded server has its own");
+	}
+	r.jc.ws_pages = (ws_bytes ? ws_bytes : r.o.memory * mult) / PAGE_SIZE;
+	r.jc.report = stderr;
+	r.jc.noise_sink = r.noise;
+	r.tty = isatty(STDERR_FILENO);
+	if (run_samples_init(&r.samples)) {
+		fprintf(stderr, "lifeboat run: out of memory\n");
+		return 1;
+	}
+	if (!storage) {
+		struct blk_uri u = { .kind = r.uri.kind, .port = 10809 };
+
+		rc = spawn_server(&r, job_device_bytes(&r.jc), wire,
+				  sizeof(wire));
+		if (rc) {
+			fprintf(stderr,
+				"lifeboat run: cannot start the storage server: %s\n",
+				strerror(-rc));
+			return 1;
+		}
+		if (u.kind == BLK_URI_NBD)
+			ip_parse(RUN_SERVER_IP, &u.ip);
+		u.ip = ntohl(u.ip);
+		u.shelf = 1;
+		r.uri = u;
+		r.o.wire = wire;
+		host_opts_parse(&r.o, "run", HOSTOPT_IP, RUN_CLIENT_CIDR);
+	}
+	if (tool_host_start(&r.t, &r.o, "client")) {
+		tool_host_stop(&r.t);
+		stop_server(&r);
+		return 1;
+	}
+	timer_init(&r.tick, run_tick);
+	rc = blk_uri_open(r.t.net, &r.uri, &(struct blk_open_opts){ 0 },
+			  run_ready, &r, &r.bd);
+	if (rc) {
+		fprintf(stderr, "lifeboat run: cannot open the storage: %s\n",
+			strerror(-rc));
+		tool_host_stop(&r.t);
+		stop_server(&r);
+		return 1;
+	}
+	tool_host_run(&r.t);
+	timer_cancel(&r.t.loop, &r.tick);
+	if (r.tty)
+		fprintf(stderr, "\n");
+	if (r.job.wl) {
+		vm_workload_progress(r.job.wl, &p);
+		if (r.job.fired)
+			run_samples_mark(&r.samples,
+					 host_now(r.t.host) - r.start_ns,
+					 "watchdog: deadlock");
+		if (r.job.fired)
+			r.exit = 3;
+		else if (p.verify_fail || p.io_errors)
+			r.exit = 1;
+		else if (r.t.interrupted)
+			r.exit = 130;
+		print_summary(&r, &p);
+		if (r.json)
+			run_write_json(
+				r.json, &r.samples, &r.t.host->stats,
+				&(struct run_meta){
+					.workload =
+						vm_workload_name(r.jc.workload),
+					.policy = mm_policy_name(r.o.policy),
+					.memory = r.o.memory,
+					.ws_bytes = r.jc.ws_pages * PAGE_SIZE,
+					.noise = r.noise,
+					.outcome = run_outcome_name(
+						r.job.fired, r.job.done,
+						r.stopped_by_duration, &p),
+					.exit = r.exit,
+				});
+		if (r.plot)
+			run_write_svg(r.plot, &r.samples,
+				      mm_policy_name(r.o.policy), r.job.fired);
+	}
+	if (r.exit == 3)
+		printf("lifeboat run: the watchdog declared a deadlock (report above); exit 3\n");
+	fflush(stdout);
+	if (r.job.wl && !r.job.done) {
+		/*
+		 * Deadlocked, interrupted or out of time: the pager still holds
+		 * pages under I/O that will not complete, so there is no clean
+		 * teardown; the process exit takes everything.
+		 */
+		stop_server(&r);
+		_exit(r.exit);
+	}
+	if (r.job.vm) {
+		uint64_t limit = loop_now(&r.t.loop) + 10000000000ull;
+
+		while (job_stop(&r.job) == -EBUSY &&
+		       loop_now(&r.t.loop) < limit)
+			loop_run_once(&r.t.loop, 100000000ull);
+	}
+	if (r.bd)
+		blk_uri_close(&r.uri, r.bd);
+	tool_host_stop(&r.t);
+	stop_server(&r);
+	run_samples_free(&r.samples);
+	return r.exit;
+}
