@@ -24,6 +24,10 @@
 #include <unistd.h>
 #include "sim/scenario.h"
 
+/* Small worlds, so the sanitizer build runs the 36 of them in minutes. */
+#define MATRIX_MEMORY (8ull << 20)
+#define MATRIX_WATCHDOG 2000000000ull
+
 static const enum vm_workload_kind workloads[] = { VM_WL_SWAP, VM_WL_MMAP,
 						   VM_WL_WRITE };
 static const enum mm_policy policies[] = { MM_POLICY_NONE, MM_POLICY_MAINLINE,
@@ -116,6 +120,8 @@ static void test_matrix(void **state)
 						.noise = noise,
 						.policy = policies[p],
 						.seed = 1,
+						.memory = MATRIX_MEMORY,
+						.watchdog_ns = MATRIX_WATCHDOG,
 					};
 					struct scenario_result r;
 
