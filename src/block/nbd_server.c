@@ -105,6 +105,10 @@ struct nbd_sconn {
 	uint32_t out_len, out_sent;
 };
 
+_Static_assert(sizeof(struct nbd_sconn) <= 2048 &&
+		       sizeof(struct nbd_server) <= 2048,
+	       "connection and server state come from kmalloc");
+
 static void srv_run(struct nbd_sconn *c);
 
 /* ---- connection lifetime ------------------------------------------------- */
