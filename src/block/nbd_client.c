@@ -534,7 +534,8 @@ void nbd_tx(struct nbd_client *c)
 {
 	struct blk_request *rq;
 
-	if (c->state != NBD_C_READY || !c->tp || c->broken)
+	if ((c->state != NBD_C_READY && c->state != NBD_C_DRAINING) || !c->tp ||
+	    c->broken)
 		return;
 	list_for_each_entry(rq, &c->rqs, node) {
 		struct nbd_rq *p = blk_rq_pdu(rq);
@@ -542,6 +543,9 @@ void nbd_tx(struct nbd_client *c)
 
 		if (p->state == NBD_RQ_SENT)
 			continue;
+		/* draining: only the request half in the stream goes on */
+		if (p->state == NBD_RQ_QUEUED && c->state == NBD_C_DRAINING)
+			return;
 		if (p->state == NBD_RQ_QUEUED)
 			nbd_prepare(c, rq);
 		err = nbd_send_rq(c, rq);

@@ -73,7 +73,7 @@ struct nbd_server {
 	struct list_head conns, reap;
 	uint64_t stall_until;
 	struct timer stall_timer;
-	struct task reap_task;
+	struct task reap_task, accept_task;
 	struct nbd_server_stats st;
 };
 
@@ -104,6 +104,10 @@ struct nbd_sconn {
 	uint8_t out[NBD_SRV_OUT];
 	uint32_t out_len, out_sent;
 };
+
+_Static_assert(sizeof(struct nbd_sconn) <= 2048 &&
+		       sizeof(struct nbd_server) <= 2048,
+	       "connection and server state come from kmalloc");
 
 static void srv_run(struct nbd_sconn *c);
 
@@ -611,9 +615,14 @@ static const struct sock_ops srv_conn_ops = {
 	.error = srv_error,
 };
 
-static void srv_accept(struct sock *sk)
+/*
+ * From a task: TCP wakes the listener while it still works on the new
+ * child, so refusing (freeing) the child inside that callback is unsafe.
+ */
+static void srv_accept(struct task *t)
 {
-	struct nbd_server *srv = sk->user;
+	struct nbd_server *srv =
+		container_of(t, struct nbd_server, accept_task);
 	struct tcp_sock *tp;
 
 	while ((tp = tcp_accept(srv->listener))) {
@@ -657,7 +666,15 @@ static void srv_accept(struct sock *sk)
 	}
 }
 
-static const struct sock_ops srv_listen_ops = { .readable = srv_accept };
+static void srv_listen_readable(struct sock *sk)
+{
+	struct nbd_server *srv = sk->user;
+
+	task_queue(srv->host->loop, &srv->accept_task);
+}
+
+static const struct sock_ops srv_listen_ops = { .readable =
+							srv_listen_readable };
 
 static void srv_unstall(struct timer *t)
 {
@@ -718,6 +735,7 @@ struct nbd_server *nbd_server_create(struct net *net,
 	list_init(&srv->reap);
 	timer_init(&srv->stall_timer, srv_unstall);
 	task_init(&srv->reap_task, srv_reap);
+	task_init(&srv->accept_task, srv_accept);
 	srv->listener = tcp_socket(net, &srv_listen_ops, srv);
 	if (!srv->listener) {
 		mm_kfree(net->mm, srv);
@@ -747,6 +765,7 @@ void nbd_server_destroy(struct nbd_server *srv)
 
 	timer_cancel(l, &srv->stall_timer);
 	task_cancel(l, &srv->reap_task);
+	task_cancel(l, &srv->accept_task);
 	tcp_close(srv->listener);
 	while (!list_empty(&srv->conns)) {
 		struct nbd_sconn *c =
