@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "args.h"
+#include "bench.h"
 #include "commands.h"
 #include "core/host.h"
 #include "mm/mm.h"
@@ -501,7 +502,7 @@ static void bench_net(uint64_t iters)
 static void bench_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat bench [--iters N] [--only mm|fastpath|net]\n"
+		"usage: lifeboat bench [--iters N] [--only mm|fastpath|net|writeback]\n"
 		"\n"
 		"Prints one 'BENCH <name> <value> <unit>' line per figure:\n"
 		"  mm.page_alloc_free          page alloc+free, ns/op\n"
@@ -512,7 +513,19 @@ static void bench_help(FILE *out)
 		"                              under 'accounted' over 'none' (callgrind)\n"
 		"  net.sim.rx_fps              frames/s through the receive path (sim)\n"
 		"  net.sim.rx_fps_reserve      the same with normal memory exhausted\n"
-		"  net.sim.tcp_bulk            TCP bulk MB/s between two lifeboat hosts (sim)\n");
+		"  net.sim.tcp_bulk            TCP bulk MB/s between two lifeboat hosts (sim)\n"
+		"  writeback.WIRE.normal       write-back goodput through the pager over\n"
+		"                              NBD, MB/s (WIRE: sim in virtual time at\n"
+		"                              10 Gbit/s, pair to a `lifeboat serve` child)\n"
+		"  writeback.WIRE.emergency    the same with free memory held at the reserve\n"
+		"  writeback.WIRE.emergency_vs_normal\n"
+		"                              their ratio, the cost of surviving (goal >= 0.5)\n"
+		"  writeback.sim.POLICY.emergency\n"
+		"                              emergency goodput under mainline and none\n"
+		"                              ('stalled' under none: the deadlock)\n"
+		"  writeback.reserve_hwm.POLICY\n"
+		"                              reserve pages in use at the high-water mark\n"
+		"                              of the emergency run, against the computed size\n");
 }
 
 int cmd_bench(int argc, char **argv)
@@ -540,10 +553,12 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'o':
 			if (strcmp(optarg, "mm") &&
-			    strcmp(optarg, "fastpath") && strcmp(optarg, "net"))
+			    strcmp(optarg, "fastpath") &&
+			    strcmp(optarg, "net") &&
+			    strcmp(optarg, "writeback"))
 				return usage_error(
 					"bench",
-					"--only takes mm, fastpath or net, not '%s'",
+					"--only takes mm, fastpath, net or writeback, not '%s'",
 					optarg);
 			only = optarg;
 			break;
@@ -568,5 +583,7 @@ int cmd_bench(int argc, char **argv)
 		bench_fastpath_ratio();
 	if (!only || !strcmp(only, "net"))
 		bench_net(iters);
+	if (!only || !strcmp(only, "writeback"))
+		bench_writeback();
 	return 0;
 }

@@ -150,6 +150,7 @@ struct vm {
 	uint64_t nr_wb_file; /* file-backed pages under write-back */
 	uint64_t nr_reads; /* pages being read in */
 	bool in_reclaim;
+	bool syncing; /* vm_sync(): flush until no file-backed page is dirty */
 
 	uint64_t last_progress; /* host time of the last free, wb or touch */
 	struct vm_watchdog *watchdog;
@@ -189,6 +190,17 @@ int vm_unmap(struct vm_region *r);
  * 0, -EINVAL (index out of range, no callback), -EBUSY (@t still busy).
  */
 int vm_touch(struct vm_touch *t);
+
+/*
+ * sync(2) without the wait: start writing back every dirty file-backed
+ * page (shared mappings and the page cache).  The flusher keeps going, at
+ * most a queue depth of bios per device as always, until none is dirty;
+ * the pages stay resident, clean.  Nothing is allocated but write-back's
+ * own bios.  vm_sync_pending() is true while a file-backed page is dirty
+ * or under write-back.
+ */
+void vm_sync(struct vm *vm);
+bool vm_sync_pending(const struct vm *vm);
 
 /* Pages under I/O issued by the pager (write-back and reads). */
 uint64_t vm_io_in_flight(const struct vm *vm);

@@ -147,7 +147,8 @@ int vm_writeback_page(struct vm *vm, struct page *p, bool reclaim)
 
 /*
  * Write back file-backed dirty pages, oldest first, down to the
- * background threshold (or while writers are parked at the limit).
+ * background threshold (or while writers are parked at the limit, or to
+ * none at all after vm_sync()).
  */
 void vm_flush_fn(struct task *t)
 {
@@ -155,6 +156,8 @@ void vm_flush_fn(struct task *t)
 					     VM_LRU_FILE_ACTIVE };
 	struct vm *vm = container_of(t, struct vm, flush_task);
 
+	if (vm->syncing && !vm->st.dirty_file.v)
+		vm->syncing = false;
 	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
 		struct list_head *h = &vm->lru[order[i]], *pos;
 
@@ -163,7 +166,7 @@ void vm_flush_fn(struct task *t)
 
 			if ((uint64_t)vm->st.dirty_file.v <=
 				    vm->dirty_background &&
-			    list_empty(&vm->throttle))
+			    list_empty(&vm->throttle) && !vm->syncing)
 				return;
 			pos = pos->prev;
 			if (!(p->flags & PG_DIRTY) ||
@@ -173,6 +176,17 @@ void vm_flush_fn(struct task *t)
 				return;
 		}
 	}
+}
+
+void vm_sync(struct vm *vm)
+{
+	vm->syncing = true;
+	task_queue(vm->host->loop, &vm->flush_task);
+}
+
+bool vm_sync_pending(const struct vm *vm)
+{
+	return vm->st.dirty_file.v || vm->nr_wb_file;
 }
 
 uint64_t vm_io_in_flight(const struct vm *vm)
@@ -195,6 +209,6 @@ void vm_io_done(struct vm *vm)
 	if (vm->mm->nr_free.v < vm->mm->wmark_high.v)
 		task_queue(l, &vm->kswapd_task);
 	if ((uint64_t)vm->st.dirty_file.v > vm->dirty_background ||
-	    !list_empty(&vm->throttle))
+	    !list_empty(&vm->throttle) || vm->syncing)
 		task_queue(l, &vm->flush_task);
 }
