@@ -18,6 +18,13 @@
 
 struct vm_scan {
 	unsigned scanned, freed, started;
+	/*
+	 * A device's queue was full: the rest of this batch only frees clean
+	 * pages, and the scan ends with it instead of rotating dirty pages
+	 * past a full queue again and again; the next completion wakes the
+	 * reclaimer (vm_io_done), so the work per completion stays bounded.
+	 */
+	bool congested;
 };
 
 static struct page *lru_tail(struct vm *vm, enum vm_lru l)
@@ -55,9 +62,12 @@ static void shrink_inactive(struct vm *vm, enum vm_lru l, unsigned nr,
 			p->flags &= ~PG_REFERENCED;
 			vm_lru_activate(vm, p);
 		} else if (p->flags & PG_DIRTY) {
-			ret = vm_writeback_page(vm, p, true);
+			ret = sc->congested ? -EBUSY :
+					      vm_writeback_page(vm, p, true);
 			if (ret > 0)
 				sc->started += (unsigned)ret;
+			if (ret == -EBUSY)
+				sc->congested = true;
 			vm_lru_rotate(vm, p);
 		} else {
 			vm_page_evict(vm, p);
@@ -113,7 +123,7 @@ void vm_kswapd_fn(struct task *t)
 		unsigned before = sc.scanned;
 
 		shrink(vm, vm->cfg.reclaim_batch, &sc);
-		if (sc.scanned == before)
+		if (sc.scanned == before || sc.congested)
 			break;
 		scanned += sc.scanned - before;
 	}
@@ -121,7 +131,8 @@ void vm_kswapd_fn(struct task *t)
 	mm_memalloc_restore(vm->mm, old);
 	host_trace(vm->host, "vm.kswapd", sc.scanned, sc.freed, sc.started);
 	/* Out of budget but getting somewhere: yield, then go on. */
-	if (!kswapd_done(vm) && scanned >= budget && (sc.freed || sc.started))
+	if (!kswapd_done(vm) && !sc.congested && scanned >= budget &&
+	    (sc.freed || sc.started))
 		task_queue(vm->host->loop, &vm->kswapd_task);
 }
 
@@ -148,7 +159,7 @@ size_t vm_direct_reclaim(struct mm *mm, size_t nr, void *arg)
 		unsigned before = sc.scanned;
 
 		shrink(vm, vm->cfg.reclaim_batch, &sc);
-		if (sc.scanned == before)
+		if (sc.scanned == before || sc.congested)
 			break;
 	}
 	vm->in_reclaim = false;

@@ -155,6 +155,7 @@ void vm_flush_fn(struct task *t)
 	static const enum vm_lru order[] = { VM_LRU_FILE_INACTIVE,
 					     VM_LRU_FILE_ACTIVE };
 	struct vm *vm = container_of(t, struct vm, flush_task);
+	int ret;
 
 	if (vm->syncing && !vm->st.dirty_file.v)
 		vm->syncing = false;
@@ -172,7 +173,9 @@ void vm_flush_fn(struct task *t)
 			if (!(p->flags & PG_DIRTY) ||
 			    (p->flags & (PG_WRITEBACK | PG_LOCKED)))
 				continue;
-			if (vm_writeback_page(vm, p, false) == -ENOMEM)
+			ret = vm_writeback_page(vm, p, false);
+			/* the next completion queues the flusher again */
+			if (ret == -ENOMEM || ret == -EBUSY)
 				return;
 		}
 	}
