@@ -22,6 +22,9 @@
 #define NBD_DEFAULT_RECONNECT_NS (100 * NSEC_PER_MSEC)
 #define NBD_DEFAULT_DEAD_NS (60 * NSEC_PER_SEC)
 #define NBD_BACKOFF_MAX_NS (5 * NSEC_PER_SEC)
+#define NBD_KEEPALIVE_IDLE_NS (2 * NSEC_PER_SEC)
+#define NBD_KEEPALIVE_INTVL_NS (1 * NSEC_PER_SEC)
+#define NBD_KEEPALIVE_PROBES 3
 
 /*
  * What block.<dev> must hold for NBD besides the bio and request pools.
@@ -203,6 +206,14 @@ static int nbd_open(struct nbd_client *c)
 			c->bd.name, tp->sk.tx_rsv.own + tp->sk.rxq_rsv.own,
 			given);
 	tcp_set_nodelay(tp, true);
+	/*
+	 * Requests the server's TCP acknowledged but the server never
+	 * answered leave the connection idle: if the server lost it (a
+	 * restart whose RST was lost), only a probe finds out.  A stalled
+	 * but live server answers probes, so a long stall is not cut short.
+	 */
+	tcp_set_keepalive_timing(tp, NBD_KEEPALIVE_IDLE_NS,
+				 NBD_KEEPALIVE_INTVL_NS, NBD_KEEPALIVE_PROBES);
 	err = tcp_connect(tp, &c->peer);
 	if (err) {
 		nbd_drop_socket(c, tp, false);

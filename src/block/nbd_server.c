@@ -688,12 +688,15 @@ static void srv_unstall(struct timer *t)
 
 void nbd_server_set_stall(struct nbd_server *srv, uint64_t until_ns)
 {
+	uint64_t now = host_now(srv->host);
+
 	srv->stall_until = until_ns;
 	timer_cancel(srv->host->loop, &srv->stall_timer);
-	if (until_ns > host_now(srv->host)) {
+	if (until_ns > now)
 		counter_inc(&srv->st.stalls);
-		timer_arm(srv->host->loop, &srv->stall_timer, until_ns);
-	}
+	/* ending a stall early also resumes what it held */
+	timer_arm(srv->host->loop, &srv->stall_timer,
+		  until_ns > now ? until_ns : now);
 }
 
 static void srv_stats(struct nbd_server *srv, bool add)

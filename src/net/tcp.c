@@ -266,6 +266,9 @@ static void tcp_sock_init(struct tcp_sock *tp, struct net *net,
 	tp->sndbuf = TCP_SNDBUF_DEFAULT;
 	tp->rto = TCP_RTO_INITIAL_NS;
 	tp->mss = TCP_DEFAULT_MSS;
+	tp->ka_idle_ns = TCP_KEEPALIVE_IDLE_NS;
+	tp->ka_intvl_ns = TCP_KEEPALIVE_INTVL_NS;
+	tp->ka_max_probes = TCP_KEEPALIVE_PROBES;
 	tcp_timers_init(tp);
 }
 
@@ -822,6 +825,15 @@ void tcp_set_keepalive(struct tcp_sock *tp, bool on)
 {
 	tp->keepalive = on;
 	tcp_arm_keepalive(tp);
+}
+
+void tcp_set_keepalive_timing(struct tcp_sock *tp, uint64_t idle_ns,
+			      uint64_t intvl_ns, unsigned probes)
+{
+	tp->ka_idle_ns = idle_ns;
+	tp->ka_intvl_ns = intvl_ns;
+	tp->ka_max_probes = probes;
+	tcp_set_keepalive(tp, true);
 }
 
 /* ---- memory-critical connections --------------------------------------- */

@@ -192,7 +192,8 @@ struct tcp_sock {
 
 	/* timers */
 	struct timer rto_timer, delack_timer, persist_timer, ka_timer, tw_timer;
-	unsigned persist_backoff, ka_probes;
+	unsigned persist_backoff, ka_probes, ka_max_probes;
+	uint64_t ka_idle_ns, ka_intvl_ns;
 	uint64_t last_rx;
 	bool nodelay, keepalive;
 
@@ -237,6 +238,14 @@ void tcp_close(struct tcp_sock *tp);
 void tcp_abort(struct tcp_sock *tp);
 void tcp_set_nodelay(struct tcp_sock *tp, bool on);
 void tcp_set_keepalive(struct tcp_sock *tp, bool on);
+/*
+ * Keepalive on, probing after @idle_ns without a segment from the peer,
+ * every @intvl_ns, giving up after @probes unanswered (defaults: 2 h,
+ * 75 s, 9, as Linux).  A storage client uses it to find a half-open
+ * connection: a peer that lost the connection answers a probe with RST.
+ */
+void tcp_set_keepalive_timing(struct tcp_sock *tp, uint64_t idle_ns,
+			      uint64_t intvl_ns, unsigned probes);
 /*
  * Flag the connection memory-critical: registers reserves computed from
  * its window, MSS and queue bounds, and a spare ACK.  0 or -errno.

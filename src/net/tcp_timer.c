@@ -138,15 +138,15 @@ void tcp_arm_keepalive(struct tcp_sock *tp)
 		return;
 	}
 	timer_arm(loop_of(tp), &tp->ka_timer,
-		  tp->last_rx + TCP_KEEPALIVE_IDLE_NS +
-			  tp->ka_probes * TCP_KEEPALIVE_INTVL_NS);
+		  tp->last_rx + tp->ka_idle_ns +
+			  tp->ka_probes * tp->ka_intvl_ns);
 }
 
 static void keepalive_fired(struct timer *t)
 {
 	struct tcp_sock *tp = container_of(t, struct tcp_sock, ka_timer);
 
-	if (tp->ka_probes >= TCP_KEEPALIVE_PROBES) {
+	if (tp->ka_probes >= tp->ka_max_probes) {
 		TCP_INC(tp->sk.net, conn_timeouts);
 		tcp_send_rst(tp);
 		tcp_done(tp, ETIMEDOUT);
