@@ -212,15 +212,23 @@ static void sink_accept(struct sock *sk)
 	struct noise_sink *nk = sk->user;
 	struct tcp_sock *tp;
 
-	while ((tp = tcp_accept(nk->listener))) {
+	/*
+	 * Called from inside the stack's processing of the connection that
+	 * just completed: aborting it here would free it under the caller
+	 * (the simulator found this: a flood's extra connections).  Once
+	 * every slot is taken, the rest wait in the accept queue, bounded by
+	 * the backlog, and die with the listener.
+	 */
+	for (;;) {
 		unsigned i;
 
 		for (i = 0; i < nk->max_conns && nk->conns[i]; i++)
 			;
-		if (i == nk->max_conns) {
-			tcp_abort(tp);
-			continue;
-		}
+		if (i == nk->max_conns)
+			break;
+		tp = tcp_accept(nk->listener);
+		if (!tp)
+			break;
 		tp->sk.ops = &sink_conn_ops;
 		tp->sk.user = nk;
 		nk->conns[i] = tp;

@@ -19,5 +19,6 @@ int cmd_mm(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif
