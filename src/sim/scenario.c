@@ -202,6 +202,32 @@ static void server_crash(struct world *w)
 	w->nbd = NULL;
 }
 
+/*
+ * Steps of the loop at one instant of virtual time after which the world
+ * is declared livelocked: work that re-arms itself at once (a waiter woken
+ * to fail the same allocation again) never lets the clock move.
+ */
+#define LIVELOCK_STEPS 2000000u
+
+/* Run the workload to its end, the time limit or a livelock. */
+static void run_world(struct world *w, uint64_t limit)
+{
+	uint64_t last = loop_now(&w->loop);
+	unsigned steps = 0;
+
+	while (!w->done && !w->fired && loop_now(&w->loop) < limit) {
+		if (!loop_run_once(&w->loop, UINT64_MAX))
+			break;
+		if (loop_now(&w->loop) != last) {
+			last = loop_now(&w->loop);
+			steps = 0;
+		} else if (++steps == LIVELOCK_STEPS) {
+			w->r->livelocked = true;
+			break;
+		}
+	}
+}
+
 static int world_storage(struct world *w, uint64_t bytes)
 {
 	int err = store_open_ram(&w->store, bytes);
@@ -722,7 +748,7 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	if (err)
 		return err;
 	limit += loop_now(&w->loop);
-	RUN_UNTIL(w, w->done || w->fired, limit);
+	run_world(w, limit);
 	r->built = true;
 	r->completed = w->done;
 	r->deadlocked = w->fired && !w->done;
@@ -768,6 +794,12 @@ bool scenario_violation(const struct scenario_result *r, bool allow_stop,
 	else if (!allow_stop && r->deadlocked)
 		snprintf(buf, len, "progress: deadlock at %.3f s (%s)",
 			 (double)r->virtual_ns / 1e9, r->cause);
+	else if (!allow_stop && r->livelocked)
+		snprintf(
+			buf, len,
+			"progress: livelock at %.3f s (virtual time stopped, %llu pages verified)",
+			(double)r->virtual_ns / 1e9,
+			(unsigned long long)r->verify_ok);
 	else if (!allow_stop && r->timed_out)
 		snprintf(
 			buf, len,

@@ -79,6 +79,7 @@ struct scn_site {
 
 struct scenario_result {
 	bool completed, deadlocked, timed_out;
+	bool livelocked; /* virtual time stopped moving (timed_out too) */
 	uint64_t verify_ok, verify_fail, io_errors;
 	uint64_t virtual_ns;
 	uint64_t written_back, wb_bytes, faults, throttled, direct_reclaims;

@@ -381,11 +381,13 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out)
 	}
 }
 
-long sim_sites_sweep(const struct sim_scn *sc, uint64_t seed, FILE *out,
-		     unsigned max_sites, unsigned *nr_sites)
+long sim_sites_sweep(const struct sim_scn *sc, uint64_t seed, unsigned mask,
+		     FILE *out, unsigned max_sites, unsigned *nr_sites)
 {
 	static struct sim_outcome base, o;
-	struct run_req q = { .sc = sc, .seed = seed, .track_sites = true };
+	struct run_req q = {
+		.sc = sc, .seed = seed, .mask = mask, .track_sites = true
+	};
 	char spec[SCN_SITE_MAX + 32];
 	long failed = 0;
 	unsigned n;
@@ -430,7 +432,10 @@ long sim_sites_sweep(const struct sim_scn *sc, uint64_t seed, FILE *out,
 			}
 			stopped = !o.r.completed;
 			fprintf(out, " %s %s", how[m],
-				o.r.completed ? "ok" : "stopped");
+				o.r.completed  ? "ok" :
+				o.r.livelocked ? "stopped (livelock)" :
+				o.r.deadlocked ? "stopped (deadlock)" :
+						 "stopped (time limit)");
 		}
 		fprintf(out, "%s\n",
 			stopped ? " (no progress without it)" : "");

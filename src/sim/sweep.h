@@ -94,8 +94,9 @@ uint64_t sim_sweep_run(struct sim_sweep *sw);
 void sim_sweep_table(const struct sim_sweep *sw, FILE *out);
 
 /*
- * Allocation failure at every site (SQLite style) for @sc and @seed with
- * no other faults: one run counts the client's sites the run reaches,
+ * Allocation failure at every site (SQLite style) for @sc and @seed, with
+ * the schedule of the kinds in @mask (0: none; a reconnect or a
+ * retransmission reaches sites a clean run does not): one run counts the client's sites the run reaches,
  * then each site fails once (its first call: every invariant must hold,
  * progress included), then always (from its first call on: the world may
  * stop — an essential allocation failing for good can legitimately end
@@ -104,7 +105,7 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out);
  * *nr_sites gets the number of sites; returns the number of failing runs,
  * or -errno.
  */
-long sim_sites_sweep(const struct sim_scn *sc, uint64_t seed, FILE *out,
-		     unsigned max_sites, unsigned *nr_sites);
+long sim_sites_sweep(const struct sim_scn *sc, uint64_t seed, unsigned mask,
+		     FILE *out, unsigned max_sites, unsigned *nr_sites);
 
 #endif

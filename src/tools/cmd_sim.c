@@ -43,6 +43,7 @@ static void usage(FILE *out)
 		"                       (default 8; 0: never)\n"
 		"  --sites              allocation failure at every site of the client\n"
 		"                       (once, then always), for one scenario and seed\n"
+		"                       (--seed, default 1) with --faults (default none)\n"
 		"  --max-sites N        sweep at most N sites\n"
 		"  --bench              print BENCH lines: seeds per second and the\n"
 		"                       virtual-to-wall ratio of %s\n"
@@ -136,7 +137,7 @@ int cmd_sim(int argc, char **argv)
 	const char *name = "all", *json = NULL;
 	uint64_t seeds = 20, seed = 0, max_sites = 0, v;
 	bool have_seed = false, have_seeds = false, sites = false;
-	bool do_bench = false;
+	bool do_bench = false, have_faults = false;
 	char bad[64];
 	int c;
 
@@ -171,6 +172,7 @@ int cmd_sim(int argc, char **argv)
 					optarg);
 			break;
 		case 'F':
+			have_faults = true;
 			if (faults_parse(optarg, &sw.mask, bad, sizeof(bad)))
 				return usage_error(
 					"sim",
@@ -239,7 +241,8 @@ int cmd_sim(int argc, char **argv)
 			return usage_error(
 				"sim",
 				"--sites runs one scenario: say --scenario NAME");
-		failed = sim_sites_sweep(scn[0], have_seed ? seed : 1, stdout,
+		failed = sim_sites_sweep(scn[0], have_seed ? seed : 1,
+					 have_faults ? sw.mask : 0, stdout,
 					 (unsigned)max_sites, &n);
 		if (failed < 0) {
 			fprintf(stderr, "lifeboat sim: %s\n",
