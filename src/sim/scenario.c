@@ -397,10 +397,12 @@ static void fault_end(struct fstate *f)
 		w->link.down = false;
 		break;
 	case FK_STALL:
-		if (w->nbd)
-			nbd_server_set_stall(w->nbd, 0);
-		if (w->aoe)
-			aoe_target_set_stall(w->aoe, 0);
+		/*
+		 * The server's own timer ends the stall.  Ending it here with
+		 * set_stall(0) would cancel that timer, and the NBD server
+		 * does not resume the requests it held then: they would wait
+		 * for the next input on their connection.
+		 */
 		break;
 	case FK_RESTART:
 		if (!w->nbd && !w->aoe && server_start(w))
@@ -761,8 +763,11 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	if (scenario_violation(r, s->may_stop, NULL, 0))
 		dump_trace(w);
 	if (r->deadlocked) {
-		if (s->trace_dump && s->report)
+		if (s->trace_dump && s->report) {
 			host_dump(w->client.host, s->report);
+			stats_print_table(&w->server.host->stats, s->report,
+					  "");
+		}
 		return 0; /* stuck by definition: left to the process exit */
 	}
 	if (r->timed_out)

@@ -84,6 +84,7 @@ struct run_req {
 	bool may_stop;
 	bool track_sites;
 	bool quiet; /* no failure report (a determinism rerun) */
+	bool verbose; /* the watchdog's report and the host dump */
 };
 
 static void print_failure(FILE *out, const struct run_req *q,
@@ -124,6 +125,10 @@ static void child_main(const struct run_req *q, int fd, FILE *report)
 	s.may_stop = q->may_stop;
 	s.track_sites = q->track_sites;
 	s.trace_out = tf;
+	if (q->verbose) {
+		s.report = report;
+		s.trace_dump = true;
+	}
 	if (scenario_run(&s, &r))
 		r.built = false;
 	if (tf)
@@ -214,9 +219,13 @@ static int run_child(const struct run_req *q, FILE *report,
 }
 
 int sim_run_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
-		 bool twice, FILE *report, struct sim_outcome *o)
+		 unsigned flags, FILE *report, struct sim_outcome *o)
 {
-	struct run_req q = { .sc = sc, .seed = seed, .mask = mask };
+	struct run_req q = { .sc = sc,
+			     .seed = seed,
+			     .mask = mask,
+			     .verbose = flags & SIM_VERBOSE };
+	bool twice = flags & SIM_TWICE;
 	uint64_t t0 = wall_now();
 	int err;
 
@@ -228,6 +237,7 @@ int sim_run_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
 		static struct sim_outcome again;
 
 		q.quiet = true;
+		q.verbose = false;
 		err = run_child(&q, report, &again);
 		o->twice = true;
 		if (!err && again.r.digest != o->r.digest) {
@@ -289,14 +299,17 @@ uint64_t sim_sweep_run(struct sim_sweep *sw)
 				     seed % sw->twice_every == 0;
 			struct sim_outcome o;
 
-			if (sim_run_seed(sw->scn[k], seed, sw->mask, twice,
-					 sw->report, &o)) {
+			if (sim_run_seed(sw->scn[k], seed, sw->mask,
+					 twice ? SIM_TWICE : 0, sw->report,
+					 &o)) {
 				o.pass = false;
 				snprintf(o.violation, sizeof(o.violation),
 					 "world: no child process");
 			}
 			if (o.pass) {
 				t->passed++;
+			} else if (sw->known && sw->known(sw->scn[k], seed)) {
+				t->known++;
 			} else {
 				if (!t->failed)
 					t->first_failed_seed = seed;
@@ -359,7 +372,7 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out)
 
 		fprintf(out, "%-10s %7llu %7llu %7llu %7llu %11.2f %9.2f %8.1f",
 			k < sw->nr_scn ? sw->scn[k]->name : "total",
-			(unsigned long long)(t->passed + t->failed),
+			(unsigned long long)(t->passed + t->failed + t->known),
 			(unsigned long long)t->passed,
 			(unsigned long long)t->failed,
 			(unsigned long long)t->twice,
@@ -370,11 +383,15 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out)
 		if (k < sw->nr_scn && t->failed)
 			fprintf(out, "  (first failure: seed %llu)",
 				(unsigned long long)t->first_failed_seed);
+		if (t->known)
+			fprintf(out, "  (%llu known open)",
+				(unsigned long long)t->known);
 		fputc('\n', out);
 		if (k < sw->nr_scn) {
 			sum.passed += t->passed;
 			sum.failed += t->failed;
 			sum.twice += t->twice;
+			sum.known += t->known;
 			sum.virtual_ns += t->virtual_ns;
 			sum.wall_ns += t->wall_ns;
 		}

@@ -21,6 +21,7 @@ static void usage(FILE *out)
 		"usage: lifeboat sim [--scenario NAME|all] [--seeds N | --seed S]\n"
 		"                    [--first-seed S] [--faults LIST] [--json FILE]\n"
 		"                    [--twice-every N] [--sites [--max-sites N]] [--bench]\n"
+		"                    [--verbose]\n"
 		"\n"
 		"Runs whole worlds (client with pager and workload, NBD or AoE server,\n"
 		"noise host, simulated switch) in virtual time, one per seed, with a\n"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 		"                       (once, then always), for one scenario and seed\n"
 		"                       (--seed, default 1) with --faults (default none)\n"
 		"  --max-sites N        sweep at most N sites\n"
+		"  --verbose            with --seed: the watchdog's full report and the\n"
+		"                       client's trace and statistics if it fires\n"
 		"  --bench              print BENCH lines: seeds per second and the\n"
 		"                       virtual-to-wall ratio of %s\n"
 		"\nscenarios (noise on, policy accounted):",
@@ -63,8 +66,7 @@ static int bench(void)
 	for (unsigned i = 1; i <= seeds; i++) {
 		struct sim_outcome o;
 
-		if (sim_run_seed(sc, i, FAULT_ALL, false, stderr, &o) ||
-		    !o.pass) {
+		if (sim_run_seed(sc, i, FAULT_ALL, 0, stderr, &o) || !o.pass) {
 			fprintf(stderr, "sim: bench seed %u failed\n", i);
 			return 1;
 		}
@@ -78,7 +80,8 @@ static int bench(void)
 	return 0;
 }
 
-static int one_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask)
+static int one_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
+		    bool verbose)
 {
 	struct fault_schedule fs;
 	struct sim_outcome o;
@@ -88,7 +91,8 @@ static int one_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask)
 			    sc->horizon_ns);
 	printf("%s seed %llu\n", sc->name, (unsigned long long)seed);
 	fault_schedule_print(&fs, stdout);
-	err = sim_run_seed(sc, seed, mask, true, stderr, &o);
+	err = sim_run_seed(sc, seed, mask,
+			   SIM_TWICE | (verbose ? SIM_VERBOSE : 0), stderr, &o);
 	if (err) {
 		fprintf(stderr, "lifeboat sim: %s\n", strerror(-err));
 		return 1;
@@ -126,6 +130,7 @@ int cmd_sim(int argc, char **argv)
 		{ "sites", no_argument, NULL, 'A' },
 		{ "max-sites", required_argument, NULL, 'm' },
 		{ "bench", no_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,7 +142,7 @@ int cmd_sim(int argc, char **argv)
 	const char *name = "all", *json = NULL;
 	uint64_t seeds = 20, seed = 0, max_sites = 0, v;
 	bool have_seed = false, have_seeds = false, sites = false;
-	bool do_bench = false, have_faults = false;
+	bool do_bench = false, have_faults = false, verbose = false;
 	char bad[64];
 	int c;
 
@@ -203,6 +208,9 @@ int cmd_sim(int argc, char **argv)
 		case 'b':
 			do_bench = true;
 			break;
+		case 'v':
+			verbose = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -258,10 +266,10 @@ int cmd_sim(int argc, char **argv)
 			int rc = 0;
 
 			for (unsigned i = 0; i < sw.nr_scn; i++)
-				rc |= one_seed(scn[i], seed, sw.mask);
+				rc |= one_seed(scn[i], seed, sw.mask, verbose);
 			return rc;
 		}
-		return one_seed(scn[0], seed, sw.mask);
+		return one_seed(scn[0], seed, sw.mask, verbose);
 	}
 	sw.scn = scn;
 	sw.tally = tally;
