@@ -2,6 +2,7 @@
 #   make run     build and run the main job on its embedded default
 #   make check   build and run every test suite, then again under ASan+UBSan
 #   make bench   print the BENCH figures
+#   make sim-long  thousands of simulated worlds (every scenario, every fault)
 #   make fuzz    run each libFuzzer target for a bounded time
 
 BUILD      ?= build
@@ -12,7 +13,9 @@ FUZZ_TARGETS = $(notdir $(wildcard fuzz/corpus/*))
 MESON      ?= meson
 NINJA      ?= ninja
 
-.PHONY: all deps build run check test test-asan bench fuzz format clean
+SIM_SEEDS ?= 500
+
+.PHONY: all deps build run check test test-asan bench sim-long fuzz format clean
 
 all: build
 
@@ -61,8 +64,20 @@ check: test test-asan
 
 bench: build
 	./$(BUILD)/lifeboat bench
+	./$(BUILD)/lifeboat sim --bench
 	./scripts/bench-net.sh $(BUILD)
 	./scripts/bench-storage.sh $(BUILD)
+
+# SIM_SEEDS seeds of each of the eight scenarios (4000 worlds by default),
+# then the allocation-failure sweep of every scenario; each prints its
+# "N passed, N failed" line.
+sim-long: build
+	./$(BUILD)/lifeboat sim --seeds $(SIM_SEEDS) --first-seed 100000 \
+		--json $(BUILD)/sim-long.json
+	@for s in swap-nbd swap-aoe mmap-nbd mmap-aoe write-nbd write-aoe \
+		mixed-nbd mixed-aoe; do \
+		./$(BUILD)/lifeboat sim --sites --scenario $$s || exit 1; \
+	done
 
 $(FUZZ_BUILD)/build.ninja:
 	@./scripts/deps.sh

@@ -43,6 +43,9 @@ struct noise_sink {
 	struct tcp_sock *listener;
 	struct tcp_sock *conns[NOISE_MAX_CONNS];
 	unsigned max_conns;
+	struct tcp_sock *reject[NOISE_MAX_CONNS]; /* accepted, to abort */
+	unsigned nr_reject;
+	struct timer reap;
 	struct counter st_accepted;
 };
 
@@ -212,13 +215,23 @@ static void sink_accept(struct sock *sk)
 	struct noise_sink *nk = sk->user;
 	struct tcp_sock *tp;
 
-	while ((tp = tcp_accept(nk->listener))) {
+	/*
+	 * Called from inside the stack's processing of the connection that
+	 * just completed: aborting it here would free it under the caller
+	 * (the simulator found this: a flood's extra connections).  A
+	 * connection beyond max_conns is aborted from a timer instead, and
+	 * while the reject list is full the rest wait in the accept queue.
+	 */
+	while (nk->nr_reject < NOISE_MAX_CONNS &&
+	       (tp = tcp_accept(nk->listener))) {
 		unsigned i;
 
 		for (i = 0; i < nk->max_conns && nk->conns[i]; i++)
 			;
 		if (i == nk->max_conns) {
-			tcp_abort(tp);
+			tp->sk.ops = NULL;
+			nk->reject[nk->nr_reject++] = tp;
+			timer_arm_in(nk->net->host->loop, &nk->reap, 0);
 			continue;
 		}
 		tp->sk.ops = &sink_conn_ops;
@@ -230,6 +243,15 @@ static void sink_accept(struct sock *sk)
 
 static const struct sock_ops sink_listen_ops = { .readable = sink_accept };
 
+static void sink_reap(struct timer *t)
+{
+	struct noise_sink *nk = container_of(t, struct noise_sink, reap);
+
+	while (nk->nr_reject)
+		tcp_abort(nk->reject[--nk->nr_reject]);
+	sink_accept(&nk->listener->sk); /* any left waiting in the queue */
+}
+
 struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
 				    uint16_t tcp_port, unsigned max_conns,
 				    uint32_t conn_rcvbuf)
@@ -240,6 +262,7 @@ struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
 	if (!nk)
 		return NULL;
 	nk->net = net;
+	timer_init(&nk->reap, sink_reap);
 	nk->max_conns = lb_min(max_conns ? max_conns : NOISE_MAX_CONNS,
 			       (unsigned)NOISE_MAX_CONNS);
 	stats_add_counter(&net->host->stats, &nk->st_accepted,
@@ -260,6 +283,9 @@ struct noise_sink *noise_sink_start(struct net *net, uint16_t udp_port,
 
 void noise_sink_stop(struct noise_sink *nk)
 {
+	timer_cancel(nk->net->host->loop, &nk->reap);
+	while (nk->nr_reject)
+		tcp_abort(nk->reject[--nk->nr_reject]);
 	for (unsigned i = 0; i < nk->max_conns; i++)
 		if (nk->conns[i])
 			tcp_abort(nk->conns[i]);

@@ -6,6 +6,11 @@
  * Layout of the storage: one export (or AoE target) holds the swap area,
  * then the shared mapping's range, then the file's range, so every
  * workload writes back over the same flagged connection.
+ *
+ * Faults (faults.h) are timers on the world's loop, armed when the run
+ * starts: each event applies its fault, then undoes it after its
+ * duration.  Whatever is still applied when the run ends is undone before
+ * the teardown, so a completed world always ends as a clean one would.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +39,17 @@ struct whost {
 	struct net_device dev;
 };
 
+struct world;
+
+/* One scheduled fault: fires at its start, then again at its end. */
+struct fstate {
+	struct timer timer;
+	struct world *w;
+	const struct fault_event *ev;
+	struct noise_source *flood;
+	bool on;
+};
+
 struct world {
 	const struct scenario *s;
 	struct scenario_result *r;
@@ -49,6 +65,14 @@ struct world {
 	struct job job;
 	struct noise_source *src;
 	struct timer sampler;
+	struct nbd_server_config nbd_cfg;
+	struct aoe_target_config aoe_cfg;
+	struct fstate fst[FAULT_EVENTS_MAX];
+	unsigned active[FK_NR]; /* windows of each kind now open */
+	uint64_t base_latency;
+	struct mm_site_stat *sites0; /* the client's sites when the run began */
+	unsigned nr_sites0;
+	bool dumped;
 };
 
 const char *scn_proto_name(enum scn_proto p)
@@ -64,7 +88,9 @@ static int whost_init(struct world *w, struct whost *h, const char *name,
 				  .seed = w->s->seed * 1000003u + salt,
 				  .log_level = LOG_ERR };
 	struct mm_config mc = { .nr_pages = memory / PAGE_SIZE,
-				.policy = policy };
+				.policy = policy,
+				.track_sites = h == &w->client &&
+					       w->s->track_sites };
 
 	h->host = host_create(&w->loop, &hc);
 	if (!h->host)
@@ -82,16 +108,51 @@ static int whost_init(struct world *w, struct whost *h, const char *name,
 	return 0;
 }
 
-static void whost_fini(struct whost *h)
+/* Pages still allocated: empty slab pages are the caches' own. */
+static int64_t pages_in_use(const struct mm *mm)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < mm->nr_pages; i++) {
+		const struct page *p = &mm->pages[i];
+
+		if (!(p->flags & PG_FREE) &&
+		    !((p->flags & PG_SLAB) && p->inuse == 0))
+			n++;
+	}
+	return n;
+}
+
+/* Whether the host could go (every page back); a leak is left in place. */
+static bool whost_fini(struct whost *h, int64_t *leaked)
 {
 	if (h->net)
 		net_destroy(h->net);
 	if (h->mm) {
 		mm_check(h->mm);
+		if (leaked) {
+			*leaked = pages_in_use(h->mm);
+			if (*leaked)
+				return false;
+		}
 		mm_destroy(h->mm);
 	}
 	if (h->host)
 		host_destroy(h->host);
+	return true;
+}
+
+static void dump_trace(struct world *w)
+{
+	const struct scenario *s = w->s;
+
+	if (!s->trace_out || w->dumped)
+		return;
+	w->dumped = true;
+	fprintf(s->trace_out, "client trace ring (last %u events):\n",
+		s->trace_events ? s->trace_events : 200);
+	trace_dump(&w->client.host->trace, s->trace_out,
+		   s->trace_events ? s->trace_events : 200);
 }
 
 static void on_ready(struct blkdev *bd, int err, void *arg)
@@ -120,32 +181,74 @@ static void sample(struct timer *t)
 		(cond);                                             \
 	})
 
+/* The storage server on the store (again, after a crash). */
+static int server_start(struct world *w)
+{
+	if (w->s->proto == SCN_AOE) {
+		w->aoe = aoe_target_create(w->server.net, &w->aoe_cfg);
+		return w->aoe ? 0 : -ENOMEM;
+	}
+	w->nbd = nbd_server_create(w->server.net, &w->nbd_cfg);
+	return w->nbd ? 0 : -ENOMEM;
+}
+
+static void server_crash(struct world *w)
+{
+	if (w->aoe)
+		aoe_target_destroy(w->aoe);
+	if (w->nbd)
+		nbd_server_destroy(w->nbd);
+	w->aoe = NULL;
+	w->nbd = NULL;
+}
+
+/*
+ * Steps of the loop at one instant of virtual time after which the world
+ * is declared livelocked: work that re-arms itself at once (a waiter woken
+ * to fail the same allocation again) never lets the clock move.
+ */
+#define LIVELOCK_STEPS 2000000u
+
+/* Run the workload to its end, the time limit or a livelock. */
+static void run_world(struct world *w, uint64_t limit)
+{
+	uint64_t last = loop_now(&w->loop);
+	unsigned steps = 0;
+
+	while (!w->done && !w->fired && loop_now(&w->loop) < limit) {
+		if (!loop_run_once(&w->loop, UINT64_MAX))
+			break;
+		if (loop_now(&w->loop) != last) {
+			last = loop_now(&w->loop);
+			steps = 0;
+		} else if (++steps == LIVELOCK_STEPS) {
+			w->r->livelocked = true;
+			break;
+		}
+	}
+}
+
 static int world_storage(struct world *w, uint64_t bytes)
 {
 	int err = store_open_ram(&w->store, bytes);
 
 	if (err)
 		return err;
+	w->aoe_cfg = (struct aoe_target_config){ .shelf = AOE_SHELF,
+						 .slot = AOE_SLOT,
+						 .dev = &w->server.dev,
+						 .store = &w->store };
+	w->nbd_cfg = (struct nbd_server_config){ .store = &w->store };
+	err = server_start(w);
+	if (err)
+		return err;
 	if (w->s->proto == SCN_AOE) {
-		struct aoe_target_config tc = { .shelf = AOE_SHELF,
-						.slot = AOE_SLOT,
-						.dev = &w->server.dev,
-						.store = &w->store };
-
-		w->aoe = aoe_target_create(w->server.net, &tc);
-		if (!w->aoe)
-			return -ENOMEM;
 		struct aoe_client_config cc = { .shelf = AOE_SHELF,
 						.slot = AOE_SLOT,
 						.dev = &w->client.dev };
 		return aoe_client_create(w->client.net, &cc, on_ready, w,
 					 &w->bd);
 	}
-	struct nbd_server_config sc = { .store = &w->store };
-
-	w->nbd = nbd_server_create(w->server.net, &sc);
-	if (!w->nbd)
-		return -ENOMEM;
 	struct nbd_client_config cc = { .ip = SERVER_IP };
 	return nbd_client_create(w->client.net, &cc, on_ready, w, &w->bd);
 }
@@ -182,6 +285,190 @@ static int world_noise(struct world *w)
 
 	w->src = noise_source_start(w->noise.net, &nc);
 	return w->src ? 0 : -ENOMEM;
+}
+
+/* The per-frame rate of @k now: its base, or the burst while one is open. */
+static double *rate_of(struct world *w, enum fault_kind k)
+{
+	switch (k) {
+	case FK_LOSS:
+		return &w->link.cfg.loss;
+	case FK_DUP:
+		return &w->link.cfg.dup;
+	case FK_REORDER:
+		return &w->link.cfg.reorder;
+	default:
+		return &w->link.cfg.corrupt;
+	}
+}
+
+static double base_rate(struct world *w, enum fault_kind k)
+{
+	double b = w->s->faults->base[k];
+
+	switch (k) {
+	case FK_LOSS:
+		return b + w->s->link.loss;
+	case FK_DUP:
+		return b + w->s->link.dup;
+	case FK_REORDER:
+		return b + w->s->link.reorder;
+	default:
+		return b + w->s->link.corrupt;
+	}
+}
+
+static void flood_start(struct fstate *f)
+{
+	struct noise_config nc = { .dst_ip = htonl(CLIENT_IP),
+				   .udp_pps = 50000,
+				   .tcp_conns = 2 };
+
+	f->flood = noise_source_start(f->w->noise.net, &nc);
+}
+
+static void fault_begin(struct fstate *f)
+{
+	struct world *w = f->w;
+	const struct fault_event *e = f->ev;
+	uint64_t until = loop_now(&w->loop) + e->dur_ns;
+	char spec[48];
+
+	w->active[e->kind]++;
+	switch (e->kind) {
+	case FK_LOSS:
+	case FK_DUP:
+	case FK_REORDER:
+	case FK_CORRUPT:
+		if (e->p > *rate_of(w, e->kind))
+			*rate_of(w, e->kind) = e->p;
+		break;
+	case FK_LATENCY:
+		if (w->base_latency * e->factor > w->link.cfg.latency_ns)
+			w->link.cfg.latency_ns = w->base_latency * e->factor;
+		break;
+	case FK_PARTITION:
+		w->link.down = true;
+		w->r->partitions++;
+		break;
+	case FK_STALL:
+		if (w->nbd)
+			nbd_server_set_stall(w->nbd, until);
+		if (w->aoe)
+			aoe_target_set_stall(w->aoe, until);
+		w->r->stalls++;
+		break;
+	case FK_RESTART:
+		server_crash(w);
+		w->r->restarts++;
+		break;
+	case FK_FLOOD:
+		flood_start(f);
+		w->r->floods++;
+		break;
+	case FK_ALLOC:
+		snprintf(spec, sizeof(spec), "prob=%.6f", e->p);
+		mm_failinj_set(w->client.mm, spec);
+		break;
+	case FK_NR:
+		break;
+	}
+}
+
+static void fault_end(struct fstate *f)
+{
+	struct world *w = f->w;
+	const struct fault_event *e = f->ev;
+	bool last = --w->active[e->kind] == 0;
+
+	switch (e->kind) {
+	case FK_LOSS:
+	case FK_DUP:
+	case FK_REORDER:
+	case FK_CORRUPT:
+		if (last)
+			*rate_of(w, e->kind) = base_rate(w, e->kind);
+		break;
+	case FK_LATENCY:
+		if (last)
+			w->link.cfg.latency_ns = w->base_latency;
+		break;
+	case FK_PARTITION:
+		w->link.down = false;
+		break;
+	case FK_STALL:
+		/*
+		 * The server's own timer ends the stall.  Ending it here with
+		 * set_stall(0) would cancel that timer, and the NBD server
+		 * does not resume the requests it held then: they would wait
+		 * for the next input on their connection.
+		 */
+		break;
+	case FK_RESTART:
+		if (!w->nbd && !w->aoe && server_start(w))
+			lb_err(&w->server.host->log,
+			       "scenario: the server could not restart");
+		break;
+	case FK_FLOOD:
+		if (f->flood)
+			noise_source_stop(f->flood);
+		f->flood = NULL;
+		break;
+	case FK_ALLOC:
+		if (last)
+			mm_failinj_set(w->client.mm, "off");
+		break;
+	case FK_NR:
+		break;
+	}
+}
+
+static void fault_fire(struct timer *t)
+{
+	struct fstate *f = container_of(t, struct fstate, timer);
+
+	if (!f->on) {
+		f->on = true;
+		fault_begin(f);
+		timer_arm_in(&f->w->loop, &f->timer, f->ev->dur_ns);
+	} else {
+		f->on = false;
+		fault_end(f);
+	}
+}
+
+/* Arm the schedule's events relative to now (the run's start). */
+static void faults_arm(struct world *w)
+{
+	const struct fault_schedule *fs = w->s->faults;
+	uint64_t t0 = loop_now(&w->loop);
+
+	for (unsigned i = 0; fs && i < fs->nr; i++) {
+		struct fstate *f = &w->fst[i];
+
+		f->w = w;
+		f->ev = &fs->ev[i];
+		timer_init(&f->timer, fault_fire);
+		timer_arm(&w->loop, &f->timer, t0 + fs->ev[i].at_ns);
+	}
+}
+
+/* Undo what is still applied, so the world ends as a clean one would. */
+static void faults_disarm(struct world *w)
+{
+	const struct fault_schedule *fs = w->s->faults;
+
+	for (unsigned i = 0; fs && i < fs->nr; i++) {
+		struct fstate *f = &w->fst[i];
+
+		timer_cancel(&w->loop, &f->timer);
+		if (f->on) {
+			f->on = false;
+			fault_end(f);
+		}
+	}
+	if (w->s->failinj)
+		mm_failinj_set(w->client.mm, "off");
 }
 
 static int64_t stat_of(struct whost *h, const char *name)
@@ -227,11 +514,9 @@ static uint64_t fnv(uint64_t h, uint64_t v)
 	return h;
 }
 
-/* The client's state in one number: every counter and gauge, in order. */
-static uint64_t client_digest(struct world *w)
+static uint64_t host_digest(uint64_t h, const struct host *host)
 {
-	const struct stats *st = &w->client.host->stats;
-	uint64_t h = 0xcbf29ce484222325ull;
+	const struct stats *st = &host->stats;
 
 	for (unsigned i = 0; i < st->nr; i++) {
 		int64_t v = 0;
@@ -239,7 +524,77 @@ static uint64_t client_digest(struct world *w)
 		stats_get(st, st->entries[i].name, &v);
 		h = fnv(h, (uint64_t)v);
 	}
+	return h;
+}
+
+/*
+ * The world's state in one number: every counter and gauge of every host,
+ * in order, the switch's counters, the server's disk and the clock.
+ */
+static uint64_t world_digest(struct world *w)
+{
+	uint64_t h = 0xcbf29ce484222325ull, d = 0;
+	const uint64_t *words = (const uint64_t *)(void *)w->store.ram;
+
+	h = host_digest(h, w->client.host);
+	h = host_digest(h, w->server.host);
+	h = host_digest(h, w->noise.host);
+	h = fnv(h, w->link.st.delivered.v);
+	h = fnv(h, w->link.st.lost.v);
+	h = fnv(h, w->link.st.duplicated.v);
+	for (uint64_t i = 0; words && i < w->store.size / 8; i++)
+		d = (d ^ words[i]) * 0x9e3779b97f4a7c15ull + i;
+	h = fnv(h, d);
 	return fnv(h, loop_now(&w->loop));
+}
+
+static void site_filter(const struct mm_site *site, char *buf, size_t len)
+{
+	const char *f = strstr(site->file, "src/");
+
+	f = f ? f + 4 : site->file;
+	snprintf(buf, len, "%s:%d", f, site->line);
+}
+
+/* The client's sites the run reached: those whose calls grew. */
+static void collect_sites(struct world *w)
+{
+	struct scenario_result *r = w->r;
+	struct mm *mm = w->client.mm;
+	unsigned n, j = 0;
+	struct mm_site_stat *now;
+
+	if (!w->sites0)
+		return;
+	now = calloc(mm->sites_cap, sizeof(*now));
+	if (!now)
+		return;
+	n = mm_sites(mm, now, mm->sites_cap);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t before = 0;
+
+		/* both lists are sorted by file and line */
+		while (j < w->nr_sites0 &&
+		       (strcmp(w->sites0[j].site->file, now[i].site->file) <
+				0 ||
+			(!strcmp(w->sites0[j].site->file, now[i].site->file) &&
+			 w->sites0[j].site->line < now[i].site->line)))
+			j++;
+		if (j < w->nr_sites0 && w->sites0[j].site == now[i].site)
+			before = w->sites0[j].calls;
+		if (now[i].calls == before)
+			continue;
+		if (r->nr_sites < SCN_MAX_SITES) {
+			struct scn_site *x = &r->sites[r->nr_sites];
+
+			site_filter(now[i].site, x->filter, sizeof(x->filter));
+			snprintf(x->func, sizeof(x->func), "%s",
+				 now[i].site->func);
+			x->calls = now[i].calls - before;
+		}
+		r->nr_sites++;
+	}
+	free(now);
 }
 
 static void collect(struct world *w)
@@ -265,7 +620,13 @@ static void collect(struct world *w)
 			   stat_of(&w->client, "net.udp_drop_pfmemalloc") +
 			   stat_of(&w->client, "net.udp_drop_queue_full"));
 	collect_reserves(w);
-	r->digest = client_digest(w);
+	collect_sites(w);
+	r->injected = w->client.mm->inj.injected;
+	r->frames_lost = w->link.st.lost.v + w->link.st.dropped_down.v;
+	r->frames_dup = w->link.st.duplicated.v;
+	r->frames_reordered = w->link.st.reordered.v;
+	r->frames_corrupted = w->link.st.corrupted.v;
+	r->digest = world_digest(w);
 }
 
 static void describe_deadlock(struct world *w)
@@ -282,7 +643,7 @@ static void describe_deadlock(struct world *w)
 }
 
 /* A clean end: every object returned, every reserve back to zero. */
-static void world_teardown(struct world *w)
+static bool world_teardown(struct world *w)
 {
 	uint64_t limit = loop_now(&w->loop) + 60000000000ull;
 
@@ -291,6 +652,7 @@ static void world_teardown(struct world *w)
 		noise_source_stop(w->src);
 	while (job_stop(&w->job) == -EBUSY && loop_now(&w->loop) < limit)
 		loop_run_once(&w->loop, UINT64_MAX);
+	free(w->sites0);
 	if (w->bd) {
 		if (w->s->proto == SCN_AOE)
 			aoe_client_destroy(w->bd);
@@ -303,12 +665,41 @@ static void world_teardown(struct world *w)
 		nbd_server_destroy(w->nbd);
 	/* let closing connections finish before the stacks go */
 	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull);
-	whost_fini(&w->client);
-	whost_fini(&w->server);
-	whost_fini(&w->noise);
+	w->r->rsv_used_after = w->client.mm->root.used.v;
+	if (!whost_fini(&w->client, &w->r->leaked_pages)) {
+		dump_trace(w);
+		return false; /* a leak: left to the process exit */
+	}
+	whost_fini(&w->server, NULL);
+	whost_fini(&w->noise, NULL);
 	store_close(&w->store);
 	sim_link_destroy(&w->link);
 	loop_destroy(&w->loop);
+	return true;
+}
+
+/* The run starts: the sampler, the schedule, failure injection. */
+static int run_begin(struct world *w)
+{
+	const struct scenario *s = w->s;
+	struct mm *mm = w->client.mm;
+
+	timer_init(&w->sampler, sample);
+	timer_arm_in(&w->loop, &w->sampler, 10000000ull);
+	w->base_latency = w->link.cfg.latency_ns;
+	if (s->faults)
+		for (unsigned k = FK_LOSS; k <= FK_CORRUPT; k++)
+			*rate_of(w, k) = base_rate(w, k);
+	faults_arm(w);
+	if (s->track_sites) {
+		w->sites0 = calloc(mm->sites_cap, sizeof(*w->sites0));
+		if (!w->sites0)
+			return -ENOMEM;
+		w->nr_sites0 = mm_sites(mm, w->sites0, mm->sites_cap);
+	}
+	if (s->failinj && mm_failinj_set(mm, s->failinj))
+		return -EINVAL;
+	return 0;
 }
 
 int scenario_run(const struct scenario *s, struct scenario_result *r)
@@ -355,24 +746,90 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 		       "scenario: cannot build the world: %s", strerror(-err));
 		return err; /* a half-built world is left to the process exit */
 	}
-	timer_init(&w->sampler, sample);
-	timer_arm_in(&w->loop, &w->sampler, 10000000ull);
-	RUN_UNTIL(w, w->done || w->fired, limit);
+	err = run_begin(w);
+	if (err)
+		return err;
+	limit += loop_now(&w->loop);
+	run_world(w, limit);
+	r->built = true;
 	r->completed = w->done;
 	r->deadlocked = w->fired && !w->done;
 	r->timed_out = !w->done && !w->fired;
 	collect(w);
 	if (s->stats_out)
 		stats_print_table(&w->client.host->stats, s->stats_out, "");
-	if (r->deadlocked) {
+	if (r->deadlocked)
 		describe_deadlock(w);
-		if (s->trace_dump && s->report)
+	if (scenario_violation(r, s->may_stop, NULL, 0))
+		dump_trace(w);
+	if (r->deadlocked) {
+		if (s->trace_dump && s->report) {
 			host_dump(w->client.host, s->report);
+			stats_print_table(&w->server.host->stats, s->report,
+					  "");
+		}
 		return 0; /* stuck by definition: left to the process exit */
 	}
 	if (r->timed_out)
 		return 0;
-	world_teardown(w);
-	free(w);
+	faults_disarm(w);
+	r->torn_down = world_teardown(w);
+	if (r->torn_down)
+		free(w);
 	return 0;
+}
+
+bool scenario_violation(const struct scenario_result *r, bool allow_stop,
+			char *buf, size_t len)
+{
+	char tmp[200];
+	const struct scn_reserve *x = NULL;
+
+	if (!buf) {
+		buf = tmp;
+		len = sizeof(tmp);
+	}
+	for (unsigned i = 0; i < r->nr_rsv; i++)
+		if (r->rsv[i].hwm > r->rsv[i].size) {
+			x = &r->rsv[i];
+			break;
+		}
+	if (!r->built)
+		snprintf(buf, len, "world: could not be built");
+	else if (!allow_stop && r->deadlocked)
+		snprintf(buf, len, "progress: deadlock at %.3f s (%s)",
+			 (double)r->virtual_ns / 1e9, r->cause);
+	else if (!allow_stop && r->livelocked)
+		snprintf(
+			buf, len,
+			"progress: livelock at %.3f s (virtual time stopped, %llu pages verified)",
+			(double)r->virtual_ns / 1e9,
+			(unsigned long long)r->verify_ok);
+	else if (!allow_stop && r->timed_out)
+		snprintf(
+			buf, len,
+			"progress: not finished within the bound (%.3f s, %llu pages verified)",
+			(double)r->virtual_ns / 1e9,
+			(unsigned long long)r->verify_ok);
+	else if (r->verify_fail)
+		snprintf(buf, len, "integrity: %llu pages read back wrong",
+			 (unsigned long long)r->verify_fail);
+	else if (r->io_errors)
+		snprintf(buf, len, "integrity: %llu I/O errors",
+			 (unsigned long long)r->io_errors);
+	else if (x || r->reserve_overrun)
+		snprintf(buf, len, "reserves: %s used %lld of %lld pages",
+			 x ? x->name : "a reserve", (long long)(x ? x->hwm : 0),
+			 (long long)(x ? x->size : 0));
+	else if (r->completed && r->rsv_used_after)
+		snprintf(
+			buf, len,
+			"teardown: the client's reserves hold %lld pages after the run",
+			(long long)r->rsv_used_after);
+	else if (r->completed && (r->leaked_pages || !r->torn_down))
+		snprintf(buf, len, "teardown: %lld client pages leaked",
+			 (long long)r->leaked_pages);
+	else
+		return false;
+	return true;
 }

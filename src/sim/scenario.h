@@ -6,7 +6,8 @@
  * them.  One scenario and one seed give one outcome, byte for byte.
  *
  * The run ends when the workload has verified every page (completed), when
- * the watchdog declares a deadlock, or at the time limit.  The result says
+ * the watchdog declares a deadlock, or at the time limit (counted from the
+ * run's start, once the device is attached).  The result says
  * which, with the figures the scenario matrix and the simulator report.
  *
  * Memory: the world's hosts, stores and tables are created before it runs
@@ -22,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "dev/sim.h"
+#include "faults.h"
 #include "mm/mm.h"
 #include "vm/workload.h"
 
@@ -48,6 +50,14 @@ struct scenario {
 	FILE *report; /* the watchdog's report; NULL: none */
 	bool trace_dump; /* dump the client's trace ring with the report */
 	FILE *stats_out; /* the client's statistics at the end; NULL: none */
+	/* the simulator's additions (all off when zero) */
+	const struct fault_schedule *faults; /* applied from the run's start */
+	const char *failinj; /* the client's mm_failinj spec for the run */
+	/* (the schedule's alloc windows replace it while they are open) */
+	bool track_sites; /* list the client's sites the run reached */
+	FILE *trace_out; /* the client's trace ring on a violation */
+	unsigned trace_events; /* how many of its last events; 0: 200 */
+	bool may_stop; /* see scenario_violation(): no progress required */
 };
 
 /* A reserve's figures at the end of the run. */
@@ -57,9 +67,19 @@ struct scn_reserve {
 };
 
 #define SCN_MAX_RESERVES 16
+#define SCN_MAX_SITES 160
+#define SCN_SITE_MAX 96
+
+/* An allocation site of the client that the run reached. */
+struct scn_site {
+	char filter[SCN_SITE_MAX]; /* "dir/file.c:line", for site= */
+	char func[48];
+	uint64_t calls;
+};
 
 struct scenario_result {
 	bool completed, deadlocked, timed_out;
+	bool livelocked; /* virtual time stopped moving (timed_out too) */
 	uint64_t verify_ok, verify_fail, io_errors;
 	uint64_t virtual_ns;
 	uint64_t written_back, wb_bytes, faults, throttled, direct_reclaims;
@@ -70,8 +90,32 @@ struct scenario_result {
 	unsigned nr_rsv;
 	bool reserve_overrun; /* some reserve's hwm > size (accounted only) */
 	char cause[160]; /* the deadlock in one line */
-	uint64_t digest; /* of the client's final state: determinism */
+	uint64_t digest; /* of the world's final state: determinism */
+	/* the simulator's additions */
+	bool built; /* the world was built and ran */
+	bool torn_down; /* the world was torn down (completed runs) */
+	int64_t rsv_used_after; /* the client's root reserve after teardown */
+	int64_t leaked_pages; /* client pages still allocated at the end */
+	uint64_t injected; /* allocation failures injected */
+	uint64_t restarts, stalls, partitions, floods; /* faults applied */
+	uint64_t frames_lost, frames_dup, frames_reordered, frames_corrupted;
+	struct scn_site sites[SCN_MAX_SITES]; /* with track_sites */
+	unsigned nr_sites; /* reached (may exceed SCN_MAX_SITES) */
 };
+
+/*
+ * The first invariant @r violates, in one line into @buf; false when none.
+ * Checked in this order: the world was built; forward progress (the
+ * workload completed: no deadlock, within the time limit); data integrity
+ * (no page read back wrong, no I/O error); reserve bounds (no reserve's
+ * high-water mark above its size); a clean teardown (the client's reserves
+ * back to zero, every page free).  Determinism is the caller's to check
+ * (two runs, one digest).  @allow_stop: progress and the teardown are not
+ * required (an essential allocation site failing for good may stop the
+ * world; it must still never lose data or overrun a reserve).
+ */
+bool scenario_violation(const struct scenario_result *r, bool allow_stop,
+			char *buf, size_t len);
 
 /* Run @s; 0, or -errno when the world could not be built. */
 int scenario_run(const struct scenario *s, struct scenario_result *r);

@@ -20,5 +20,6 @@ int cmd_host(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	  cmd_serve },
 	{ "disk", "attach a network block device; verify it or benchmark it",
 	  cmd_disk },
+	{ "sim", "run whole simulated worlds under seeded faults; check them",
+	  cmd_sim },
 	{ "bench", "run the benchmarks and print BENCH lines", cmd_bench },
 };
 

@@ -88,6 +88,14 @@ check "mm --stats json is one object" \
 	out_has '^{"mm.alloc.fail": ' "$LB" mm --policy accounted --stats json
 check "bench prints BENCH lines" \
 	out_has "^BENCH mm.page_alloc_free [0-9.]* ns/op" "$LB" bench --only mm --iters 20000
+check "sim --help exits 0" status_is 0 "$LB" sim --help
+check "sim bad scenario exits 2" status_is 2 "$LB" sim --scenario nosuch
+check "sim bad fault kind exits 2" status_is 2 "$LB" sim --faults loss,bogus
+check "sim bad fault kind is named" out_has "unknown fault kind 'bogus'" "$LB" sim --faults loss,bogus
+check "sim --seed and --seeds exclusive" status_is 2 "$LB" sim --seed 1 --seeds 3
+check "sim bad --seeds exits 2" status_is 2 "$LB" sim --seeds 0
+check "sim --sites needs one scenario" status_is 2 "$LB" sim --sites
+check "sim clean seed passes" out_has "^1 passed, 0 failed" "$LB" sim --scenario write-nbd --seed 1 --faults none
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
