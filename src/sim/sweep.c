@@ -308,8 +308,6 @@ uint64_t sim_sweep_run(struct sim_sweep *sw)
 			}
 			if (o.pass) {
 				t->passed++;
-			} else if (sw->known && sw->known(sw->scn[k], seed)) {
-				t->known++;
 			} else {
 				if (!t->failed)
 					t->first_failed_seed = seed;
@@ -372,7 +370,7 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out)
 
 		fprintf(out, "%-10s %7llu %7llu %7llu %7llu %11.2f %9.2f %8.1f",
 			k < sw->nr_scn ? sw->scn[k]->name : "total",
-			(unsigned long long)(t->passed + t->failed + t->known),
+			(unsigned long long)(t->passed + t->failed),
 			(unsigned long long)t->passed,
 			(unsigned long long)t->failed,
 			(unsigned long long)t->twice,
@@ -383,15 +381,11 @@ void sim_sweep_table(const struct sim_sweep *sw, FILE *out)
 		if (k < sw->nr_scn && t->failed)
 			fprintf(out, "  (first failure: seed %llu)",
 				(unsigned long long)t->first_failed_seed);
-		if (t->known)
-			fprintf(out, "  (%llu known open)",
-				(unsigned long long)t->known);
 		fputc('\n', out);
 		if (k < sw->nr_scn) {
 			sum.passed += t->passed;
 			sum.failed += t->failed;
 			sum.twice += t->twice;
-			sum.known += t->known;
 			sum.virtual_ns += t->virtual_ns;
 			sum.wall_ns += t->wall_ns;
 		}

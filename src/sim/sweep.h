@@ -74,7 +74,6 @@ int sim_run_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
 /* Per scenario figures of a sweep. */
 struct sim_tally {
 	uint64_t passed, failed, twice;
-	uint64_t known; /* failed, but listed as a known open bug */
 	uint64_t virtual_ns, wall_ns;
 	uint64_t first_failed_seed;
 };
@@ -89,8 +88,6 @@ struct sim_sweep {
 	FILE *report; /* failure reports; NULL: stderr */
 	FILE *json; /* one record per world and the totals; NULL: none */
 	struct sim_tally *tally; /* nr_scn entries, filled in */
-	/* a failing world that is a known open bug (not counted as failed) */
-	bool (*known)(const struct sim_scn *sc, uint64_t seed);
 };
 
 /* Run every seed of every scenario; the number of failing worlds. */
