@@ -19,11 +19,16 @@
 
 static void touch_finish(struct vm *vm, struct vm_touch *t, void *data, int err)
 {
+	struct page *pin = t->pinned;
+
+	t->pinned = NULL;
 	t->region->nr_touches--;
 	vm->nr_touches--;
 	t->busy = false;
 	vm_note_progress(vm);
 	t->fn(t, data, err);
+	if (pin)
+		mm_page_put(vm->mm, pin);
 }
 
 void vm_touch_requeue(struct vm *vm, struct vm_touch *t)
@@ -89,8 +94,14 @@ static void read_end_io(struct bio *bio)
 		t->err = bio->error;
 		vm_page_evict(vm, p);
 	} else {
-		/* about to be touched: spare it from reclaim till then */
+		/*
+		 * About to be touched: pinned until the touch has run, or
+		 * under enough pressure reclaim frees it first and the read
+		 * starts over, for ever (a livelock the simulator found).
+		 */
 		p->flags |= PG_REFERENCED;
+		mm_page_get(p);
+		t->pinned = p;
 		if (p->flags & PG_ANON)
 			counter_inc(&vm->st.swap_in);
 	}

@@ -108,6 +108,7 @@ struct vm_touch {
 	struct list_head node; /* on the run queue or a wait list */
 	struct mm_waiter waiter; /* for memory: "page fault" */
 	struct bio bio; /* page-in: a read never takes write-back's bios */
+	struct page *pinned; /* read in for this touch: kept till it runs */
 	bool busy, counted_fault;
 	int err;
 };
