@@ -57,6 +57,11 @@ if have nbdkit; then
 	disk "$TMP/nbdkit-qd1.log" nbd://192.0.2.1 --wire tap:lbtap0 \
 		--ip 192.0.2.2/24 --verify 4M --queue-depth 1 --max-request 4K
 	check "nbd: queue depth 1, 4 KiB requests, on nbdkit" verified "$TMP/nbdkit-qd1.log"
+	timeout 120 ip netns exec "$NS" "$LB" run --storage nbd://192.0.2.1/ \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 16M --size 2x \
+		--seed 7 >"$TMP/run-nbdkit.log" 2>&1
+	check "nbd: lifeboat run pages to nbdkit and verifies every page" \
+		grep -q "completed: every page verified" "$TMP/run-nbdkit.log"
 	kill "$(cat "$TMP/nbdkit.pid")"
 else
 	echo "# SKIP nbdkit not installed"
@@ -122,11 +127,16 @@ have ethtool && nsx ethtool -K v0 tx off gro off >/dev/null 2>&1
 have ethtool && nsx ethtool -K v1 tx off gro off >/dev/null 2>&1
 
 if have vblade; then
-	truncate -s 16M "$TMP/aoe.img"
+	truncate -s 32M "$TMP/aoe.img"
 	start_bg "$TMP/vblade.log" vblade 3 1 v0 "$TMP/aoe.img"
 	sleep 0.3
 	disk "$TMP/vblade-disk.log" aoe://3.1 --wire packet:v1 --verify 8M
 	check "aoe: our initiator verifies 8 MiB on vblade" verified "$TMP/vblade-disk.log"
+	timeout 120 ip netns exec "$NS" "$LB" run --storage aoe://3.1 \
+		--wire packet:v1 --memory 8M --size 2x --workload swap \
+		--seed 7 >"$TMP/run-vblade.log" 2>&1
+	check "aoe: lifeboat run swaps to vblade and verifies every page" \
+		grep -q "completed: every page verified" "$TMP/run-vblade.log"
 	kill "$BGPID"
 else
 	echo "# SKIP vblade not installed"
