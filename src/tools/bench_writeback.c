@@ -37,8 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -534,54 +532,18 @@ static int wb_sim_run(enum mm_policy policy, bool normal, struct wb_result *n,
 
 static pid_t wb_spawn_server(uint64_t bytes, char *wire, size_t wire_len)
 {
-	char size[32], fdarg[32], self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int sv[2];
+	char size[32];
+	const char *args[] = { "--proto",  "nbd",     "--size",
+			       size,	   "--ip",    WB_PAIR_SERVER_IP "/24",
+			       "--memory", "256M",    "--log",
+			       "err",	   "--quiet", NULL };
 	pid_t pid;
 
-	if (n <= 0)
-		return -1;
-	self[n] = 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
-		return -1;
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
-	snprintf(fdarg, sizeof(fdarg), "pair:%d", sv[1]);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		char *argv[] = { self,	     "serve",
-				 "--proto",  "nbd",
-				 "--size",   size,
-				 "--wire",   fdarg,
-				 "--ip",     WB_PAIR_SERVER_IP "/24",
-				 "--memory", "256M",
-				 "--log",    "err",
-				 "--quiet",  NULL };
-
-		/* the server goes with us, however we end */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		close(sv[0]);
-		execv(self, argv);
-		_exit(127);
-	}
-	close(sv[1]);
-	snprintf(wire, wire_len, "pair:%d", sv[0]);
-	return pid;
-}
-
-static void wb_stop_server(pid_t pid)
-{
-	int status;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, &status, 0);
+	pid = tool_spawn_serve(args, wire, wire_len);
+	if (pid < 0)
+		errno = (int)-pid;
+	return pid < 0 ? -1 : pid;
 }
 
 /* Keep the faster of @best and @r (round @k); false when @r did not end. */
@@ -647,7 +609,7 @@ static int wb_pair_run(struct wb_result *n, struct wb_result *e)
 	if (err) {
 		fprintf(stderr, "bench: cannot attach the pair server: %s\n",
 			strerror(-err));
-		wb_stop_server(pid);
+		tool_reap(pid);
 		return err; /* left to the process exit */
 	}
 	/* real time is noisy (two processes on shared cores): best of a few */
@@ -664,7 +626,7 @@ static int wb_pair_run(struct wb_result *n, struct wb_result *e)
 			break;
 	}
 	if (n->stalled || e->stalled) {
-		wb_stop_server(pid);
+		tool_reap(pid);
 		return 0; /* the pager's pages are stuck: left to the exit */
 	}
 	vm_destroy(c.vm);
@@ -672,7 +634,7 @@ static int wb_pair_run(struct wb_result *n, struct wb_result *e)
 	loop_run_until(c.loop, loop_now(c.loop) + 20 * NSEC_PER_MSEC);
 	tool_host_stop(&t);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	wb_stop_server(pid);
+	tool_reap(pid);
 	return 0;
 }
 

@@ -431,6 +431,14 @@ static void disk_ready(struct blkdev *bd, int err, void *arg)
 	phase_next(j);
 }
 
+static void print_reserve(const struct mm_reserve *r)
+{
+	if (r)
+		printf("  %-24s %6lld %6lld %6lld\n", r->name,
+		       (long long)r->size.v, (long long)r->used.v,
+		       (long long)r->hwm.v);
+}
+
 static void print_summary(struct disk_job *j)
 {
 	char name[64];
@@ -438,31 +446,14 @@ static void print_summary(struct disk_job *j)
 
 	printf("\nreserves (pages):\n");
 	printf("  %-24s %6s %6s %6s\n", "reserve", "size", "used", "hwm");
-	for (unsigned i = 0; i < 3; i++) {
-		static const char *const kinds[] = { "block", "net.tx",
-						     "net.rxq" };
-		struct mm_reserve *r;
-
-		if (i == 0) {
-			snprintf(name, sizeof(name), "block.%s", j->bd->name);
-			r = mm_reserve_find(j->t.mm, name);
-			if (r)
-				printf("  %-24s %6lld %6lld %6lld\n", r->name,
-				       (long long)r->size.v,
-				       (long long)r->used.v,
-				       (long long)r->hwm.v);
-			continue;
-		}
-		/* the transport's sockets, if any */
-		for (unsigned id = 0; id < 4096; id++) {
-			snprintf(name, sizeof(name), "%s.%u", kinds[i], id);
-			r = mm_reserve_find(j->t.mm, name);
-			if (r)
-				printf("  %-24s %6lld %6lld %6lld\n", r->name,
-				       (long long)r->size.v,
-				       (long long)r->used.v,
-				       (long long)r->hwm.v);
-		}
+	snprintf(name, sizeof(name), "block.%s", j->bd->name);
+	print_reserve(mm_reserve_find(j->t.mm, name));
+	/* the transport's sockets, if any */
+	for (unsigned id = 0; id < 4096; id++) {
+		snprintf(name, sizeof(name), "net.tx.%u", id);
+		print_reserve(mm_reserve_find(j->t.mm, name));
+		snprintf(name, sizeof(name), "net.rxq.%u", id);
+		print_reserve(mm_reserve_find(j->t.mm, name));
 	}
 	snprintf(name, sizeof(name), "block.%s.errors", j->bd->name);
 	if (!stats_get(&j->t.host->stats, name, &v))

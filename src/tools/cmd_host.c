@@ -222,16 +222,8 @@ int cmd_host(int argc, char **argv)
 		tcp_close(listeners[i]);
 	printf("\n");
 	stats_print_table(&t.host->stats, stdout, "");
-	if (json) {
-		FILE *f = fopen(json, "w");
-
-		if (f) {
-			stats_print_json(&t.host->stats, f, "");
-			fclose(f);
-		} else {
-			perror(json);
-		}
-	}
+	if (json)
+		tool_write_stats_json(&t.host->stats, json);
 	tool_host_stop(&t);
 	return 0;
 }

@@ -20,9 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "args.h"
 #include "block/uri.h"
@@ -174,54 +171,25 @@ static void run_ready(struct blkdev *bd, int err, void *arg)
 static int spawn_server(struct run *r, uint64_t bytes, char *wire,
 			size_t wire_len)
 {
-	char size[32], fdarg[32], self[4096];
-	int sv[2];
-	ssize_t n;
+	char size[32];
+	const char *args[] = {
+		"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" : "nbd",
+		"--size",    size,
+		"--ip",	     RUN_SERVER_IP "/24",
+		"--memory",  "256M",
+		"--log",     "err",
+		"--quiet",   r->noise ? "--noise-to" : NULL,
+		"10.77.0.2", NULL
+	};
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -errno;
-	self[n] = 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
-		return -errno;
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
-	snprintf(fdarg, sizeof(fdarg), "pair:%d", sv[1]);
-	fflush(NULL);
-	r->child = fork();
-	if (r->child < 0)
-		return -errno;
-	if (r->child == 0) {
-		char *argv[] = {
-			self,	     "serve",
-			"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" : "nbd",
-			"--size",    size,
-			"--wire",    fdarg,
-			"--ip",	     RUN_SERVER_IP "/24",
-			"--memory",  "256M",
-			"--log",     "err",
-			"--quiet",   r->noise ? "--noise-to" : NULL,
-			"10.77.0.2", NULL
-		};
-
-		/* the server goes when the job does, however it ends */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		close(sv[0]);
-		execv(self, argv);
-		_exit(127);
-	}
-	close(sv[1]);
-	snprintf(wire, wire_len, "pair:%d", sv[0]);
-	return 0;
+	r->child = tool_spawn_serve(args, wire, wire_len);
+	return r->child < 0 ? (int)r->child : 0;
 }
 
 static void stop_server(struct run *r)
 {
-	int status;
-
-	if (r->child <= 0)
-		return;
-	kill(r->child, SIGTERM);
-	waitpid(r->child, &status, 0);
+	tool_reap(r->child);
 	r->child = 0;
 }
 

@@ -246,16 +246,8 @@ int cmd_serve(int argc, char **argv)
 		printf("\n");
 		stats_print_table(&t.host->stats, stdout, "");
 	}
-	if (json) {
-		FILE *f = fopen(json, "w");
-
-		if (f) {
-			stats_print_json(&t.host->stats, f, "");
-			fclose(f);
-		} else {
-			perror(json);
-		}
-	}
+	if (json)
+		tool_write_stats_json(&t.host->stats, json);
 	if (tgt)
 		aoe_target_destroy(tgt);
 	if (nbd)

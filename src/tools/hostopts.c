@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "args.h"
 #include "dev/wire.h"
@@ -218,4 +221,75 @@ void tool_host_stop(struct tool_host *t)
 	if (t->host)
 		host_destroy(t->host);
 	loop_destroy(&t->loop);
+}
+
+int tool_write_stats_json(const struct stats *s, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || (stats_print_json(s, f, ""), fclose(f))) {
+		int err = -errno;
+
+		perror(path);
+		return err;
+	}
+	return 0;
+}
+
+#define SPAWN_MAX_ARGS 32
+
+pid_t tool_spawn_serve(const char *const *args, char *wire, size_t wire_len)
+{
+	char self[4096], fdarg[32];
+	char *argv[SPAWN_MAX_ARGS];
+	unsigned n = 0;
+	ssize_t len;
+	int sv[2];
+	pid_t pid;
+
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0)
+		return -errno;
+	self[len] = 0;
+	argv[n++] = self;
+	argv[n++] = "serve";
+	for (; *args && n < SPAWN_MAX_ARGS - 3; args++)
+		argv[n++] = (char *)*args;
+	if (*args)
+		return -E2BIG;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return -errno;
+	snprintf(fdarg, sizeof(fdarg), "pair:%d", sv[1]);
+	argv[n++] = "--wire";
+	argv[n++] = fdarg;
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		/* the server goes with us, however we end */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		close(sv[0]);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	snprintf(wire, wire_len, "pair:%d", sv[0]);
+	return pid;
+}
+
+void tool_reap(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
 }

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "core/host.h"
 #include "mm/mm.h"
 #include "net/net.h"
@@ -94,5 +95,18 @@ int tool_host_start(struct tool_host *t, const struct host_opts *o,
 /* Run until SIGINT/SIGTERM or loop_stop(). */
 void tool_host_run(struct tool_host *t);
 void tool_host_stop(struct tool_host *t);
+
+/* Write @s as JSON to @path; 0, or -errno after saying why on stderr. */
+int tool_write_stats_json(const struct stats *s, const char *path);
+
+/*
+ * Start `lifeboat serve` with @args (NULL-terminated, everything after
+ * "serve" but the wire) in a child joined to us by a SOCK_SEQPACKET pair
+ * wire; the child dies with us.  Returns its pid and our end in @wire
+ * ("pair:FD"), or -errno.
+ */
+pid_t tool_spawn_serve(const char *const *args, char *wire, size_t wire_len);
+/* SIGTERM the child and reap it; nothing for pid <= 0. */
+void tool_reap(pid_t pid);
 
 #endif
