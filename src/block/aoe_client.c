@@ -65,6 +65,8 @@
 #define AOE_RTO_MIN_NS (2 * NSEC_PER_MSEC)
 #define AOE_RTO_INIT_NS (100 * NSEC_PER_MSEC)
 #define AOE_RTO_MAX_NS (2 * NSEC_PER_SEC)
+#define AOE_FENCES 32
+#define AOE_FENCE_MIN_NS (10 * NSEC_PER_MSEC)
 
 #define AOE_DEFAULT_DEPTH 32
 #define AOE_DEFAULT_MAX_REQUEST (64 * 1024)
@@ -90,7 +92,8 @@ enum aoe_state {
 	X(runt) \
 	X(tx_no_memory) \
 	X(tx_from_reserve) \
-	X(flush_fallback)
+	X(flush_fallback) \
+	X(fenced)
 #define AOE_CLIENT_GAUGES(X) \
 	X(window) \
 	X(inflight) \
@@ -118,6 +121,17 @@ struct aoe_frame {
 	uint64_t first_sent; /* for dead_ns */
 	uint64_t deadline; /* retransmit at */
 	unsigned retries;
+};
+
+/*
+ * A write that was sent more than once completed, but its other copies may
+ * still be on the wire; a target executes every copy that reaches it, so a
+ * late one would overwrite whatever was written there next.  Until the
+ * fence expires no new write may cover those sectors (AoE carries no
+ * sequence number a target could use to refuse the stale copy).
+ */
+struct aoe_fence {
+	uint64_t lba, count, until;
 };
 
 /* Per-request transport state, in blk_request.pdu. */
@@ -158,6 +172,7 @@ struct aoe_client {
 	uint32_t recent[AOE_RECENT_TAGS]; /* retired tags, for dup vs stray */
 	unsigned recent_pos, recent_nr;
 	struct list_head pending; /* requests with frames still to cut */
+	struct aoe_fence fences[AOE_FENCES];
 	struct timer timer;
 	struct critical_flow flow;
 	bool flow_added;
@@ -234,6 +249,8 @@ static uint64_t frame_rto(const struct aoe_client *c, const struct aoe_frame *f)
 	return lb_min(rto, (uint64_t)AOE_RTO_MAX_NS);
 }
 
+static uint64_t fence_end(const struct aoe_client *c);
+
 static void arm_timer(struct aoe_client *c)
 {
 	uint64_t first = UINT64_MAX;
@@ -243,6 +260,8 @@ static void arm_timer(struct aoe_client *c)
 	for (unsigned i = 0; i < c->nframes; i++)
 		if (c->frames[i].rq)
 			first = lb_min(first, c->frames[i].deadline);
+	if (!list_empty(&c->pending))
+		first = lb_min(first, fence_end(c));
 	if (first == UINT64_MAX)
 		timer_cancel(c->net->host->loop, &c->timer);
 	else
@@ -388,6 +407,73 @@ static bool rq_all_cut(const struct blk_request *rq)
 					  arq->issued == rq->bio->size;
 }
 
+/* The sectors of @rq's next frame, if it is a write. */
+static bool next_write(const struct aoe_client *c, const struct blk_request *rq,
+		       uint64_t *lba, uint64_t *count)
+{
+	const struct aoe_rq *arq = blk_rq_pdu((struct blk_request *)rq);
+	const struct bio *bio = rq->bio;
+
+	if (bio->op != BIO_WRITE)
+		return false;
+	*lba = (bio->offset + arq->issued) / SECTOR_SIZE;
+	*count = lb_min(bio->size - arq->issued,
+			c->frame_sectors * SECTOR_SIZE) /
+		 SECTOR_SIZE;
+	return true;
+}
+
+static bool fenced(struct aoe_client *c, const struct blk_request *rq)
+{
+	uint64_t lba, count, now = now_ns(c);
+
+	if (!next_write(c, rq, &lba, &count))
+		return false;
+	for (unsigned i = 0; i < AOE_FENCES; i++) {
+		const struct aoe_fence *x = &c->fences[i];
+
+		if (x->until > now && lba < x->lba + x->count &&
+		    x->lba < lba + count) {
+			counter_inc(&c->st.fenced);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Fence @f's sectors for as long as another copy could still arrive: twice
+ * the retransmission timeout, the delay beyond which the estimator says a
+ * frame is lost.  With every slot live, the oldest fence is cut short.
+ */
+static void add_fence(struct aoe_client *c, const struct aoe_frame *f)
+{
+	uint64_t now = now_ns(c), ttl = (uint64_t)c->rto * 2;
+	struct aoe_fence *x = &c->fences[0];
+
+	ttl = lb_min(lb_max(ttl, (uint64_t)AOE_FENCE_MIN_NS),
+		     (uint64_t)AOE_RTO_MAX_NS);
+	for (unsigned i = 0; i < AOE_FENCES; i++) {
+		if (c->fences[i].until <= now) {
+			x = &c->fences[i];
+			break;
+		}
+		if (c->fences[i].until < x->until)
+			x = &c->fences[i];
+	}
+	*x = (struct aoe_fence){ f->lba, f->len / SECTOR_SIZE, now + ttl };
+}
+
+static uint64_t fence_end(const struct aoe_client *c)
+{
+	uint64_t now = now_ns(c), first = UINT64_MAX;
+
+	for (unsigned i = 0; i < AOE_FENCES; i++)
+		if (c->fences[i].until > now)
+			first = lb_min(first, c->fences[i].until);
+	return first;
+}
+
 /* Send frames while the window has room. */
 static void pump(struct aoe_client *c)
 {
@@ -398,6 +484,8 @@ static void pump(struct aoe_client *c)
 		struct aoe_frame *f = free_frame(c);
 
 		LB_ASSERT(f); /* inflight < cwnd <= nframes */
+		if (fenced(c, rq))
+			break; /* in order: the timer retries at the fence's end */
 		cut_frame(c, rq, f);
 		if (rq_all_cut(rq))
 			list_del(&rq->node);
@@ -672,6 +760,8 @@ static void ata_response(struct aoe_client *c, struct netbuf *nb,
 		return;
 	}
 	arq->done += f->len;
+	if (f->retries && rq->bio->op == BIO_WRITE)
+		add_fence(c, f);
 	release_frame(c, f);
 	grow_window(c);
 	if (!arq->frames && rq_all_cut(rq) && arq->done == rq->bio->size)
@@ -777,7 +867,7 @@ static void aoe_timer(struct timer *t)
 		f->retries++;
 		xmit_frame(c, f, false);
 	}
-	arm_timer(c);
+	pump(c); /* a fence may have ended; pump arms the timer */
 }
 
 /* ---- the block device ------------------------------------------------------ */

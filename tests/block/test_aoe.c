@@ -601,6 +601,70 @@ static void test_aoe_writes_from_reserve(void **state)
 	world_free(x);
 }
 
+static void write_end_io(struct bio *bio)
+{
+	*(bool *)bio->private = true;
+}
+
+/* One frame's worth (1 KiB) of @c at byte @off; returns when submitted. */
+static void write_start(struct world *x, struct bio *bio, struct page *pg,
+			uint64_t off, char c, bool *done)
+{
+	memset(page_address(x->ch->mm, pg), c, 1024);
+	bio_init(bio, x->bd, BIO_WRITE);
+	bio->offset = off;
+	bio_add_page(bio, pg, 0, 1024);
+	bio->end_io = write_end_io;
+	bio->private = done;
+	*done = false;
+	assert_int_equal(blk_submit(bio), 0);
+}
+
+static void write_wait(struct world *x, struct bio *bio, bool *done)
+{
+	for (int i = 0; i < 10000 && !*done; i++)
+		nf_run_for(x->w, 100000);
+	assert_true(*done);
+	assert_int_equal(bio->error, 0);
+}
+
+/*
+ * A write's first copy is held on the wire past the retransmission
+ * timeout; the retransmission completes it; the next write to the same
+ * sectors must not reach the target before the late copy does, or the
+ * late copy (executed like any other) puts the old data back.
+ */
+static void test_aoe_late_copy_fenced(void **state)
+{
+	struct world *x = world_new(NULL, 23, CLIENT_PAGES);
+	struct page *pg = mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+	struct sim_link_config *lc = &x->w->link.cfg;
+	struct bio bio;
+	bool done;
+
+	assert_int_equal(client_new(x, 0), 0);
+	for (int i = 0; i < 8; i++) { /* an RTT estimate: RTO at its floor */
+		write_start(x, &bio, pg, 4096, 'w', &done);
+		write_wait(x, &bio, &done);
+	}
+	lc->reorder = 1.0;
+	lc->reorder_ns = 5 * NSEC_PER_MSEC;
+	write_start(x, &bio, pg, 0, 'A', &done);
+	nf_run_for(x->w, 200000); /* the first copy is on the wire, late */
+	lc->reorder = 0;
+	write_wait(x, &bio, &done);
+	assert_true(cstat(x, "retransmits") >= 1);
+	write_start(x, &bio, pg, 0, 'B', &done);
+	write_wait(x, &bio, &done);
+	nf_run_for(x->w, 20 * NSEC_PER_MSEC); /* every copy has landed */
+	assert_int_equal(x->store.ram[0], 'B');
+	assert_int_equal(x->store.ram[1023], 'B');
+	assert_true(cstat(x, "fenced") >= 1);
+	assert_true(cstat(x, "dup") >= 1); /* the late copy's answer */
+	mm_page_put(x->ch->mm, pg);
+	world_free(x);
+}
+
 static void test_aoe_reserve_does_not_fit(void **state)
 {
 	struct world *x = world_new(NULL, 13, CLIENT_PAGES);
@@ -637,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_aoe_error_answers),
 		cmocka_unit_test(test_aoe_stray_frames),
 		cmocka_unit_test(test_aoe_writes_from_reserve),
+		cmocka_unit_test(test_aoe_late_copy_fenced),
 		cmocka_unit_test(test_aoe_reserve_does_not_fit),
 	};
 
