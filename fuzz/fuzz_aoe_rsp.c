@@ -26,6 +26,7 @@
 #include "block/aoe.h"
 #include "block/aoe_proto.h"
 #include "core/host.h"
+#include "mm/hog.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
 #include "net/net.h"
@@ -73,9 +74,8 @@ static struct fz {
 	unsigned ended;
 
 	struct page *pages[FZ_PAGES];
-	size_t nr_pages;
 	void *objs[FZ_MAX_OBJS];
-	size_t nr_objs;
+	struct mm_hog hog;
 	uint8_t buf[NETDEV_MAX_MTU + ETH_HLEN];
 } * fz;
 
@@ -237,39 +237,22 @@ static void setup(void)
 		fz->data[i] = mm_page_alloc(fz->mm, MM_NORMAL, NULL);
 		LB_ASSERT(fz->data[i]);
 	}
+	mm_hog_init(&fz->hog, fz->mm, fz->pages, FZ_PAGES, fz->objs,
+		    FZ_MAX_OBJS);
 	fz->free_pages = fz->mm->nr_free.v;
 }
 
-static void drain_cache(struct kmem_cache *c)
-{
-	void *o;
-
-	while (fz->nr_objs < FZ_MAX_OBJS &&
-	       (o = kmem_cache_alloc(c, MM_ATOMIC | MM_NOMEMALLOC, NULL)))
-		fz->objs[fz->nr_objs++] = o;
-}
-
+/* Take every normal page and every free object of the stack's caches. */
 static void exhaust(void)
 {
-	struct page *p;
+	struct kmem_cache *const caches[] = { &fz->net->netbuf_cache };
 
-	while (fz->nr_pages < FZ_PAGES &&
-	       (p = mm_page_alloc(fz->mm, MM_ATOMIC | MM_NOMEMALLOC, NULL)))
-		fz->pages[fz->nr_pages++] = p;
-	drain_cache(&fz->net->netbuf_cache);
-	for (unsigned i = 0; i < MM_KMALLOC_CLASSES; i++)
-		drain_cache(fz->mm->kmalloc[i]);
+	mm_hog_take(&fz->hog, caches, ARRAY_SIZE(caches));
 }
 
 static void release(void)
 {
-	while (fz->nr_objs) {
-		void *o = fz->objs[--fz->nr_objs];
-
-		kmem_cache_free(kmem_obj_cache(fz->mm, o), o);
-	}
-	while (fz->nr_pages)
-		mm_page_put(fz->mm, fz->pages[--fz->nr_pages]);
+	mm_hog_release(&fz->hog);
 }
 
 static void shrink_caches(void)

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/host.h"
+#include "mm/hog.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
 #include "net/net.h"
@@ -64,9 +65,8 @@ static struct fz {
 	bool framed, csum_ok;
 
 	struct page *pages[FZ_PAGES];
-	size_t nr_pages;
 	void *objs[FZ_MAX_OBJS];
-	size_t nr_objs;
+	struct mm_hog hog;
 	uint8_t buf[65536];
 } * fz;
 
@@ -232,43 +232,25 @@ static void setup(void)
 			       &(struct sock_addr){ fz->peer_ip, 5000 }) == 0);
 	LB_ASSERT(sock_set_memalloc(fz->crit, 0, 0) == 0);
 	reset();
+	mm_hog_init(&fz->hog, fz->mm, fz->pages, FZ_PAGES, fz->objs,
+		    FZ_MAX_OBJS);
 	fz->free_pages = fz->mm->nr_free.v;
 }
 
 /* ---- exhaustion ----------------------------------------------------------- */
 
-static void drain_cache(struct kmem_cache *c)
-{
-	void *o;
-
-	while (fz->nr_objs < FZ_MAX_OBJS &&
-	       (o = kmem_cache_alloc(c, MM_ATOMIC | MM_NOMEMALLOC, NULL)))
-		fz->objs[fz->nr_objs++] = o;
-}
-
 /* Take every normal page and every free object of the stack's caches. */
 static void exhaust(void)
 {
-	struct page *p;
+	struct kmem_cache *const caches[] = { &fz->net->netbuf_cache,
+					      &fz->net->sock_cache };
 
-	while (fz->nr_pages < FZ_PAGES &&
-	       (p = mm_page_alloc(fz->mm, MM_ATOMIC | MM_NOMEMALLOC, NULL)))
-		fz->pages[fz->nr_pages++] = p;
-	drain_cache(&fz->net->netbuf_cache);
-	drain_cache(&fz->net->sock_cache);
-	for (unsigned i = 0; i < MM_KMALLOC_CLASSES; i++)
-		drain_cache(fz->mm->kmalloc[i]);
+	mm_hog_take(&fz->hog, caches, ARRAY_SIZE(caches));
 }
 
 static void release(void)
 {
-	while (fz->nr_objs) {
-		void *o = fz->objs[--fz->nr_objs];
-
-		kmem_cache_free(kmem_obj_cache(fz->mm, o), o);
-	}
-	while (fz->nr_pages)
-		mm_page_put(fz->mm, fz->pages[--fz->nr_pages]);
+	mm_hog_release(&fz->hog);
 }
 
 /* ---- one input ------------------------------------------------------------ */
