@@ -44,6 +44,7 @@
 #include "block/nbd.h"
 #include "dev/sim.h"
 #include "hostopts.h"
+#include "mm/hog.h"
 #include "mm/slab.h"
 #include "net/net.h"
 #include "vm/vm.h"
@@ -220,49 +221,29 @@ static int wb_dirty(struct wb_client *c, struct vm_region *r, uint64_t tag,
 
 struct wb_hog {
 	struct wb_client *c;
+	struct mm_hog hog;
 	struct page **pages;
-	size_t nr_pages;
 	void **objs;
-	size_t nr_objs, cap_objs;
 	struct mm_waiter waiter;
 	struct timer sweep;
 };
 
-static void hog_drain(struct wb_hog *h, struct kmem_cache *kc)
-{
-	void *o;
-
-	while ((o = kmem_cache_alloc(kc, MM_ATOMIC | MM_NOMEMALLOC, NULL))) {
-		if (h->nr_objs == h->cap_objs) {
-			size_t cap = h->cap_objs ? 2 * h->cap_objs : 1024;
-			void **v = realloc(h->objs, cap * sizeof(*v));
-
-			if (!v) {
-				kmem_cache_free(kc, o);
-				return;
-			}
-			h->objs = v;
-			h->cap_objs = cap;
-		}
-		h->objs[h->nr_objs++] = o;
-	}
-}
+/*
+ * Room for the free objects the hog may take: slabs keep few free ones
+ * (an empty slab goes back to the arena), so eight a page is plenty.
+ */
+#define WB_HOG_OBJS_PER_PAGE 8
 
 /* Take every page and free object a normal request could get. */
 static void hog_take(struct wb_hog *h)
 {
 	struct wb_client *c = h->c;
-	struct page *p;
+	struct kmem_cache *const caches[] = { &c->net->netbuf_cache,
+					      &c->net->sock_cache,
+					      &c->bd->bio_cache,
+					      &c->bd->rq_cache };
 
-	while (h->nr_pages < c->mm->nr_pages &&
-	       (p = mm_page_alloc(c->mm, MM_ATOMIC | MM_NOMEMALLOC, NULL)))
-		h->pages[h->nr_pages++] = p;
-	hog_drain(h, &c->net->netbuf_cache);
-	hog_drain(h, &c->net->sock_cache);
-	hog_drain(h, &c->bd->bio_cache);
-	hog_drain(h, &c->bd->rq_cache);
-	for (unsigned i = 0; i < MM_KMALLOC_CLASSES; i++)
-		hog_drain(h, c->mm->kmalloc[i]);
+	mm_hog_take(&h->hog, caches, ARRAY_SIZE(caches));
 	if (!h->waiter.parked)
 		mm_wait(c->mm, &h->waiter, NULL);
 }
@@ -282,11 +263,19 @@ static void hog_sweep(struct timer *t)
 
 static int hog_start(struct wb_hog *h, struct wb_client *c)
 {
+	size_t nr = c->mm->nr_pages;
+
 	memset(h, 0, sizeof(*h));
 	h->c = c;
-	h->pages = calloc(c->mm->nr_pages, sizeof(*h->pages));
-	if (!h->pages)
+	h->pages = calloc(nr, sizeof(*h->pages));
+	h->objs = calloc(nr * WB_HOG_OBJS_PER_PAGE, sizeof(*h->objs));
+	if (!h->pages || !h->objs) {
+		free(h->pages);
+		free(h->objs);
 		return -ENOMEM;
+	}
+	mm_hog_init(&h->hog, c->mm, h->pages, nr, h->objs,
+		    nr * WB_HOG_OBJS_PER_PAGE);
 	mm_waiter_init(&h->waiter, hog_wake, "bench hog");
 	timer_init(&h->sweep, hog_sweep);
 	hog_take(h);
@@ -296,17 +285,9 @@ static int hog_start(struct wb_hog *h, struct wb_client *c)
 
 static void hog_stop(struct wb_hog *h)
 {
-	struct mm *mm = h->c->mm;
-
 	timer_cancel(h->c->loop, &h->sweep);
-	mm_wait_cancel(mm, &h->waiter);
-	while (h->nr_objs) {
-		void *o = h->objs[--h->nr_objs];
-
-		kmem_cache_free(kmem_obj_cache(mm, o), o);
-	}
-	while (h->nr_pages)
-		mm_page_put(mm, h->pages[--h->nr_pages]);
+	mm_wait_cancel(h->c->mm, &h->waiter);
+	mm_hog_release(&h->hog);
 	free(h->objs);
 	free(h->pages);
 }
