@@ -554,7 +554,5 @@ void mm_print(const struct mm *mm, FILE *out)
 		(long long)mm->nr_free.v, (long long)mm->wmark_min.v,
 		(long long)mm->wmark_low.v, (long long)mm->wmark_high.v,
 		(long long)mm->nr_waiting.v);
-	fprintf(out, "%-28s %8s %8s %8s %8s\n", "reserve", "size", "used",
-		"hwm", "failures");
-	mm_reserve_print(&mm->root, out, 0);
+	mm_print_reserves(mm, out);
 }

@@ -328,5 +328,7 @@ void mm_check(const struct mm *mm);
 
 /* Print the arena, watermarks and the reserve tree. */
 void mm_print(const struct mm *mm, FILE *out);
+/* The reserve tree: size, used, high-water mark, failures, a line each. */
+void mm_print_reserves(const struct mm *mm, FILE *out);
 
 #endif

@@ -91,7 +91,6 @@ void mm_update_watermarks(struct mm *mm);
 void mm_reserve_root_init(struct mm *mm);
 void mm_reserve_root_destroy(struct mm *mm);
 void mm_reserve_check(const struct mm *mm, const struct mm_reserve *r);
-void mm_reserve_print(const struct mm_reserve *r, FILE *out, int depth);
 /* A charge to @r was released: its waiters may run. */
 void mm_reserve_note_room(struct mm_reserve *r);
 

@@ -263,14 +263,37 @@ void mm_reserve_check(const struct mm *mm, const struct mm_reserve *r)
 			   (long long)r->used.v, (long long)r->size.v);
 }
 
-void mm_reserve_print(const struct mm_reserve *r, FILE *out, int depth)
+static void walk(const struct mm_reserve *r, unsigned depth,
+		 void (*fn)(const struct mm_reserve *r, unsigned depth,
+			    void *arg),
+		 void *arg)
 {
 	const struct mm_reserve *c;
 
-	fprintf(out, "%*s%-*s %8lld %8lld %8lld %8llu\n", depth * 2, "",
-		28 - depth * 2, r->name, (long long)r->size.v,
+	fn(r, depth, arg);
+	list_for_each_entry(c, &r->children, sibling)
+		walk(c, depth + 1, fn, arg);
+}
+
+void mm_reserve_walk(const struct mm_reserve *r,
+		     void (*fn)(const struct mm_reserve *r, unsigned depth,
+				void *arg),
+		     void *arg)
+{
+	walk(r, 0, fn, arg);
+}
+
+static void print_one(const struct mm_reserve *r, unsigned depth, void *out)
+{
+	fprintf(out, "%*s%-*s %8lld %8lld %8lld %8llu\n", (int)depth * 2, "",
+		28 - (int)depth * 2, r->name, (long long)r->size.v,
 		(long long)r->used.v, (long long)r->hwm.v,
 		(unsigned long long)r->failures.v);
-	list_for_each_entry(c, &r->children, sibling)
-		mm_reserve_print(c, out, depth + 1);
+}
+
+void mm_print_reserves(const struct mm *mm, FILE *out)
+{
+	fprintf(out, "%-28s %8s %8s %8s %8s\n", "reserve", "size", "used",
+		"hwm", "failures");
+	mm_reserve_walk(&mm->root, print_one, out);
 }

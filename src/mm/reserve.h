@@ -67,4 +67,10 @@ struct mm_reserve *mm_reserve_find(struct mm *mm, const char *name);
 /* Pages that @r could still be charged (bounded by its ancestors). */
 size_t mm_reserve_room(const struct mm_reserve *r);
 
+/* Call @fn on @r and on every reserve below it, parents first. */
+void mm_reserve_walk(const struct mm_reserve *r,
+		     void (*fn)(const struct mm_reserve *r, unsigned depth,
+				void *arg),
+		     void *arg);
+
 #endif

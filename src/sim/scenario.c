@@ -479,32 +479,27 @@ static int64_t stat_of(struct whost *h, const char *name)
 	return v;
 }
 
+static void collect_reserve(const struct mm_reserve *rsv, unsigned depth,
+			    void *arg)
+{
+	struct world *w = arg;
+	struct scenario_result *r = w->r;
+	struct scn_reserve *x;
+
+	if (r->nr_rsv == SCN_MAX_RESERVES)
+		return;
+	x = &r->rsv[r->nr_rsv++];
+	snprintf(x->name, sizeof(x->name), "%s", rsv->name);
+	x->size = rsv->size.v;
+	x->hwm = rsv->hwm.v;
+	x->failures = (int64_t)rsv->failures.v;
+	if (w->s->policy == MM_POLICY_ACCOUNTED && x->hwm > x->size)
+		r->reserve_overrun = true;
+}
+
 static void collect_reserves(struct world *w)
 {
-	struct scenario_result *r = w->r;
-	const struct stats *st = &w->client.host->stats;
-
-	for (unsigned i = 0; i < st->nr && r->nr_rsv < SCN_MAX_RESERVES; i++) {
-		const char *n = st->entries[i].name;
-		size_t len = strlen(n);
-		struct scn_reserve *x;
-		char base[STAT_NAME_MAX];
-
-		if (strncmp(n, "mm.reserve.", 11) || len < 16 ||
-		    strcmp(n + len - 5, ".size"))
-			continue;
-		x = &r->rsv[r->nr_rsv++];
-		snprintf(x->name, sizeof(x->name), "%.*s", (int)(len - 16),
-			 n + 11);
-		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), n);
-		x->size = stat_of(&w->client, n);
-		snprintf(base + len - 5, sizeof(base) - (len - 5), ".hwm");
-		x->hwm = stat_of(&w->client, base);
-		snprintf(base + len - 5, sizeof(base) - (len - 5), ".failures");
-		x->failures = stat_of(&w->client, base);
-		if (w->s->policy == MM_POLICY_ACCOUNTED && x->hwm > x->size)
-			r->reserve_overrun = true;
-	}
+	mm_reserve_walk(mm_reserve_root(w->client.mm), collect_reserve, w);
 }
 
 static uint64_t fnv(uint64_t h, uint64_t v)

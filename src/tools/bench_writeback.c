@@ -104,38 +104,34 @@ static int64_t wb_stat(struct wb_client *c, const char *name)
 	return v;
 }
 
+struct wb_detail {
+	char *buf;
+	size_t len, off;
+};
+
+static void wb_detail_one(const struct mm_reserve *r, unsigned depth, void *arg)
+{
+	struct wb_detail *d = arg;
+
+	if (!depth || !r->hwm.v || d->off >= d->len)
+		return;
+	d->off += (size_t)snprintf(d->buf + d->off, d->len - d->off,
+				   "%s%s %lld/%lld", d->off ? ", " : "",
+				   r->name, (long long)r->hwm.v,
+				   (long long)r->size.v);
+	if (r->failures.v && d->off < d->len)
+		d->off += (size_t)snprintf(d->buf + d->off, d->len - d->off,
+					   " (%llu failed)",
+					   (unsigned long long)r->failures.v);
+}
+
 /* Every reserve but the root that was ever charged, as "name hwm/size". */
 static void wb_reserve_detail(struct wb_client *c, char *buf, size_t len)
 {
-	const struct stats *st = &c->host->stats;
-	size_t off = 0;
+	struct wb_detail d = { buf, len, 0 };
 
 	buf[0] = 0;
-	for (unsigned i = 0; i < st->nr && off < len; i++) {
-		const char *n = st->entries[i].name;
-		size_t nl = strlen(n);
-		char size[STAT_NAME_MAX], fail[STAT_NAME_MAX];
-		int64_t hwm = 0, failures;
-
-		if (strncmp(n, "mm.reserve.", 11) || nl < 15 ||
-		    strcmp(n + nl - 4, ".hwm") ||
-		    !strcmp(n, "mm.reserve.root.hwm"))
-			continue;
-		stats_get(st, n, &hwm);
-		if (!hwm)
-			continue;
-		snprintf(size, sizeof(size), "%.*s.size", (int)(nl - 4), n);
-		snprintf(fail, sizeof(fail), "%.*s.failures", (int)(nl - 4), n);
-		failures = wb_stat(c, fail);
-		off += (size_t)snprintf(buf + off, len - off,
-					"%s%.*s %lld/%lld", off ? ", " : "",
-					(int)(nl - 15), n + 11, (long long)hwm,
-					(long long)wb_stat(c, size));
-		if (failures && off < len)
-			off += (size_t)snprintf(buf + off, len - off,
-						" (%lld failed)",
-						(long long)failures);
-	}
+	mm_reserve_walk(mm_reserve_root(c->mm), wb_detail_one, &d);
 }
 
 /* Run @c's loop until @cond or @limit (loop time); the value of @cond. */

@@ -431,30 +431,13 @@ static void disk_ready(struct blkdev *bd, int err, void *arg)
 	phase_next(j);
 }
 
-static void print_reserve(const struct mm_reserve *r)
-{
-	if (r)
-		printf("  %-24s %6lld %6lld %6lld\n", r->name,
-		       (long long)r->size.v, (long long)r->used.v,
-		       (long long)r->hwm.v);
-}
-
 static void print_summary(struct disk_job *j)
 {
 	char name[64];
 	int64_t v;
 
-	printf("\nreserves (pages):\n");
-	printf("  %-24s %6s %6s %6s\n", "reserve", "size", "used", "hwm");
-	snprintf(name, sizeof(name), "block.%s", j->bd->name);
-	print_reserve(mm_reserve_find(j->t.mm, name));
-	/* the transport's sockets, if any */
-	for (unsigned id = 0; id < 4096; id++) {
-		snprintf(name, sizeof(name), "net.tx.%u", id);
-		print_reserve(mm_reserve_find(j->t.mm, name));
-		snprintf(name, sizeof(name), "net.rxq.%u", id);
-		print_reserve(mm_reserve_find(j->t.mm, name));
-	}
+	printf("\nreserves, in pages:\n");
+	mm_print_reserves(j->t.mm, stdout);
 	snprintf(name, sizeof(name), "block.%s.errors", j->bd->name);
 	if (!stats_get(&j->t.host->stats, name, &v))
 		printf("device errors: %lld\n", (long long)v);

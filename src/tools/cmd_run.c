@@ -197,7 +197,6 @@ static void stop_server(struct run *r)
 
 static void print_summary(struct run *r, const struct vm_progress *p)
 {
-	const struct stats *st = &r->t.host->stats;
 	double secs = (double)(host_now(r->t.host) - r->start_ns) / 1e9;
 
 	printf("\n%-28s %s\n", "outcome",
@@ -224,26 +223,8 @@ static void print_summary(struct run *r, const struct vm_progress *p)
 					    r->samples.v[r->samples.nr - 1]
 						    .drops :
 					    0));
-	printf("\n%-24s %6s %6s %6s %8s\n", "reserve (pages)", "size", "used",
-	       "hwm", "failures");
-	for (unsigned i = 0; i < st->nr; i++) {
-		const char *n = st->entries[i].name;
-		size_t len = strlen(n);
-		char base[STAT_NAME_MAX];
-
-		if (strncmp(n, "mm.reserve.", 11) || len < 16 ||
-		    strcmp(n + len - 5, ".size"))
-			continue;
-		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), n);
-		printf("%-24.*s %6lld", (int)(len - 16), n + 11,
-		       (long long)run_stat(r, n));
-		strcpy(base + len - 5, ".used");
-		printf(" %6lld", (long long)run_stat(r, base));
-		strcpy(base + len - 5, ".hwm");
-		printf(" %6lld", (long long)run_stat(r, base));
-		strcpy(base + len - 5, ".failures");
-		printf(" %8lld\n", (long long)run_stat(r, base));
-	}
+	printf("\nreserves, in pages:\n");
+	mm_print_reserves(r->t.mm, stdout);
 }
 
 static void run_help(FILE *out)
