@@ -132,7 +132,6 @@ struct blkdev {
 	struct kmem_cache bio_cache, rq_cache;
 	struct mempool bio_pool, rq_pool;
 	struct list_head waiting; /* bios without a request slot, FIFO */
-	unsigned long *tags; /* bitmap of queue_depth tags in use */
 	struct blk_request **rqs; /* tag -> request in flight */
 	struct task kick;
 	struct blk_stats st;

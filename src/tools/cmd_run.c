@@ -111,9 +111,7 @@ static void run_tick(struct timer *t)
 	run_samples_add(&r->samples, &s, &prev);
 	/* a line 4 times a second on a terminal, every 5 s in a log */
 	if (now - r->last_line_ns >= (r->tty ? 250000000ull : 5000000000ull)) {
-		struct run_sample *base = &prev;
-
-		run_line(r, &s, base);
+		run_line(r, &s, &prev);
 		r->last_line_ns = now;
 	}
 	if (r->duration_ns && now - r->start_ns >= r->duration_ns) {
@@ -259,8 +257,7 @@ static void run_help(FILE *out)
 		"  --seed N, --log LEVEL, --mlock   as for every host command\n");
 }
 
-static int parse_ws(struct run *r, const char *arg, uint64_t *ws_bytes,
-		    unsigned *mult)
+static int parse_ws(const char *arg, uint64_t *ws_bytes, unsigned *mult)
 {
 	size_t len = strlen(arg);
 	uint64_t v;
@@ -341,7 +338,7 @@ int cmd_run(int argc, char **argv)
 					optarg);
 			continue;
 		case OPT_SIZE:
-			if (parse_ws(&r, optarg, &ws_bytes, &mult))
+			if (parse_ws(optarg, &ws_bytes, &mult))
 				return usage_error(
 					"run",
 					"--size takes a size (1M-64G) or a multiple of RAM like 4x, not '%s'",
