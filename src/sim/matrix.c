@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * matrix.c - the scenario matrix's cells, their expected outcomes, and the
+ * runner the test and `lifeboat sim --matrix` share.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "matrix.h"
+
+/* Small worlds, so the sanitizer build runs them all in minutes. */
+#define MATRIX_MEMORY (8ull << 20)
+#define MATRIX_WATCHDOG 2000000000ull
+
+#define C MX_COMPLETES
+#define D MX_DEADLOCKS
+#define CELL(wl, pr, nz, pol, ex)                                       \
+	{                                                               \
+		.workload = VM_WL_##wl, .proto = SCN_##pr, .noise = nz, \
+		.policy = MM_POLICY_##pol, .expect = ex                 \
+	}
+#define ROW(wl, pr, nz, none, mainline, accounted)                          \
+	CELL(wl, pr, nz, NONE, none), CELL(wl, pr, nz, MAINLINE, mainline), \
+		CELL(wl, pr, nz, ACCOUNTED, accounted)
+
+/*
+ * Seed 1 of each world.  Why each cell ends as it does is in
+ * docs/matrix.md; a change of outcome is a change of behaviour that must be
+ * explained there, not absorbed.
+ */
+const struct matrix_cell matrix_cells[] = {
+	/*   workload proto noise  none mainline accounted */
+	ROW(SWAP, NBD, false, D, C, C),	 ROW(SWAP, NBD, true, D, C, C),
+	ROW(SWAP, AOE, false, C, C, C),	 ROW(SWAP, AOE, true, D, C, C),
+	ROW(MMAP, NBD, false, D, C, C),	 ROW(MMAP, NBD, true, D, C, C),
+	ROW(MMAP, AOE, false, C, C, C),	 ROW(MMAP, AOE, true, D, C, C),
+	ROW(WRITE, NBD, false, C, C, C), ROW(WRITE, NBD, true, D, C, C),
+	ROW(WRITE, AOE, false, C, C, C), ROW(WRITE, AOE, true, C, C, C),
+};
+
+#undef ROW
+#undef CELL
+#undef D
+#undef C
+
+const unsigned matrix_nr_cells = sizeof(matrix_cells) / sizeof(matrix_cells[0]);
+
+void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->workload = c->workload;
+	s->proto = c->proto;
+	s->noise = c->noise;
+	s->policy = c->policy;
+	s->seed = 1;
+	s->memory = MATRIX_MEMORY;
+	s->watchdog_ns = MATRIX_WATCHDOG;
+}
+
+int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r)
+{
+	struct scenario s;
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	matrix_cell_scenario(c, &s);
+	if (pipe(fd))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct scenario_result cr;
+		int err;
+
+		close(fd[0]);
+		err = scenario_run(&s, &cr);
+		n = err ? 0 : write(fd[1], &cr, sizeof(cr));
+		_exit(n == (ssize_t)sizeof(cr) ? 0 : 1);
+	}
+	close(fd[1]);
+	n = read(fd[0], r, sizeof(*r));
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return n == (ssize_t)sizeof(*r) && WIFEXITED(status) &&
+			       WEXITSTATUS(status) == 0 ?
+		       0 :
+		       -1;
+}
+
+bool matrix_cell_ok(const struct matrix_cell *c,
+		    const struct scenario_result *r, char *why, size_t len)
+{
+	if (r->verify_fail) {
+		snprintf(why, len, "%llu pages read back wrong",
+			 (unsigned long long)r->verify_fail);
+		return false;
+	}
+	if (r->reserve_overrun) {
+		snprintf(why, len, "a reserve went past its size");
+		return false;
+	}
+	switch (c->expect) {
+	case MX_COMPLETES:
+		if (!r->completed) {
+			snprintf(why, len, "expected to complete, ended in %s",
+				 r->deadlocked ? "a deadlock" :
+						 "the time limit");
+			return false;
+		}
+		if (r->io_errors) {
+			snprintf(why, len, "completed with %llu I/O errors",
+				 (unsigned long long)r->io_errors);
+			return false;
+		}
+		return true;
+	case MX_DEADLOCKS:
+		if (!r->deadlocked) {
+			snprintf(why, len, "expected to deadlock, %s",
+				 r->completed ? "completed" :
+						"ran into the time limit");
+			return false;
+		}
+		if (!r->cause[0]) {
+			snprintf(why, len,
+				 "deadlocked, but the watchdog named no cause");
+			return false;
+		}
+		return true;
+	}
+	snprintf(why, len, "no expectation");
+	return false;
+}
+
+static const char *outcome(const struct scenario_result *r)
+{
+	if (r->completed)
+		return r->verify_fail ? "completed, DATA LOST" : "completed";
+	if (r->deadlocked)
+		return "**deadlock**";
+	return "time limit";
+}
+
+static int64_t hwm_of(const struct scenario_result *r, const char *prefix)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < r->nr_rsv; i++)
+		if (!strncmp(r->rsv[i].name, prefix, strlen(prefix)) &&
+		    strchr(r->rsv[i].name + strlen(prefix), '.') == NULL)
+			sum += r->rsv[i].hwm;
+	return sum;
+}
+
+void matrix_print_header(FILE *f)
+{
+	fprintf(f,
+		"| workload | proto | noise | policy | expected | outcome | pages verified | virtual s | written back | min free | reserve hwm | block hwm |\n");
+	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+void matrix_print_row(FILE *f, const struct matrix_cell *c,
+		      const struct scenario_result *r)
+{
+	char why[160];
+
+	fprintf(f,
+		"| %-5s | %-3s | %-3s | %-9s | %-9s | %-20s | %7llu | %5.2f | %6llu | %6lld | %5lld | %4lld |%s\n",
+		vm_workload_name(c->workload), scn_proto_name(c->proto),
+		c->noise ? "on" : "off", mm_policy_name(c->policy),
+		c->expect == MX_COMPLETES ? "completes" : "deadlocks",
+		outcome(r), (unsigned long long)r->verify_ok,
+		(double)r->virtual_ns / 1e9,
+		(unsigned long long)r->written_back, (long long)r->min_free,
+		(long long)hwm_of(r, "root"), (long long)hwm_of(r, "block."),
+		matrix_cell_ok(c, r, why, sizeof(why)) ? "" : " UNEXPECTED");
+}
+
+int matrix_run_all(FILE *f, FILE *out)
+{
+	int bad = 0;
+
+	matrix_print_header(f);
+	if (out)
+		matrix_print_header(out);
+	for (unsigned i = 0; i < matrix_nr_cells; i++) {
+		const struct matrix_cell *c = &matrix_cells[i];
+		struct scenario_result r;
+		char why[160];
+
+		if (matrix_run_cell(c, &r)) {
+			fprintf(stderr, "matrix: cell %u (%s %s) did not run\n",
+				i, vm_workload_name(c->workload),
+				scn_proto_name(c->proto));
+			return -1;
+		}
+		matrix_print_row(f, c, &r);
+		if (out)
+			matrix_print_row(out, c, &r);
+		fflush(f);
+		if (!matrix_cell_ok(c, &r, why, sizeof(why))) {
+			fprintf(stderr,
+				"matrix: %s %s noise %s policy %s: %s\n",
+				vm_workload_name(c->workload),
+				scn_proto_name(c->proto),
+				c->noise ? "on" : "off",
+				mm_policy_name(c->policy), why);
+			bad++;
+		}
+	}
+	return bad;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * matrix.h - the scenario matrix: every world kind the project claims
+ * something about, under each reserve policy, with the outcome each cell
+ * must have written down beside it.  The matrix test (tests/sim) and
+ * `lifeboat sim --matrix` run the same cells and check the same table, and
+ * docs/matrix.md is generated from that run, so the document, the test and
+ * the command cannot disagree.
+ *
+ * Each cell runs as a whole world (sim/scenario.h) in a child process: a
+ * deadlocked world cannot be torn down.  Only this runner's bookkeeping
+ * lives on the stack and in libc; the worlds' data paths use their arenas.
+ */
+#ifndef LB_SIM_MATRIX_H
+#define LB_SIM_MATRIX_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "scenario.h"
+
+/* What a cell must end as. */
+enum matrix_expect {
+	MX_COMPLETES, /* every page verified, no I/O error */
+	MX_DEADLOCKS, /* the watchdog fired and named a cause */
+};
+
+struct matrix_cell {
+	enum vm_workload_kind workload;
+	enum scn_proto proto;
+	bool noise;
+	enum mm_policy policy;
+	enum matrix_expect expect;
+};
+
+extern const struct matrix_cell matrix_cells[];
+extern const unsigned matrix_nr_cells;
+
+/* The world of @c (small: the sanitizer build runs them all). */
+void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s);
+
+/* Run @c in a child; 0, or -1 when the child crashed or could not run. */
+int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r);
+
+/*
+ * Whether @r is what @c expects, whatever the policy: never a page read
+ * back wrong, never a reserve past its size.  On a mismatch, false and the
+ * reason in @why.
+ */
+bool matrix_cell_ok(const struct matrix_cell *c,
+		    const struct scenario_result *r, char *why, size_t len);
+
+void matrix_print_header(FILE *f);
+void matrix_print_row(FILE *f, const struct matrix_cell *c,
+		      const struct scenario_result *r);
+
+/*
+ * Run every cell, print the table to @f (and to @out when not NULL), one
+ * line per unexpected cell to stderr; the number of unexpected cells, or
+ * -1 when a cell could not run at all.
+ */
+int matrix_run_all(FILE *f, FILE *out);
+
+#endif
