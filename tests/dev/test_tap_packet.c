@@ -123,12 +123,12 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-#define NEED_NS()                                           \
-	do {                                                \
-		if (skip_reason) {                          \
-			print_message("%s\n", skip_reason); \
-			skip();                             \
-		}                                           \
+#define NEED_NS()                                                    \
+	do {                                                         \
+		if (skip_reason) {                                   \
+			print_message("SKIPPED: %s\n", skip_reason); \
+			skip();                                      \
+		}                                                    \
 	} while (0)
 
 /* --- frames ------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "../lb_skip.h"
 
 #include "dev/backends.h"
 
@@ -231,8 +232,7 @@ static void test_ipv6(void **state)
 		if (s >= 0)
 			close(s);
 		free(f);
-		print_message("no IPv6 loopback here\n");
-		skip();
+		lb_skip("no IPv6 loopback here");
 	}
 	close(s);
 	err = open_pair(f, "[::1]");
@@ -297,5 +297,5 @@ int main(void)
 		cmocka_unit_test(test_bad_specs),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return lb_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

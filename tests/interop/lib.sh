@@ -1,9 +1,16 @@
 # Shared by the interop tests: a network namespace of the test's own,
 # removed on exit (also on failure), and TAP-style reporting.
 # Exit status 77 tells Meson the test was skipped.
+#
+# The rule for a script whose part cannot run (a server or tool missing):
+# the part says "# SKIP why" (skip_part) and counts; finish() then exits 1
+# if anything failed, else 77 if any part was skipped (Meson reports SKIP,
+# and `make check` counts it as skipped, not passed), else 0.  A script
+# therefore passes only when every part of it ran and passed.
 
 pass=0
 fail=0
+skipped=0
 NS=""
 PIDS=""
 
@@ -79,7 +86,17 @@ wait_for() {
 	return 1
 }
 
+skip_part() {
+	skipped=$((skipped + 1))
+	echo "# SKIP $*"
+}
+
 finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
+	echo "$pass passed, $fail failed, $skipped skipped"
+	[ "$fail" -eq 0 ] || exit 1
+	if [ "$skipped" -ne 0 ]; then
+		echo "SKIPPED: $skipped part(s) did not run (see '# SKIP' above)"
+		exit 77
+	fi
+	exit 0
 }

@@ -64,7 +64,7 @@ if have nbdkit; then
 		grep -q "completed: every page verified" "$TMP/run-nbdkit.log"
 	kill "$(cat "$TMP/nbdkit.pid")"
 else
-	echo "# SKIP nbdkit not installed"
+	skip_part "nbdkit not installed"
 fi
 
 if have nbd-server; then
@@ -92,7 +92,7 @@ CONF
 	check "nbd: ... and says why" grep -qi "cannot attach" "$TMP/nbd-server-bad.log"
 	kill "$(cat "$TMP/nbd-server.pid")" 2>/dev/null
 else
-	echo "# SKIP nbd-server not installed"
+	skip_part "nbd-server not installed"
 fi
 
 if have nbdinfo && have nbdcopy; then
@@ -113,7 +113,7 @@ if have nbdinfo && have nbdcopy; then
 		cat "$TMP/serve.log"
 	fi
 else
-	echo "# SKIP libnbd tools (nbdinfo, nbdcopy) not installed"
+	skip_part "libnbd tools (nbdinfo, nbdcopy) not installed"
 fi
 cleanup
 trap - EXIT
@@ -139,7 +139,7 @@ if have vblade; then
 		grep -q "completed: every page verified" "$TMP/run-vblade.log"
 	kill "$BGPID"
 else
-	echo "# SKIP vblade not installed"
+	skip_part "vblade not installed"
 fi
 
 start_bg "$TMP/aoe-serve.log" "$LB" serve --proto aoe --size 16M --target 4.2 \

@@ -458,7 +458,7 @@ mss_536() { # pcap
 }
 
 if ! command -v tshark >/dev/null; then
-	echo "# tshark not installed: capture checks skipped"
+	skip_part "tshark not installed: capture checks"
 elif run_host capture --pcap "$TMP/capture.pcapng"; then
 	nsx ip route change 192.0.2.0/24 dev lbtap0 advmss 536
 	check "capture: 1 MiB echo to a Linux advertising MSS 536" py echo $MiB
@@ -524,7 +524,7 @@ peer_loss_echo() {
 }
 
 if ! command -v nft >/dev/null; then
-	echo "# nft not installed (package nftables): loss checks skipped"
+	skip_part "nft not installed (package nftables): loss checks"
 elif run_host loss --gw 192.0.2.1; then
 	# The TAP's input and output chains (environment.md's recipe): this
 	# loses lifeboat's segments and Linux's pure ACKs, not Linux's data.

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include "../lb_skip.h"
 
 #include "core/compiler.h"
 #include "net/pcap.h"
@@ -558,10 +559,8 @@ static void test_bad_arguments(void **state)
 /* A device that is always full: the error comes back from pcap_open(). */
 static void test_write_error(void **state)
 {
-	if (access("/dev/full", W_OK)) {
-		print_message("/dev/full not writable\n");
-		skip();
-	}
+	if (access("/dev/full", W_OK))
+		lb_skip("/dev/full not writable");
 	errno = 0;
 	assert_null(pcap_open("/dev/full"));
 	assert_int_equal(errno, ENOSPC);
@@ -625,10 +624,7 @@ static int run(const char *cmd, char **out)
 
 static int have_tshark(void)
 {
-	if (system("command -v tshark >/dev/null 2>&1") == 0)
-		return 1;
-	print_message("tshark not installed (apt-get install tshark)\n");
-	return 0;
+	return system("command -v tshark >/dev/null 2>&1") == 0;
 }
 
 /* tshark >= 3.6 calls the packet comment frame.comment, before pkt_comment. */
@@ -647,7 +643,7 @@ static void test_tshark_fields(void **state)
 	unsigned i = 0;
 
 	if (!have_tshark())
-		skip();
+		lb_skip("tshark not installed (apt-get install tshark)");
 	temp_path(path, sizeof(path));
 	write_samples(path);
 
@@ -689,7 +685,7 @@ static void test_tshark_no_warnings(void **state)
 	unsigned i, good = 0, udp = 0;
 
 	if (!have_tshark())
-		skip();
+		lb_skip("tshark not installed (apt-get install tshark)");
 	temp_path(path, sizeof(path));
 	write_samples(path);
 
@@ -731,5 +727,5 @@ int main(void)
 		cmocka_unit_test(test_tshark_no_warnings),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return lb_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
