@@ -61,11 +61,17 @@ void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s)
 int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r)
 {
 	struct scenario s;
+
+	matrix_cell_scenario(c, &s);
+	return matrix_run_scenario(&s, r);
+}
+
+int matrix_run_scenario(const struct scenario *s, struct scenario_result *r)
+{
 	int fd[2], status;
 	ssize_t n;
 	pid_t pid;
 
-	matrix_cell_scenario(c, &s);
 	if (pipe(fd))
 		return -1;
 	fflush(NULL);
@@ -80,7 +86,7 @@ int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r)
 		int err;
 
 		close(fd[0]);
-		err = scenario_run(&s, &cr);
+		err = scenario_run(s, &cr);
 		n = err ? 0 : write(fd[1], &cr, sizeof(cr));
 		_exit(n == (ssize_t)sizeof(cr) ? 0 : 1);
 	}

@@ -40,6 +40,8 @@ void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s);
 
 /* Run @c in a child; 0, or -1 when the child crashed or could not run. */
 int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r);
+/* The same for any world (a scripted one, say). */
+int matrix_run_scenario(const struct scenario *s, struct scenario_result *r);
 
 /*
  * Whether @r is what @c expects, whatever the policy: never a page read

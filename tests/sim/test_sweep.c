@@ -129,8 +129,9 @@ static const struct {
 	  "after three stalls the server had taken one request more than it "
 	  "executed and nothing moved again.  Since reclaim stops at a full "
 	  "queue the world ends before its second stall, so this seed no "
-	  "longer reaches that state; 150 seeds each of mmap-nbd and swap-nbd "
-	  "with only stalls, loss, duplication and reordering pass" },
+	  "longer reaches that state: tests/sim/test_stalls.c reproduces it "
+	  "on purpose (stalls ended early while the server holds a full "
+	  "queue; it deadlocks without the resume fix)" },
 	{ "mixed-nbd", 1004, "all",
 	  "a restart, then a 2.2 s partition: the world crawled past its "
 	  "bound; the keepalive now finds the dead connection early" },
