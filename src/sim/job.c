@@ -105,6 +105,12 @@ int job_start(struct job *j, struct host *h, struct blkdev *bd,
 		j->devnull = fopen("/dev/null", "w");
 		if (!j->devnull)
 			return -errno;
+		/*
+		 * Unbuffered: a buffered stream gets its buffer from malloc
+		 * at the first write, which would be the watchdog's report,
+		 * in the middle of the run.
+		 */
+		setvbuf(j->devnull, NULL, _IONBF, 0);
 	}
 	j->vm = vm_create(h, NULL);
 	if (!j->vm)

@@ -113,6 +113,11 @@ bool matrix_cell_ok(const struct matrix_cell *c,
 		snprintf(why, len, "a reserve went past its size");
 		return false;
 	}
+	if (r->heap_delta) {
+		snprintf(why, len, "the run took %lld bytes of libc heap",
+			 (long long)r->heap_delta);
+		return false;
+	}
 	switch (c->expect) {
 	case MX_COMPLETES:
 		if (!r->completed) {

@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "block/aoe.h"
@@ -697,9 +698,21 @@ static int run_begin(struct world *w)
 	return 0;
 }
 
+/*
+ * Bytes of libc heap in use: the run itself (every host's data path) must
+ * not change it; everything is created before and freed after.
+ */
+static int64_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
 int scenario_run(const struct scenario *s, struct scenario_result *r)
 {
 	struct world *w = calloc(1, sizeof(*w));
+	int64_t heap;
 	uint64_t memory = s->memory ? s->memory : 16ull << 20;
 	uint64_t ws_pages = (memory / PAGE_SIZE) * (s->size_x ? s->size_x : 4);
 	uint64_t limit = s->time_limit_ns ? s->time_limit_ns : 600000000000ull;
@@ -745,7 +758,9 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	if (err)
 		return err;
 	limit += loop_now(&w->loop);
+	heap = heap_in_use();
 	run_world(w, limit);
+	r->heap_delta = heap_in_use() - heap;
 	r->built = true;
 	r->completed = w->done;
 	r->deadlocked = w->fired && !w->done;

@@ -89,6 +89,7 @@ struct scenario_result {
 	struct scn_reserve rsv[SCN_MAX_RESERVES];
 	unsigned nr_rsv;
 	bool reserve_overrun; /* some reserve's hwm > size (accounted only) */
+	int64_t heap_delta; /* libc heap bytes the run took (must be 0) */
 	char cause[160]; /* the deadlock in one line */
 	uint64_t digest; /* of the world's final state: determinism */
 	/* the simulator's additions */
