@@ -41,9 +41,9 @@ run: build
 	@echo
 	@echo "make run: now the same job under --policy none, which has no reserve:"
 	@echo "make run: the watchdog is expected to report a deadlock (exit status 3)."
-	@./$(BUILD)/lifeboat run --policy none; rc=$$?; \
+	@./$(BUILD)/lifeboat run --policy none --report $(BUILD)/run-none-report.txt; rc=$$?; \
 	if [ $$rc -eq 3 ]; then \
-		echo "make run: deadlock detected under --policy none, as expected"; \
+		echo "make run: deadlock detected under --policy none, as expected (full report: $(BUILD)/run-none-report.txt)"; \
 	elif [ $$rc -eq 0 ]; then \
 		echo "make run: --policy none got through this time (the race was won); the deadlock is shown deterministically by tests/sim/test_matrix.c"; \
 	else \

@@ -9,7 +9,11 @@
  *
  * Exit status: 0 when every page was verified, 1 on a verification or I/O
  * failure (or a set-up error), 2 on bad arguments, 3 when the watchdog
- * declared a deadlock (its report is on stderr).
+ * declared a deadlock.  Its report then comes in two sizes: a short one on
+ * stderr (what is stuck, on what, the devices, the reserve tree), and the
+ * full one (every waiter, the socket counters, the trace ring, every
+ * statistic: thousands of lines) in the --report file, opened at start so
+ * the watchdog writes it without allocating; --verbose also prints it.
  *
  * The live line, the summary, --json and --plot read the host's statistics;
  * the samples behind the plot are a table allocated at start.
@@ -48,6 +52,10 @@ struct run {
 	struct timer tick;
 	struct run_samples samples;
 	const char *json, *plot;
+	const char *report_path; /* the full deadlock report */
+	char report_buf[256]; /* its default name */
+	FILE *report;
+	bool report_named, verbose;
 };
 
 static int64_t run_stat(const struct run *r, const char *name)
@@ -225,6 +233,83 @@ static void print_summary(struct run *r, const struct vm_progress *p)
 	mm_print_reserves(r->t.mm, stdout);
 }
 
+/*
+ * The full report's file, opened now: the watchdog writes into it from
+ * the event loop, where nothing may allocate, so its stdio buffer is
+ * given now too (the run's static struct holds it).
+ */
+static char report_stdio_buf[1 << 16];
+
+static int report_open(struct run *r)
+{
+	if (!r->report_path) {
+		const char *dir = getenv("TMPDIR");
+
+		snprintf(r->report_buf, sizeof(r->report_buf),
+			 "%s/lifeboat-run-%ld.txt", dir && *dir ? dir : "/tmp",
+			 (long)getpid());
+		r->report_path = r->report_buf;
+	}
+	r->report = fopen(r->report_path, "w");
+	if (!r->report) {
+		fprintf(stderr,
+			"lifeboat run: --report: cannot write '%s': %s\n",
+			r->report_path, strerror(errno));
+		return 2;
+	}
+	setvbuf(r->report, report_stdio_buf, _IOFBF, sizeof(report_stdio_buf));
+	return 0;
+}
+
+/* No deadlock: a default file goes; a named one says so. */
+static void report_close(struct run *r)
+{
+	if (!r->report)
+		return;
+	if (r->exit != 3 && !r->report_named) {
+		fclose(r->report);
+		unlink(r->report_path);
+	} else {
+		if (r->exit != 3)
+			fprintf(r->report,
+				"lifeboat run: no deadlock, nothing to report\n");
+		fclose(r->report);
+	}
+	r->report = NULL;
+}
+
+/* The short report on stderr (and with --verbose the full one first). */
+static void print_deadlock(struct run *r)
+{
+	uint64_t no_mem = r->t.dev ? r->t.dev->st.rx_drop_no_memory.v : 0;
+	char line[512];
+
+	fflush(r->report);
+	if (r->verbose) {
+		FILE *f = fopen(r->report_path, "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			fputs(line, stderr);
+		if (f)
+			fclose(f);
+	}
+	fprintf(stderr,
+		"lifeboat run: DEADLOCK: the watchdog fired after %.1f s of the run\n",
+		(double)(host_now(r->t.host) - r->start_ns) / NSEC_PER_SEC);
+	vm_watchdog_summary(r->job.vm, stderr);
+	if (no_mem)
+		fprintf(stderr,
+			"  the client dropped %llu received frames for want of a free page (dev.%s.rx_drop_no_memory);\n"
+			"  replies that would complete write-backs can be among them%s\n",
+			(unsigned long long)no_mem, r->t.dev->name,
+			r->t.mm->policy == MM_POLICY_NONE ?
+				": policy none keeps no reserve to receive them into" :
+				"");
+	fprintf(stderr,
+		"  full report (every waiter, socket counters, the trace ring, every statistic): %s%s\n",
+		r->report_path, r->verbose ? " (printed above)" : "");
+}
+
 static void run_help(FILE *out)
 {
 	fprintf(out,
@@ -237,7 +322,8 @@ static void run_help(FILE *out)
 		"by a pair wire: no root, no server needed.  A live line shows the\n"
 		"progress; the summary shows every reserve's size and high-water\n"
 		"mark.  Exit 0: every page verified; 1: data or I/O failure; 3: the\n"
-		"watchdog declared a deadlock (its report is on stderr).\n"
+		"watchdog declared a deadlock (a short report on stderr, the full one\n"
+		"in the --report file).\n"
 		"\n"
 		"options:\n"
 		"  --memory SIZE       the client's RAM (default 64M)\n"
@@ -254,6 +340,9 @@ static void run_help(FILE *out)
 		"  --json FILE         write a machine-readable summary\n"
 		"  --plot FILE.svg     plot free memory, reserve use and write-back over time\n"
 		"  --pcap FILE         capture the client's frames\n"
+		"  --report FILE       where a deadlock's full report goes (default\n"
+		"                      $TMPDIR/lifeboat-run-PID.txt, removed if no deadlock)\n"
+		"  --verbose           also print the full report on stderr\n"
 		"  --seed N, --log LEVEL, --mlock   as for every host command\n");
 }
 
@@ -293,7 +382,9 @@ int cmd_run(int argc, char **argv)
 		OPT_DURATION,
 		OPT_WATCHDOG,
 		OPT_JSON,
-		OPT_PLOT
+		OPT_PLOT,
+		OPT_REPORT,
+		OPT_VERBOSE
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -306,6 +397,8 @@ int cmd_run(int argc, char **argv)
 		{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -387,6 +480,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_PLOT:
 			r.plot = optarg;
 			continue;
+		case OPT_REPORT:
+			r.report_path = optarg;
+			r.report_named = true;
+			continue;
+		case OPT_VERBOSE:
+			r.verbose = true;
+			continue;
 		}
 		rc = host_opts_parse(&r.o, "run", c, optarg);
 		if (rc == 1)
@@ -410,7 +510,6 @@ int cmd_run(int argc, char **argv)
 			"--wire is for --storage; the embedded server has its own");
 	}
 	r.jc.ws_pages = (ws_bytes ? ws_bytes : r.o.memory * mult) / PAGE_SIZE;
-	r.jc.report = stderr;
 	r.jc.noise_sink = r.noise;
 	r.tty = isatty(STDERR_FILENO);
 	if (run_samples_init(&r.samples)) {
@@ -451,6 +550,15 @@ int cmd_run(int argc, char **argv)
 		stop_server(&r);
 		return 1;
 	}
+	/* the job (and its watchdog) starts once the device is ready */
+	rc = report_open(&r);
+	if (rc) {
+		blk_uri_close(&r.uri, r.bd);
+		tool_host_stop(&r.t);
+		stop_server(&r);
+		return rc;
+	}
+	r.jc.report = r.report;
 	tool_host_run(&r.t);
 	timer_cancel(&r.t.loop, &r.tick);
 	if (r.tty)
@@ -467,6 +575,8 @@ int cmd_run(int argc, char **argv)
 			r.exit = 1;
 		else if (r.t.interrupted)
 			r.exit = 130;
+		if (r.exit == 3)
+			print_deadlock(&r);
 		print_summary(&r, &p);
 		if (r.json)
 			run_write_json(
@@ -487,8 +597,11 @@ int cmd_run(int argc, char **argv)
 			run_write_svg(r.plot, &r.samples,
 				      mm_policy_name(r.o.policy), r.job.fired);
 	}
-	if (r.exit == 3)
-		printf("lifeboat run: the watchdog declared a deadlock (report above); exit 3\n");
+	if (r.exit == 3) {
+		printf("lifeboat run: the watchdog declared a deadlock (report above, in full in %s); exit 3\n",
+		       r.report_path);
+	}
+	report_close(&r);
 	fflush(stdout);
 	if (r.job.wl && !r.job.done) {
 		/*

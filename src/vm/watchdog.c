@@ -3,6 +3,7 @@
  * watchdog.c - the pager's forward-progress check and deadlock report.
  */
 #include <errno.h>
+#include <string.h>
 #include "mm/mempool.h"
 #include "vm_internal.h"
 #include "watchdog.h"
@@ -89,6 +90,102 @@ void vm_watchdog_report(const struct vm *vm, FILE *out)
 		stats_print_table(&h->stats, out, "sock.");
 		stats_print_table(&h->stats, out, "tcp.");
 	}
+}
+
+/* Waiters grouped by queue and reason, for the short report. */
+#define SUMMARY_GROUPS 8
+
+struct waiter_group {
+	const char *queue, *what;
+	unsigned n;
+	uint64_t oldest;
+};
+
+static unsigned group_waiters(const struct list_head *h, const char *queue,
+			      struct waiter_group *g, unsigned nr,
+			      unsigned *other)
+{
+	const struct mm_waiter *w;
+
+	list_for_each_entry(w, h, node) {
+		const char *what = w->what ? w->what : "?";
+		unsigned i;
+
+		for (i = 0; i < nr; i++)
+			if (g[i].queue == queue && !strcmp(g[i].what, what))
+				break;
+		if (i == nr) {
+			if (nr == SUMMARY_GROUPS) {
+				(*other)++;
+				continue;
+			}
+			g[nr++] = (struct waiter_group){ queue, what, 0,
+							 w->since };
+		}
+		g[i].n++;
+		if (w->since < g[i].oldest)
+			g[i].oldest = w->since;
+	}
+	return nr;
+}
+
+static void summary_device(const struct blkdev *bd, const char *role, FILE *out)
+{
+	fprintf(out,
+		"    %-8s %-5s %lld requests in flight (depth %u), %lld bios waiting for a slot, reserve %s %lld/%lld pages\n",
+		bd->name, role, (long long)bd->st.inflight.v,
+		bd->lim.queue_depth, (long long)bd->st.waiting.v, bd->rsv.name,
+		(long long)bd->rsv.used.v, (long long)bd->rsv.size.v);
+}
+
+void vm_watchdog_summary(const struct vm *vm, FILE *out)
+{
+	const struct mm *mm = vm->mm;
+	uint64_t now = host_now(vm->host);
+	struct waiter_group g[SUMMARY_GROUPS];
+	const struct mm_reserve *r;
+	unsigned nr = 0, other = 0;
+
+	fprintf(out,
+		"  stuck: %u touches pending and %llu pages under I/O; no page freed, written back or touched for %.1f s\n",
+		vm->nr_touches, (unsigned long long)vm_io_in_flight(vm),
+		(double)(now - vm->last_progress) / NSEC_PER_SEC);
+	fprintf(out,
+		"  memory: %lld of %zu pages free (min %lld, low %lld, high %lld), policy %s\n",
+		(long long)mm->nr_free.v, mm->nr_pages,
+		(long long)mm->wmark_min.v, (long long)mm->wmark_low.v,
+		(long long)mm->wmark_high.v, mm_policy_name(mm->policy));
+	nr = group_waiters(&mm->waiters, "memory", g, nr, &other);
+	list_for_each_entry(r, &mm->waiting_rsv, wait_node)
+		nr = group_waiters(&r->waiters, r->name, g, nr, &other);
+	if (vm->swap.bd)
+		nr = group_waiters(&vm->swap.bd->bio_pool.waiters,
+				   vm->swap.bd->bio_pool.name, g, nr, &other);
+	fprintf(out, "  waiting (%lld parked on memory):\n",
+		(long long)mm->nr_waiting.v);
+	if (!nr)
+		fprintf(out,
+			"    nothing parked: the work waits on I/O that does not complete\n");
+	for (unsigned i = 0; i < nr; i++)
+		fprintf(out, "    %3u x %-24s on %-18s for %.1f s\n", g[i].n,
+			g[i].what, g[i].queue,
+			(double)(now - g[i].oldest) / NSEC_PER_SEC);
+	if (other)
+		fprintf(out, "    %3u more, of other kinds\n", other);
+	fprintf(out, "  devices:\n");
+	if (vm->swap.bd)
+		summary_device(vm->swap.bd, "swap", out);
+	for (unsigned i = 0; i < VM_MAX_REGIONS; i++) {
+		const struct vm_region *rg = vm->regions[i];
+		bool seen = rg && rg->bd == vm->swap.bd;
+
+		for (unsigned j = 0; rg && !seen && j < i; j++)
+			seen = vm->regions[j] && vm->regions[j]->bd == rg->bd;
+		if (rg && rg->bd && !seen)
+			summary_device(rg->bd, "data", out);
+	}
+	fprintf(out, "  reserves, in pages:\n");
+	mm_print_reserves(mm, out);
 }
 
 static void watchdog_fire(struct vm_watchdog *wd)

@@ -39,5 +39,12 @@ void vm_watchdog_disarm(struct vm *vm);
 bool vm_watchdog_fired(const struct vm *vm);
 /* The deadlock report without the trace dump: on request, or when firing. */
 void vm_watchdog_report(const struct vm *vm, FILE *out);
+/*
+ * The same in a few lines a person reads: what is stuck and for how long,
+ * free memory against the watermarks, the parked waiters grouped by queue
+ * and reason, one line per device, and the reserve tree.  Allocates
+ * nothing (the groups are on the stack; a few kinds at most).
+ */
+void vm_watchdog_summary(const struct vm *vm, FILE *out);
 
 #endif

@@ -97,5 +97,32 @@ check "sim bad --seeds exits 2" status_is 2 "$LB" sim --seeds 0
 check "sim --sites needs one scenario" status_is 2 "$LB" sim --sites
 check "sim clean seed passes" out_has "^1 passed, 0 failed" "$LB" sim --scenario write-nbd --seed 1 --faults none
 
+# A deadlock's report: short on stderr, in full in the --report file.
+TMPD=$(mktemp -d)
+NONE="run --policy none --memory 16M --size 4x --workload swap --watchdog 2"
+short_report() { # the short report names what is stuck and the file
+	TMPDIR="$TMPD" "$LB" $NONE --report "$TMPD/full.txt" >"$TMPD/none.out" 2>"$TMPD/none.err"
+	rc=$?
+	grep -v -e "^ *[0-9.]*s " -e " WARN " "$TMPD/none.err" >"$TMPD/none.short"
+	[ $rc -eq 3 ] &&
+		grep -q "^lifeboat run: DEADLOCK" "$TMPD/none.short" &&
+		grep -q "^  stuck: .* pages under I/O" "$TMPD/none.short" &&
+		grep -q "^    nbd0 .* requests in flight" "$TMPD/none.short" &&
+		grep -q "^  block.nbd0 " "$TMPD/none.short" &&
+		grep -q "full report .*: $TMPD/full.txt" "$TMPD/none.short" &&
+		[ "$(wc -l <"$TMPD/none.short")" -le 40 ] &&
+		! grep -q "events recorded" "$TMPD/none.err"
+}
+check "run --policy none: exit 3 and a short report on stderr" short_report
+check "run --policy none: the full report is in the --report file" \
+	sh -c "grep -q 'vm watchdog: DEADLOCK' '$TMPD/full.txt' && grep -q 'events recorded' '$TMPD/full.txt' && [ \$(wc -l <'$TMPD/full.txt') -gt 200 ]"
+check "run --verbose prints the full report too" \
+	out_has "events recorded" "$LB" $NONE --verbose --report "$TMPD/full2.txt"
+check "run: no deadlock leaves no default report file" \
+	sh -c "TMPDIR='$TMPD/rep' && mkdir -p \$TMPDIR && export TMPDIR && '$LB' run --memory 16M --size 2x >/dev/null 2>&1 && [ -z \"\$(ls \$TMPDIR)\" ]"
+check "run --report to an unwritable place exits 2" \
+	status_is 2 "$LB" run --memory 16M --size 2x --report /nonexistent/dir/r.txt
+rm -rf "$TMPD"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
