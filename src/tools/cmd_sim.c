@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "args.h"
 #include "commands.h"
+#include "sim/matrix.h"
 #include "sim/sweep.h"
 
 static void usage(FILE *out)
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 		"                    [--first-seed S] [--faults LIST] [--json FILE]\n"
 		"                    [--twice-every N] [--sites [--max-sites N]] [--bench]\n"
 		"                    [--verbose]\n"
+		"       lifeboat sim --matrix\n"
 		"\n"
 		"Runs whole worlds (client with pager and workload, NBD or AoE server,\n"
 		"noise host, simulated switch) in virtual time, one per seed, with a\n"
@@ -48,6 +50,10 @@ static void usage(FILE *out)
 		"  --max-sites N        sweep at most N sites\n"
 		"  --verbose            with --seed: the watchdog's full report and the\n"
 		"                       client's trace and statistics if it fires\n"
+		"  --matrix             run the scenario matrix (docs/matrix.md): every\n"
+		"                       cell under none, mainline and accounted, one\n"
+		"                       table row each; exit 0 only if every cell ends\n"
+		"                       as the matrix expects (accounted completes)\n"
 		"  --bench              print BENCH lines: seeds per second and the\n"
 		"                       virtual-to-wall ratio of %s\n"
 		"\nscenarios (noise on, policy accounted):",
@@ -131,6 +137,7 @@ int cmd_sim(int argc, char **argv)
 		{ "max-sites", required_argument, NULL, 'm' },
 		{ "bench", no_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "matrix", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -143,6 +150,7 @@ int cmd_sim(int argc, char **argv)
 	uint64_t seeds = 20, seed = 0, max_sites = 0, v;
 	bool have_seed = false, have_seeds = false, sites = false;
 	bool do_bench = false, have_faults = false, verbose = false;
+	bool matrix = false;
 	char bad[64];
 	int c;
 
@@ -211,6 +219,9 @@ int cmd_sim(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'M':
+			matrix = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -227,6 +238,20 @@ int cmd_sim(int argc, char **argv)
 				   argv[optind]);
 	if (have_seed && have_seeds)
 		return usage_error("sim", "--seed and --seeds are exclusive");
+	if (matrix) {
+		int unexpected;
+
+		if (argc != 2)
+			return usage_error("sim",
+					   "--matrix takes no other option");
+		unexpected = matrix_run_all(stdout, NULL);
+		if (unexpected < 0)
+			return 1;
+		printf("matrix: %u cells, %u as expected, %d not\n",
+		       matrix_nr_cells, matrix_nr_cells - (unsigned)unexpected,
+		       unexpected);
+		return unexpected ? 1 : 0;
+	}
 	if (!strcmp(name, "all")) {
 		for (unsigned i = 0; i < sim_nr_scenarios; i++)
 			scn[i] = &sim_scenarios[i];

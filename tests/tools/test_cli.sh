@@ -95,6 +95,7 @@ check "sim bad fault kind is named" out_has "unknown fault kind 'bogus'" "$LB" s
 check "sim --seed and --seeds exclusive" status_is 2 "$LB" sim --seed 1 --seeds 3
 check "sim bad --seeds exits 2" status_is 2 "$LB" sim --seeds 0
 check "sim --sites needs one scenario" status_is 2 "$LB" sim --sites
+check "sim --matrix takes no other option" status_is 2 "$LB" sim --matrix --seeds 3
 check "sim clean seed passes" out_has "^1 passed, 0 failed" "$LB" sim --scenario write-nbd --seed 1 --faults none
 
 # A deadlock's report: short on stderr, in full in the --report file.
