@@ -93,6 +93,7 @@ struct mm *mm_create(struct host *h, const struct mm_config *cfg)
 	mm->nr_pages = cfg->nr_pages;
 	mm->policy = cfg->policy;
 	mm->reserve_max_pct = cfg->reserve_max_pct ? cfg->reserve_max_pct : 50;
+	mm->mainline_min = cfg->mainline_min;
 	mm->low_extra = cfg->low_extra ? cfg->low_extra :
 					 lb_max(cfg->nr_pages / 64, (size_t)4);
 	mm->high_extra = cfg->high_extra ? cfg->high_extra : mm->low_extra;
@@ -196,6 +197,7 @@ int mm_set_policy(struct mm *mm, enum mm_policy p)
 	if (mm->root.used.v)
 		return -EBUSY;
 	mm->policy = p;
+	mm_update_watermarks(mm);
 	return 0;
 }
 
@@ -204,9 +206,30 @@ void mm_set_reclaim(struct mm *mm, const struct mm_reclaim_ops *ops)
 	mm->reclaim = *ops;
 }
 
+/* What `min` is: the reserve tree's sum, or mainline's fixed size. */
+static size_t mm_min_target(const struct mm *mm)
+{
+	if (mm->policy == MM_POLICY_MAINLINE && mm->mainline_min)
+		return lb_min(mm->mainline_min, mm->nr_pages);
+	return (size_t)mm->root.size.v;
+}
+
+size_t mm_linux_min_free_pages(size_t nr_pages)
+{
+	uint64_t kib = (uint64_t)nr_pages * (PAGE_SIZE / 1024), x = 0;
+	uint64_t v = 16 * kib;
+
+	/* int_sqrt, as the kernel: the largest x with x * x <= v */
+	while ((x + 1) * (x + 1) <= v)
+		x++;
+	x = lb_max(x, (uint64_t)128);
+	x = lb_min(x, (uint64_t)262144);
+	return (size_t)(x / (PAGE_SIZE / 1024));
+}
+
 void mm_update_watermarks(struct mm *mm)
 {
-	size_t min = (size_t)mm->root.size.v;
+	size_t min = mm_min_target(mm);
 	size_t low = lb_min(min + mm->low_extra, mm->nr_pages);
 	size_t high = lb_min(low + mm->high_extra, mm->nr_pages);
 
@@ -530,7 +553,7 @@ void mm_check(const struct mm *mm)
 		   "free list %zu, nr_free %lld", on_list,
 		   (long long)mm->nr_free.v);
 	LB_ASSERT(flagged_free == on_list);
-	LB_ASSERT(mm->wmark_min.v == mm->root.size.v);
+	LB_ASSERT((size_t)mm->wmark_min.v == mm_min_target(mm));
 	LB_ASSERT(mm->wmark_min.v <= mm->wmark_low.v &&
 		  mm->wmark_low.v <= mm->wmark_high.v);
 	mm_reserve_check(mm, &mm->root);

@@ -165,7 +165,20 @@ struct mm_config {
 	size_t high_extra; /* pages between low and high; 0: default */
 	unsigned reserve_max_pct; /* cap on min as % of the arena; 0: 50 */
 	bool track_sites; /* count calls per allocation site */
+	/*
+	 * Policy mainline only: the one shared reserve is this many pages,
+	 * as Linux sizes it (min_free_kbytes, a function of RAM alone: see
+	 * mm_linux_min_free_pages()), instead of the reserve tree's sum.
+	 * 0: the tree's sum.
+	 */
+	size_t mainline_min;
 };
+
+/*
+ * Linux's default min_free_kbytes for @nr_pages of RAM, in pages:
+ * sqrt(16 x RAM in KiB) KiB, clamped to [128 KiB, 256 MiB].
+ */
+size_t mm_linux_min_free_pages(size_t nr_pages);
 
 #define MM_KMALLOC_MIN_SHIFT 5
 #define MM_KMALLOC_CLASSES 7 /* 32 .. 2048 bytes */
@@ -178,6 +191,7 @@ struct mm {
 	struct list_head free_list;
 	struct gauge nr_free;
 	enum mm_policy policy;
+	size_t mainline_min; /* see struct mm_config */
 	struct gauge wmark_min, wmark_low, wmark_high;
 	size_t low_extra, high_extra;
 	unsigned reserve_max_pct;

@@ -24,13 +24,33 @@ enum matrix_expect {
 	MX_DEADLOCKS, /* the watchdog fired and named a cause */
 };
 
+/*
+ * The kind of world.  base: the seed's worlds (noise on or off), every
+ * policy sized by the reserve tree.  frags: a host that is not the storage
+ * server sends fragments of UDP datagrams whose last fragment never comes
+ * (100 000 a second, no other noise), and mainline's one reserve is sized
+ * as Linux sizes it, by min_free_kbytes for the client's RAM.
+ */
+enum matrix_world {
+	MX_BASE,
+	MX_FRAGS,
+};
+
 struct matrix_cell {
+	enum matrix_world world;
 	enum vm_workload_kind workload;
 	enum scn_proto proto;
 	bool noise;
 	enum mm_policy policy;
 	enum matrix_expect expect;
+	/*
+	 * Pages charged to reserves at the high-water mark exceed the whole
+	 * reserve in effect (min): one consumer took more than all of it.
+	 */
+	bool overdraws;
 };
+
+const char *matrix_world_name(enum matrix_world w);
 
 extern const struct matrix_cell matrix_cells[];
 extern const unsigned matrix_nr_cells;

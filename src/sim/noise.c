@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "mm/mm.h"
 #include "net/net.h"
+#include "net/netbuf.h"
+#include "net/proto.h"
 #include "net/sock.h"
 #include "net/tcp.h"
 #include "noise.h"
@@ -18,6 +20,10 @@
 #define NOISE_TICK_NS 1000000ull
 #define NOISE_RECONNECT_NS 1000000000ull
 #define NOISE_MAX_CONNS 16
+/* first and middle fragments: 1480 bytes (a 1500-byte MTU) at 8-byte steps */
+#define NOISE_FRAG_PAYLOAD 1480u
+#define NOISE_FRAG_DATAGRAM 60000u /* bytes a datagram's fragments cover */
+#define NOISE_FRAG_IDS 64u /* datagram ids in rotation */
 
 static const uint8_t noise_bytes[UDP_MAX_PAYLOAD];
 
@@ -33,8 +39,12 @@ struct noise_source {
 	struct sock *udp;
 	struct timer tick;
 	double credit; /* datagrams owed by the pacing */
+	double frag_credit; /* fragments owed */
+	uint16_t frag_id; /* the datagram being fragmented */
+	uint32_t frag_at; /* the next fragment's offset in it */
 	struct noise_conn conns[NOISE_MAX_CONNS];
 	struct counter st_udp_sent, st_udp_fail, st_tcp_bytes, st_tcp_connects;
+	struct counter st_frag_sent, st_frag_fail;
 };
 
 struct noise_sink {
@@ -117,11 +127,63 @@ static void conn_retry(struct timer *t)
 	conn_start(container_of(t, struct noise_conn, retry));
 }
 
+/*
+ * One fragment of a UDP datagram whose last fragment never comes: what a
+ * peer sending datagrams larger than the path's MTU looks like when the
+ * path loses their tails (or a hostile peer).  The receiver must keep
+ * each fragment until the datagram completes or its reassembly times out.
+ */
+static void frag_send(struct noise_source *ns)
+{
+	struct net *net = ns->net;
+	uint32_t next_hop = ns->cfg.dst_ip;
+	struct net_device *dev = net_route(net, ns->cfg.dst_ip, &next_hop);
+	struct netbuf *nb = NULL;
+	struct ip_hdr *ip;
+
+	if (dev)
+		nb = netbuf_alloc(net, sizeof(*ip) + NOISE_FRAG_PAYLOAD,
+				  MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	if (!nb) {
+		counter_inc(&ns->st_frag_fail);
+		return;
+	}
+	ip = (struct ip_hdr *)netbuf_put(nb, sizeof(*ip));
+	netbuf_set_network_header(nb);
+	memcpy(netbuf_put(nb, NOISE_FRAG_PAYLOAD), noise_bytes,
+	       NOISE_FRAG_PAYLOAD);
+	ip->ver_ihl = 0x45;
+	ip->tos = 0;
+	ip->tot_len = htons((uint16_t)(sizeof(*ip) + NOISE_FRAG_PAYLOAD));
+	ip->id = htons(ns->frag_id);
+	ip->frag_off = htons((uint16_t)(IP_MF | (ns->frag_at / 8)));
+	ip->ttl = IP_DEFAULT_TTL;
+	ip->proto = IPPROTO_UDP;
+	ip->check = 0;
+	ip->saddr = dev->ip;
+	ip->daddr = ns->cfg.dst_ip;
+	ip->check = csum_fold(csum_partial(ip, sizeof(*ip), 0));
+	ns->frag_at += NOISE_FRAG_PAYLOAD;
+	if (ns->frag_at + NOISE_FRAG_PAYLOAD > NOISE_FRAG_DATAGRAM) {
+		ns->frag_at = 0;
+		ns->frag_id = (uint16_t)((ns->frag_id + 1) % NOISE_FRAG_IDS);
+	}
+	if (arp_resolve_and_send(net, dev, next_hop, nb))
+		counter_inc(&ns->st_frag_fail);
+	else
+		counter_inc(&ns->st_frag_sent);
+}
+
 static void flood_tick(struct timer *t)
 {
 	struct noise_source *ns = container_of(t, struct noise_source, tick);
 	struct sock_addr to = { ns->cfg.dst_ip, ns->cfg.udp_port };
 
+	ns->frag_credit += (double)ns->cfg.frag_pps * NOISE_TICK_NS / 1e9;
+	while (ns->frag_credit >= 1) {
+		ns->frag_credit -= 1;
+		frag_send(ns);
+	}
 	ns->credit += (double)ns->cfg.udp_pps * NOISE_TICK_NS / 1e9;
 	while (ns->credit >= 1) {
 		ns->credit -= 1;
@@ -157,6 +219,8 @@ struct noise_source *noise_source_start(struct net *net,
 	stats_add_counter(s, &ns->st_udp_fail, "noise.udp_send_failed");
 	stats_add_counter(s, &ns->st_tcp_bytes, "noise.tcp_bytes_queued");
 	stats_add_counter(s, &ns->st_tcp_connects, "noise.tcp_connects");
+	stats_add_counter(s, &ns->st_frag_sent, "noise.frag_sent");
+	stats_add_counter(s, &ns->st_frag_fail, "noise.frag_send_failed");
 	timer_init(&ns->tick, flood_tick);
 	if (ns->cfg.udp_pps) {
 		ns->udp = udp_socket(net, NULL, ns);
@@ -164,8 +228,9 @@ struct noise_source *noise_source_start(struct net *net,
 			noise_source_stop(ns);
 			return NULL;
 		}
-		timer_arm_in(net->host->loop, &ns->tick, NOISE_TICK_NS);
 	}
+	if (ns->cfg.udp_pps || ns->cfg.frag_pps)
+		timer_arm_in(net->host->loop, &ns->tick, NOISE_TICK_NS);
 	for (unsigned i = 0; i < ns->cfg.tcp_conns; i++) {
 		ns->conns[i].ns = ns;
 		timer_init(&ns->conns[i].retry, conn_retry);
@@ -190,6 +255,8 @@ void noise_source_stop(struct noise_source *ns)
 	stats_remove(&ns->net->host->stats, &ns->st_udp_fail);
 	stats_remove(&ns->net->host->stats, &ns->st_tcp_bytes);
 	stats_remove(&ns->net->host->stats, &ns->st_tcp_connects);
+	stats_remove(&ns->net->host->stats, &ns->st_frag_sent);
+	stats_remove(&ns->net->host->stats, &ns->st_frag_fail);
 	mm_kfree(ns->net->mm, ns);
 }
 

@@ -34,6 +34,8 @@ struct noise_config {
 	uint32_t udp_pps; /* datagrams per second; 0: no UDP flood */
 	uint32_t udp_size; /* payload bytes; 0: 1400 */
 	unsigned tcp_conns; /* bulk senders; 0: none */
+	uint32_t frag_pps; /* UDP fragments per second whose datagram never
+			      completes (no last fragment); 0: none */
 };
 
 struct noise_source *noise_source_start(struct net *net,

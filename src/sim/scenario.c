@@ -93,6 +93,9 @@ static int whost_init(struct world *w, struct whost *h, const char *name,
 				.track_sites = h == &w->client &&
 					       w->s->track_sites };
 
+	if (h == &w->client && w->s->linux_min)
+		mc.mainline_min = mm_linux_min_free_pages(mc.nr_pages);
+
 	h->host = host_create(&w->loop, &hc);
 	if (!h->host)
 		return -ENOMEM;
@@ -281,8 +284,9 @@ static int world_job(struct world *w, uint64_t ws_pages)
 static int world_noise(struct world *w)
 {
 	struct noise_config nc = { .dst_ip = htonl(CLIENT_IP),
-				   .udp_pps = 20000,
-				   .tcp_conns = 4 };
+				   .udp_pps = w->s->noise ? 20000 : 0,
+				   .tcp_conns = w->s->noise ? 4 : 0,
+				   .frag_pps = w->s->frag_pps };
 
 	w->src = noise_source_start(w->noise.net, &nc);
 	return w->src ? 0 : -ENOMEM;
@@ -617,6 +621,7 @@ static void collect(struct world *w)
 			   stat_of(&w->client, "net.udp_drop_queue_full"));
 	collect_reserves(w);
 	collect_sites(w);
+	r->wmark_min = w->client.mm->wmark_min.v;
 	r->injected = w->client.mm->inj.injected;
 	r->frames_lost = w->link.st.lost.v + w->link.st.dropped_down.v;
 	r->frames_dup = w->link.st.duplicated.v;
@@ -747,7 +752,7 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 		err = w->ready_err;
 	if (!err)
 		err = world_job(w, ws_pages);
-	if (!err && s->noise)
+	if (!err && (s->noise || s->frag_pps))
 		err = world_noise(w);
 	if (err) {
 		lb_err(&w->client.host->log,

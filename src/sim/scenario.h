@@ -38,6 +38,10 @@ struct scenario {
 	enum vm_workload_kind workload;
 	enum scn_proto proto;
 	bool noise;
+	uint32_t frag_pps; /* the noise host also sends fragments of UDP
+			      datagrams that never complete; 0: none */
+	bool linux_min; /* policy mainline: the client's shared reserve is
+			   sized as Linux's min_free_kbytes for its RAM */
 	enum mm_policy policy;
 	uint64_t seed;
 	uint64_t memory; /* client RAM in bytes; 0: 16 MiB */
@@ -90,6 +94,7 @@ struct scenario_result {
 	unsigned nr_rsv;
 	bool reserve_overrun; /* some reserve's hwm > size (accounted only) */
 	int64_t heap_delta; /* libc heap bytes the run took (must be 0) */
+	int64_t wmark_min; /* the client's min watermark: its reserve */
 	char cause[160]; /* the deadlock in one line */
 	uint64_t digest; /* of the world's final state: determinism */
 	/* the simulator's additions */

@@ -403,6 +403,47 @@ static void test_tiny_arena_refused(void **state)
 	loop_destroy(&l);
 }
 
+/* Linux's min_free_kbytes: sqrt(16 x KiB), clamped to [128 KiB, 256 MiB]. */
+static void test_linux_min_free(void **state)
+{
+	assert_int_equal(mm_linux_min_free_pages(2048), 90); /* 8 MiB: 362 KiB */
+	assert_int_equal(mm_linux_min_free_pages(16384), 256); /* 64 MiB */
+	assert_int_equal(mm_linux_min_free_pages(64), 32); /* clamped up */
+	assert_int_equal(mm_linux_min_free_pages((size_t)1 << 30), 65536);
+}
+
+/* mainline_min fixes mainline's reserve whatever the tree says. */
+static void test_mainline_min(void **state)
+{
+	struct host_config hc = { .name = "t", .log_level = LOG_ERR };
+	struct mm_config cfg = { .nr_pages = 2048,
+				 .policy = MM_POLICY_MAINLINE,
+				 .mainline_min = 90 };
+	struct mm_reserve r;
+	struct loop l;
+	struct host *h;
+	struct mm *mm;
+
+	loop_init(&l, LOOP_VIRTUAL);
+	h = host_create(&l, &hc);
+	mm = mm_create(h, &cfg);
+	assert_non_null(mm);
+	assert_int_equal(mm->wmark_min.v, 90);
+	assert_int_equal(mm_reserve_add(mm, &r, NULL, "r", 300), 0);
+	assert_int_equal(mm->wmark_min.v, 90);
+	mm_check(mm);
+	/* the tree's sum again once the policy is not mainline */
+	assert_int_equal(mm_set_policy(mm, MM_POLICY_ACCOUNTED), 0);
+	assert_int_equal(mm->wmark_min.v, 300);
+	mm_check(mm);
+	assert_int_equal(mm_set_policy(mm, MM_POLICY_MAINLINE), 0);
+	assert_int_equal(mm->wmark_min.v, 90);
+	assert_int_equal(mm_reserve_remove(&r), 0);
+	mm_destroy(mm);
+	host_destroy(h);
+	loop_destroy(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_kmalloc_classes),
 		cmocka_unit_test(test_violations_panic),
 		cmocka_unit_test(test_tiny_arena_refused),
+		cmocka_unit_test(test_linux_min_free),
+		cmocka_unit_test(test_mainline_min),
 #ifdef LB_ASAN
 		cmocka_unit_test(test_asan_catches_use_after_free),
 #endif
