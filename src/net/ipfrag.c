@@ -2,7 +2,9 @@
 /*
  * ipfrag.c - bounded IPv4 reassembly.
  *
- * At most IPFRAG_QUEUES datagrams are reassembled at once, each at most
+ * At most net->ipfrag_queues datagrams (IPFRAG_QUEUES unless a world
+ * models a larger bound, as Linux's ipfrag_high_thresh of 4 MiB: 64 of
+ * them) are reassembled at once, each at most
  * IPFRAG_MAX_BYTES, each for at most IPFRAG_TIMEOUT_NS.  A fragment that
  * arrived in reserve memory is copied into the ip.frag reserve before it is
  * kept, so reassembly can never hold net.rx; if ip.frag is full it is
@@ -32,7 +34,7 @@ static void arm(struct net *net)
 {
 	uint64_t first = UINT64_MAX;
 
-	for (size_t i = 0; i < IPFRAG_QUEUES; i++)
+	for (size_t i = 0; i < net->ipfrag_queues; i++)
 		if (net->frags[i].used && net->frags[i].expires < first)
 			first = net->frags[i].expires;
 	if (first == UINT64_MAX)
@@ -46,7 +48,7 @@ static void frag_timer_fn(struct timer *t)
 	struct net *net = container_of(t, struct net, frag_timer);
 	uint64_t now = host_now(net->host);
 
-	for (size_t i = 0; i < IPFRAG_QUEUES; i++) {
+	for (size_t i = 0; i < net->ipfrag_queues; i++) {
 		struct ipfrag_queue *q = &net->frags[i];
 
 		if (q->used && q->expires <= now)
@@ -63,7 +65,7 @@ void ipfrag_init(struct net *net)
 
 void ipfrag_flush(struct net *net)
 {
-	for (size_t i = 0; i < IPFRAG_QUEUES; i++)
+	for (size_t i = 0; i < net->ipfrag_queues; i++)
 		if (net->frags[i].used)
 			queue_free(net, &net->frags[i], NULL, NULL);
 	timer_cancel(net->host->loop, &net->frag_timer);
@@ -73,7 +75,7 @@ static struct ipfrag_queue *find_queue(struct net *net, const struct ip_hdr *ip)
 {
 	struct ipfrag_queue *q, *free_q = NULL, *oldest = NULL;
 
-	for (size_t i = 0; i < IPFRAG_QUEUES; i++) {
+	for (size_t i = 0; i < net->ipfrag_queues; i++) {
 		q = &net->frags[i];
 		if (!q->used) {
 			if (!free_q)

@@ -98,8 +98,9 @@ struct net *net_create(struct host *h, const struct net_config *cfg)
 		list_init(&net->udp_hash[i]);
 	for (size_t i = 0; i < ARP_TABLE_SIZE; i++)
 		list_init(&net->arp[i].pending);
-	for (size_t i = 0; i < IPFRAG_QUEUES; i++)
+	for (size_t i = 0; i < IPFRAG_QUEUES_MAX; i++)
 		list_init(&net->frags[i].frags);
+	net->ipfrag_queues = IPFRAG_QUEUES;
 	net->next_ephemeral = 49152;
 	net->ip_id = (uint16_t)prng_next(&h->prng);
 	err = net_reserves_add(net, cfg);

@@ -36,7 +36,8 @@
 #define ARP_PENDING_MAX 16 /* frames waiting for resolution, total */
 #define ARP_PENDING_PER_ENTRY 4
 #define UDP_HASH_SIZE 64
-#define IPFRAG_QUEUES 8
+#define IPFRAG_QUEUES 8 /* datagrams in reassembly at once, by default */
+#define IPFRAG_QUEUES_MAX 64 /* ... at most (net_set_ipfrag_queues) */
 #define IPFRAG_TIMEOUT_NS (30 * NSEC_PER_SEC)
 #define IPFRAG_MAX_BYTES (64 * 1024)
 
@@ -158,7 +159,8 @@ struct net {
 	unsigned arp_pending_total;
 	struct timer arp_timer;
 
-	struct ipfrag_queue frags[IPFRAG_QUEUES];
+	struct ipfrag_queue frags[IPFRAG_QUEUES_MAX];
+	unsigned ipfrag_queues; /* how many of them are in use */
 	struct timer frag_timer;
 	uint16_t ip_id;
 

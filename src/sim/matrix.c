@@ -87,6 +87,7 @@ void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s)
 	if (c->world == MX_FRAGS) {
 		s->frag_pps = 100000;
 		s->linux_min = true;
+		s->frag_queues = 64; /* 64 x 64 KiB: ipfrag_high_thresh */
 	}
 }
 

@@ -28,8 +28,10 @@ enum matrix_expect {
  * The kind of world.  base: the seed's worlds (noise on or off), every
  * policy sized by the reserve tree.  frags: a host that is not the storage
  * server sends fragments of UDP datagrams whose last fragment never comes
- * (100 000 a second, no other noise), and mainline's one reserve is sized
- * as Linux sizes it, by min_free_kbytes for the client's RAM.
+ * (100 000 a second, no other noise); the client reassembles up to 64
+ * datagrams of 64 KiB at once (Linux's 4 MiB ipfrag_high_thresh), and
+ * mainline's one reserve is sized as Linux sizes it, by min_free_kbytes
+ * for the client's RAM.
  */
 enum matrix_world {
 	MX_BASE,

@@ -105,6 +105,9 @@ static int whost_init(struct world *w, struct whost *h, const char *name,
 	h->net = net_create(h->host, NULL);
 	if (!h->net)
 		return -ENOMEM;
+	if (h == &w->client && w->s->frag_queues)
+		h->net->ipfrag_queues =
+			lb_min(w->s->frag_queues, (unsigned)IPFRAG_QUEUES_MAX);
 	if (dev_sim_init(&h->dev, &w->link) || netdev_register(h->net, &h->dev))
 		return -ENOMEM;
 	h->dev.ip = htonl(ip);

@@ -42,6 +42,8 @@ struct scenario {
 			      datagrams that never complete; 0: none */
 	bool linux_min; /* policy mainline: the client's shared reserve is
 			   sized as Linux's min_free_kbytes for its RAM */
+	unsigned frag_queues; /* the client's datagrams in reassembly at
+				 once; 0: the stack's default */
 	enum mm_policy policy;
 	uint64_t seed;
 	uint64_t memory; /* client RAM in bytes; 0: 16 MiB */
