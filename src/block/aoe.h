@@ -81,5 +81,10 @@ void aoe_target_destroy(struct aoe_target *t);
  * as a stalled server would; 0 ends a stall.
  */
 void aoe_target_set_stall(struct aoe_target *t, uint64_t until_ns);
+/*
+ * A medium error: reads and writes touching [@lba, @lba + @count) are
+ * answered with an ATA error until cleared (@count 0).
+ */
+void aoe_target_set_bad(struct aoe_target *t, uint64_t lba, uint64_t count);
 
 #endif

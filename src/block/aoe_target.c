@@ -53,6 +53,7 @@ struct aoe_target {
 	bool read_only, no_flush_ext;
 	unsigned max_sectors; /* per frame, from the MTU */
 	uint64_t stall_until;
+	uint64_t bad_lba, bad_count; /* a medium error: these sectors fail */
 	char serial[24];
 	uint16_t cslen;
 	uint8_t cstr[AOE_CFG_STR_MAX];
@@ -123,6 +124,10 @@ static void ata_rw(struct aoe_target *t, struct netbuf *nb,
 
 	if (lba > sectors || m->ata.scnt > sectors - lba) {
 		ata_fail(t, res, ATA_ER_IDNF);
+		return;
+	}
+	if (lba < t->bad_lba + t->bad_count && t->bad_lba < lba + m->ata.scnt) {
+		ata_fail(t, res, wr ? ATA_ER_ABRT : ATA_ER_UNC);
 		return;
 	}
 	if (wr) {
@@ -363,4 +368,10 @@ void aoe_target_destroy(struct aoe_target *t)
 void aoe_target_set_stall(struct aoe_target *t, uint64_t until_ns)
 {
 	t->stall_until = until_ns;
+}
+
+void aoe_target_set_bad(struct aoe_target *t, uint64_t lba, uint64_t count)
+{
+	t->bad_lba = lba;
+	t->bad_count = count;
 }
