@@ -69,6 +69,13 @@ struct aoe_target_config {
 	uint16_t buffer_count; /* advertised; 0: 16 */
 	bool read_only;
 	bool no_flush_ext; /* answer FLUSH CACHE EXT with ABRT, as vblade does */
+	/*
+	 * 0: execute each request as it arrives.  Otherwise serve ATA
+	 * requests one at a time, this long each, from a queue of
+	 * buffer_count frames, dropping what arrives at a full queue, as
+	 * vblade does.
+	 */
+	uint64_t serial_ns;
 };
 
 struct aoe_target;

@@ -384,6 +384,48 @@ static void test_aoe_rw_lossy(void **state)
 	world_free(x);
 }
 
+/*
+ * Against a target that behaves like vblade on a real wire: one request
+ * served at a time (20 us each), at most 16 queued and the rest dropped,
+ * FLUSH CACHE EXT rejected; 5 % of the frames lost and 2 % duplicated in
+ * each direction.  Every byte is written, flushed and read back.
+ */
+static void test_aoe_vblade_like_lossy(void **state)
+{
+	struct sim_link_config cfg = { .loss = 0.05, .dup = 0.02 };
+	struct world *x = world_new(&cfg, 27, CLIENT_PAGES);
+	struct aoe_target_config tc = { .shelf = SHELF,
+					.slot = SLOT,
+					.store = &x->store,
+					.no_flush_ext = true,
+					.serial_ns = 20 * NSEC_PER_USEC };
+	struct runner *r;
+
+	aoe_target_destroy(x->tgt);
+	x->tgt = aoe_target_create(x->th->net, &tc);
+	assert_non_null(x->tgt);
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, STORE_SIZE, 11);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(flush_sync(x), 0);
+	assert_int_equal(cstat(x, "flush_fallback"), 1);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 11);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	print_message(
+		"aoe vblade-like: %u MiB in %.3f s virtual, tx %lld, retransmits %lld, dup %lld, target queue drops %lld, window %lld\n",
+		STORE_SIZE >> 20, (double)loop_now(&x->w->loop) / 1e9,
+		(long long)cstat(x, "tx"), (long long)cstat(x, "retransmits"),
+		(long long)cstat(x, "dup"),
+		(long long)nf_stat(x->th, "aoe_target.e7.3.drop_queue_full"),
+		(long long)cstat(x, "window"));
+	assert_true(cstat(x, "retransmits") > 0);
+	assert_int_equal(cstat(x, "errors"), 0);
+	runner_free(r);
+	world_free(x);
+}
+
 static void test_aoe_corruption_is_survived(void **state)
 {
 	struct sim_link_config cfg = { .corrupt = 0.05 };
@@ -871,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_aoe_flush_fallback),
 		cmocka_unit_test(test_aoe_rw_clean),
 		cmocka_unit_test(test_aoe_rw_lossy),
+		cmocka_unit_test(test_aoe_vblade_like_lossy),
 		cmocka_unit_test(test_aoe_corruption_is_survived),
 		cmocka_unit_test(test_aoe_target_stall),
 		cmocka_unit_test(test_aoe_target_restart),
