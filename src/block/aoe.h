@@ -6,7 +6,9 @@
  * Initiator: Query Config discovery, IDENTIFY, READ/WRITE SECTORS EXT
  * (LBA48), one tag per transmission, a window no larger than the target's
  * buffer count, per-frame retransmission with a Jacobson/Karels timeout and
- * back-off, duplicate and stray responses counted and dropped.  A write's
+ * back-off, a frame resent early when an answer to a frame sent after it
+ * arrives first, write fences (aoe_client.c), duplicate and stray
+ * responses counted and dropped.  A write's
  * payload is held (by page reference) until its response arrives: the
  * initiator is the only party that can resend it.  Once a device is
  * attached the AoE ethertype is memory-critical, so responses are received
@@ -21,8 +23,9 @@
  * Several initiators and targets may share one net: they share the AoE
  * ethertype through a small dispatcher (aoe_proto.h).
  *
- * Statistics: aoe.<dev>.* for an initiator (tx, rx, retransmits, timeouts,
- * stray, dup, errors, runt, tx_no_memory, tx_from_reserve, flush_fallback;
+ * Statistics: aoe.<dev>.* for an initiator (tx, rx, retransmits,
+ * early_retransmits, timeouts, stray, dup, errors, runt, tx_no_memory,
+ * tx_from_reserve, flush_fallback, fenced;
  * gauges window, inflight, srtt and rto in ns), aoe_target.e<shelf>.<slot>.*
  * for a target.
  */

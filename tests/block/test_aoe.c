@@ -414,13 +414,17 @@ static void test_aoe_vblade_like_lossy(void **state)
 	assert_int_equal(r->errors, 0);
 	assert_int_equal(r->bad_bytes, 0);
 	print_message(
-		"aoe vblade-like: %u MiB in %.3f s virtual, tx %lld, retransmits %lld, dup %lld, target queue drops %lld, window %lld\n",
+		"aoe vblade-like: %u MiB in %.3f s virtual, tx %lld, retransmits %lld (early %lld, timeouts %lld), dup %lld, target queue drops %lld, window %lld\n",
 		STORE_SIZE >> 20, (double)loop_now(&x->w->loop) / 1e9,
 		(long long)cstat(x, "tx"), (long long)cstat(x, "retransmits"),
-		(long long)cstat(x, "dup"),
+		(long long)cstat(x, "early_retransmits"),
+		(long long)cstat(x, "timeouts"), (long long)cstat(x, "dup"),
 		(long long)nf_stat(x->th, "aoe_target.e7.3.drop_queue_full"),
 		(long long)cstat(x, "window"));
 	assert_true(cstat(x, "retransmits") > 0);
+	/* a target that answers in order reveals most losses before the
+	 * timeout: an answer to a later frame comes back first */
+	assert_true(cstat(x, "timeouts") * 10 < cstat(x, "retransmits"));
 	assert_int_equal(cstat(x, "errors"), 0);
 	runner_free(r);
 	world_free(x);
