@@ -6,7 +6,9 @@
  * Initiator: Query Config discovery, IDENTIFY, READ/WRITE SECTORS EXT
  * (LBA48), one tag per transmission, a window no larger than the target's
  * buffer count, per-frame retransmission with a Jacobson/Karels timeout and
- * back-off, duplicate and stray responses counted and dropped.  A write's
+ * back-off, a frame resent early when an answer to a frame sent after it
+ * arrives first, write fences (aoe_client.c), duplicate and stray
+ * responses counted and dropped.  A write's
  * payload is held (by page reference) until its response arrives: the
  * initiator is the only party that can resend it.  Once a device is
  * attached the AoE ethertype is memory-critical, so responses are received
@@ -21,8 +23,9 @@
  * Several initiators and targets may share one net: they share the AoE
  * ethertype through a small dispatcher (aoe_proto.h).
  *
- * Statistics: aoe.<dev>.* for an initiator (tx, rx, retransmits, timeouts,
- * stray, dup, errors, runt, tx_no_memory, tx_from_reserve, flush_fallback;
+ * Statistics: aoe.<dev>.* for an initiator (tx, rx, retransmits,
+ * early_retransmits, timeouts, stray, dup, errors, runt, tx_no_memory,
+ * tx_from_reserve, flush_fallback, fenced;
  * gauges window, inflight, srtt and rto in ns), aoe_target.e<shelf>.<slot>.*
  * for a target.
  */
@@ -69,6 +72,13 @@ struct aoe_target_config {
 	uint16_t buffer_count; /* advertised; 0: 16 */
 	bool read_only;
 	bool no_flush_ext; /* answer FLUSH CACHE EXT with ABRT, as vblade does */
+	/*
+	 * 0: execute each request as it arrives.  Otherwise serve ATA
+	 * requests one at a time, this long each, from a queue of
+	 * buffer_count frames, dropping what arrives at a full queue, as
+	 * vblade does.
+	 */
+	uint64_t serial_ns;
 };
 
 struct aoe_target;
@@ -81,5 +91,10 @@ void aoe_target_destroy(struct aoe_target *t);
  * as a stalled server would; 0 ends a stall.
  */
 void aoe_target_set_stall(struct aoe_target *t, uint64_t until_ns);
+/*
+ * A medium error: reads and writes touching [@lba, @lba + @count) are
+ * answered with an ATA error until cleared (@count 0).
+ */
+void aoe_target_set_bad(struct aoe_target *t, uint64_t lba, uint64_t count);
 
 #endif

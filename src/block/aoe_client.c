@@ -28,6 +28,12 @@
  * timer pass; it grows again by one per response below ssthresh and by one
  * per window's worth of responses above it.
  *
+ * Loss detection: besides the timeout, an answer to a copy sent clearly
+ * after an unanswered frame's latest copy means that frame was lost (the
+ * wire is one Ethernet segment, and vblade answers in order): it is
+ * resent at once, without back-off or a window cut.  At 5 % loss each way
+ * this turns nearly every timeout into an early resend.
+ *
  * Memory.  Per-request state lives in the request's pdu and the frame
  * slots; nothing on the data path allocates except the header netbuf of a
  * transmission, which netdev_xmit consumes.  Write data goes by reference
@@ -65,8 +71,13 @@
 #define AOE_RTO_MIN_NS (2 * NSEC_PER_MSEC)
 #define AOE_RTO_INIT_NS (100 * NSEC_PER_MSEC)
 #define AOE_RTO_MAX_NS (2 * NSEC_PER_SEC)
+/* Answers this much out of send order are taken as reordering, not loss. */
+#define AOE_REORDER_MIN_NS (20 * NSEC_PER_USEC)
 #define AOE_FENCES 32
 #define AOE_FENCE_MIN_NS (10 * NSEC_PER_MSEC)
+/* A copy may still arrive this many of its own (backed-off) RTOs after it
+ * was sent: past one the estimator calls it lost, the second is margin. */
+#define AOE_FENCE_RTOS 2
 
 #define AOE_DEFAULT_DEPTH 32
 #define AOE_DEFAULT_MAX_REQUEST (64 * 1024)
@@ -85,6 +96,7 @@ enum aoe_state {
 	X(tx) \
 	X(rx) \
 	X(retransmits) \
+	X(early_retransmits) \
 	X(timeouts) \
 	X(stray) \
 	X(dup) \
@@ -120,15 +132,29 @@ struct aoe_frame {
 	uint64_t sent; /* latest copy */
 	uint64_t first_sent; /* for dead_ns */
 	uint64_t deadline; /* retransmit at */
-	unsigned retries;
+	/*
+	 * Writes: the latest time any copy sent so far could still reach
+	 * the target (the maximum over copies of sent + AOE_FENCE_RTOS x
+	 * that copy's RTO).  A parked slot (no rq) is a fence itself: its
+	 * lba and len stay fenced until then.
+	 */
+	uint64_t late;
+	unsigned retries; /* timeouts: the RTO's back-off */
+	unsigned copies; /* sent so far */
+	bool parked;
 };
 
 /*
- * A write that was sent more than once completed, but its other copies may
- * still be on the wire; a target executes every copy that reaches it, so a
- * late one would overwrite whatever was written there next.  Until the
- * fence expires no new write may cover those sectors (AoE carries no
- * sequence number a target could use to refuse the stale copy).
+ * A write that was sent more than once completed, or a write of a failed
+ * request was left unanswered, but copies of it may still be on the wire;
+ * a target executes every copy that reaches it, so a late one would
+ * overwrite whatever was written there next.  Until the fence expires no
+ * new write may cover those sectors (AoE carries no sequence number a
+ * target could use to refuse the stale copy).  The guarantee is
+ * unconditional: a fence lasts until the frame's last copy could arrive
+ * (frame.late), and when every one of the AOE_FENCES slots is live the
+ * frame's own window slot is parked as the fence instead, so the window,
+ * not a lost fence, is what gives way.
  */
 struct aoe_fence {
 	uint64_t lba, count, until;
@@ -173,6 +199,7 @@ struct aoe_client {
 	unsigned recent_pos, recent_nr;
 	struct list_head pending; /* requests with frames still to cut */
 	struct aoe_fence fences[AOE_FENCES];
+	unsigned parked; /* window slots holding a fence */
 	struct timer timer;
 	struct critical_flow flow;
 	bool flow_added;
@@ -325,10 +352,14 @@ static void xmit_frame(struct aoe_client *c, struct aoe_frame *f, bool ctl)
 		counter_inc(&c->st.retransmits);
 	}
 	f->tag = new_tag(c);
+	f->copies++;
 	f->sent = now;
 	if (!f->first_sent)
 		f->first_sent = now;
 	f->deadline = now + frame_rto(c, f);
+	if (wr)
+		f->late =
+			lb_max(f->late, now + AOE_FENCE_RTOS * frame_rto(c, f));
 
 	nb = netbuf_alloc(c->net, AOE_HDR_LEN + arglen, flags,
 			  c->bd.attached ? &c->bd.rsv : NULL);
@@ -365,11 +396,27 @@ static void xmit_frame(struct aoe_client *c, struct aoe_frame *f, bool ctl)
 	eth_output(c->dev, nb, bcast ? broadcast : c->target, ETH_P_AOE);
 }
 
+static void unpark(struct aoe_client *c, struct aoe_frame *f)
+{
+	LB_ASSERT(f->parked && !f->rq && c->parked > 0);
+	f->parked = false;
+	c->parked--;
+}
+
+/* A window slot neither in flight nor holding a live fence. */
 static struct aoe_frame *free_frame(struct aoe_client *c)
 {
-	for (unsigned i = 0; i < c->nframes; i++)
-		if (!c->frames[i].rq)
-			return &c->frames[i];
+	uint64_t now = now_ns(c);
+
+	for (unsigned i = 0; i < c->nframes; i++) {
+		struct aoe_frame *f = &c->frames[i];
+
+		if (f->rq || (f->parked && f->late > now))
+			continue;
+		if (f->parked)
+			unpark(c, f);
+		return f;
+	}
 	return NULL;
 }
 
@@ -423,45 +470,97 @@ static bool next_write(const struct aoe_client *c, const struct blk_request *rq,
 	return true;
 }
 
-static bool fenced(struct aoe_client *c, const struct blk_request *rq)
+static bool overlaps(uint64_t lba, uint64_t count, uint64_t flba,
+		     uint64_t fcount)
 {
-	uint64_t lba, count, now = now_ns(c);
+	return lba < flba + fcount && flba < lba + count;
+}
 
-	if (!next_write(c, rq, &lba, &count))
-		return false;
+/* Whether a live fence covers any of [lba, lba + count). */
+static bool fence_covers(const struct aoe_client *c, uint64_t lba,
+			 uint64_t count)
+{
+	uint64_t now = now_ns(c);
+
 	for (unsigned i = 0; i < AOE_FENCES; i++) {
 		const struct aoe_fence *x = &c->fences[i];
 
-		if (x->until > now && lba < x->lba + x->count &&
-		    x->lba < lba + count) {
-			counter_inc(&c->st.fenced);
+		if (x->until > now && overlaps(lba, count, x->lba, x->count))
 			return true;
-		}
+	}
+	for (unsigned i = 0; c->parked && i < c->nframes; i++) {
+		const struct aoe_frame *f = &c->frames[i];
+
+		if (f->parked && f->late > now &&
+		    overlaps(lba, count, f->lba, f->len / SECTOR_SIZE))
+			return true;
 	}
 	return false;
 }
 
-/*
- * Fence @f's sectors for as long as another copy could still arrive: twice
- * the retransmission timeout, the delay beyond which the estimator says a
- * frame is lost.  With every slot live, the oldest fence is cut short.
- */
-static void add_fence(struct aoe_client *c, const struct aoe_frame *f)
+static bool fenced(struct aoe_client *c, const struct blk_request *rq)
 {
-	uint64_t now = now_ns(c), ttl = (uint64_t)c->rto * 2;
-	struct aoe_fence *x = &c->fences[0];
+	uint64_t lba, count;
 
-	ttl = lb_min(lb_max(ttl, (uint64_t)AOE_FENCE_MIN_NS),
-		     (uint64_t)AOE_RTO_MAX_NS);
-	for (unsigned i = 0; i < AOE_FENCES; i++) {
-		if (c->fences[i].until <= now) {
-			x = &c->fences[i];
-			break;
+	if (!next_write(c, rq, &lba, &count) || !fence_covers(c, lba, count))
+		return false;
+	counter_inc(&c->st.fenced);
+	return true;
+}
+
+static struct aoe_fence *free_fence(struct aoe_client *c, uint64_t now)
+{
+	for (unsigned i = 0; i < AOE_FENCES; i++)
+		if (c->fences[i].until <= now)
+			return &c->fences[i];
+	return NULL;
+}
+
+/* Move fences of parked window slots into fence slots that have freed. */
+static void move_parked(struct aoe_client *c)
+{
+	uint64_t now = now_ns(c);
+
+	for (unsigned i = 0; c->parked && i < c->nframes; i++) {
+		struct aoe_frame *f = &c->frames[i];
+		struct aoe_fence *x;
+
+		if (!f->parked)
+			continue;
+		if (f->late > now) {
+			x = free_fence(c, now);
+			if (!x)
+				return;
+			*x = (struct aoe_fence){ f->lba, f->len / SECTOR_SIZE,
+						 f->late };
 		}
-		if (c->fences[i].until < x->until)
-			x = &c->fences[i];
+		unpark(c, f);
 	}
-	*x = (struct aoe_fence){ f->lba, f->len / SECTOR_SIZE, now + ttl };
+}
+
+/*
+ * Fence @f's sectors, which it is about to release, for as long as a copy
+ * of it could still arrive: until f->late, and at least AOE_FENCE_MIN_NS
+ * (an RTO estimate taken in a quiet spell may be far below a burst's
+ * queueing).  With every fence slot live, @f's window slot is parked as
+ * the fence: the caller releases it without freeing it.
+ */
+static void add_fence(struct aoe_client *c, struct aoe_frame *f)
+{
+	uint64_t now = now_ns(c);
+	uint64_t until = lb_max(f->late, now + AOE_FENCE_MIN_NS);
+	struct aoe_fence *x = free_fence(c, now);
+
+	LB_ASSERT(f->rq && f->sent && f->len && !f->parked);
+	f->late = until;
+	if (x) {
+		*x = (struct aoe_fence){ f->lba, f->len / SECTOR_SIZE, until };
+	} else {
+		f->parked = true;
+		c->parked++;
+		LB_ASSERT(c->parked <= c->nframes);
+	}
+	LB_ASSERT(fence_covers(c, f->lba, f->len / SECTOR_SIZE));
 }
 
 static uint64_t fence_end(const struct aoe_client *c)
@@ -471,6 +570,9 @@ static uint64_t fence_end(const struct aoe_client *c)
 	for (unsigned i = 0; i < AOE_FENCES; i++)
 		if (c->fences[i].until > now)
 			first = lb_min(first, c->fences[i].until);
+	for (unsigned i = 0; c->parked && i < c->nframes; i++)
+		if (c->frames[i].parked && c->frames[i].late > now)
+			first = lb_min(first, c->frames[i].late);
 	return first;
 }
 
@@ -481,12 +583,19 @@ static void pump(struct aoe_client *c)
 	       c->inflight < c->cwnd) {
 		struct blk_request *rq =
 			list_first_entry(&c->pending, struct blk_request, node);
-		struct aoe_frame *f = free_frame(c);
+		struct aoe_frame *f;
 
-		LB_ASSERT(f); /* inflight < cwnd <= nframes */
-		if (fenced(c, rq))
+		if (c->parked)
+			move_parked(c);
+		f = free_frame(c);
+		/* inflight < cwnd <= nframes: only fences hold the others */
+		LB_ASSERT(f || c->parked);
+		if (!f || fenced(c, rq))
 			break; /* in order: the timer retries at the fence's end */
 		cut_frame(c, rq, f);
+		/* the guarantee: no new write overlaps a copy still possible */
+		LB_ASSERT(!(rq->bio->op == BIO_WRITE &&
+			    fence_covers(c, f->lba, f->len / SECTOR_SIZE)));
 		if (rq_all_cut(rq))
 			list_del(&rq->node);
 		c->inflight++;
@@ -506,13 +615,22 @@ static void release_frame(struct aoe_client *c, struct aoe_frame *f)
 	c->inflight--;
 }
 
-/* Finish @rq now, forgetting its outstanding frames (their answers will
- * be counted as dup). */
+/*
+ * Finish @rq now, forgetting its outstanding frames (their answers will
+ * be counted as dup).  A failed write's frames that were sent are fenced
+ * like retransmitted ones: a copy of each may still be on its way.
+ */
 static void end_rq(struct aoe_client *c, struct blk_request *rq, int err)
 {
-	for (unsigned i = 0; i < c->nframes; i++)
-		if (c->frames[i].rq == rq)
-			release_frame(c, &c->frames[i]);
+	for (unsigned i = 0; i < c->nframes; i++) {
+		struct aoe_frame *f = &c->frames[i];
+
+		if (f->rq != rq)
+			continue;
+		if (err && rq->bio->op == BIO_WRITE && f->sent && f->len)
+			add_fence(c, f);
+		release_frame(c, f);
+	}
 	list_del(&rq->node);
 	if (err)
 		counter_inc(&c->st.errors);
@@ -682,6 +800,29 @@ static void grow_window(struct aoe_client *c)
 	}
 }
 
+/*
+ * An answer to a copy sent at @sent: every frame whose latest copy went out
+ * clearly before it (more than a quarter of srtt, at least
+ * AOE_REORDER_MIN_NS) and is still unanswered was lost, one way or the
+ * other, as a target that answers in order (vblade serves one request at a
+ * time) tells us: resend it now rather than at its timeout.  Neither the
+ * RTO's back-off nor the window is touched (a timeout still does both);
+ * a spurious resend costs a duplicate answer and a write fence.
+ */
+static void early_retransmit(struct aoe_client *c, uint64_t sent)
+{
+	uint64_t reo = lb_max((uint64_t)c->srtt / 4, AOE_REORDER_MIN_NS);
+
+	for (unsigned i = 0; i < c->nframes; i++) {
+		struct aoe_frame *f = &c->frames[i];
+
+		if (!f->rq || f->sent + reo >= sent)
+			continue;
+		counter_inc(&c->st.early_retransmits);
+		xmit_frame(c, f, false);
+	}
+}
+
 static struct aoe_frame *find_frame(struct aoe_client *c, uint32_t tag)
 {
 	for (unsigned i = 0; i < c->nframes; i++)
@@ -737,6 +878,7 @@ static void ata_response(struct aoe_client *c, struct netbuf *nb,
 	struct aoe_frame *f = find_frame(c, m->tag);
 	struct blk_request *rq;
 	struct aoe_rq *arq;
+	uint64_t sent;
 	int err;
 
 	if (!f) {
@@ -747,6 +889,7 @@ static void ata_response(struct aoe_client *c, struct netbuf *nb,
 		return;
 	}
 	rtt_sample(c, f->sent);
+	sent = f->sent;
 	rq = f->rq;
 	arq = to_arq(rq);
 	err = frame_answer(c, f, nb, m);
@@ -760,12 +903,13 @@ static void ata_response(struct aoe_client *c, struct netbuf *nb,
 		return;
 	}
 	arq->done += f->len;
-	if (f->retries && rq->bio->op == BIO_WRITE)
+	if (f->copies > 1 && rq->bio->op == BIO_WRITE)
 		add_fence(c, f);
 	release_frame(c, f);
 	grow_window(c);
 	if (!arq->frames && rq_all_cut(rq) && arq->done == rq->bio->size)
 		end_rq(c, rq, 0);
+	early_retransmit(c, sent);
 	pump(c);
 }
 

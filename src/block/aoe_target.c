@@ -4,7 +4,12 @@
  *
  * Like vblade, it is stateless per request: each frame is executed when it
  * is received and answered at once, a duplicate is simply executed again
- * (whole-sector reads and writes are idempotent).  A reply is allocated
+ * (whole-sector reads and writes are idempotent).  With serial_ns it
+ * behaves as vblade does on a real wire: ATA requests wait in a queue of
+ * buffer_count frames (vblade's socket buffer) and are served one at a
+ * time, serial_ns each; a frame arriving at a full queue is dropped
+ * (drop_queue_full).  The queue is made at create; it holds the received
+ * netbufs (normal memory of the target's host) until served.  A reply is allocated
  * from normal memory only; without memory the request is dropped and
  * counted, and the initiator's retransmission asks again.  The target is
  * not memory-critical: it drops frames that reached it in reserve memory.
@@ -33,6 +38,7 @@
 	X(drop_no_memory) \
 	X(drop_stalled) \
 	X(drop_pfmemalloc) \
+	X(drop_queue_full) \
 	X(config_silent)
 // clang-format on
 
@@ -41,6 +47,12 @@ struct aoe_target_stats {
 	AOE_TGT_STATS(AOE_TGT_FIELD)
 };
 #undef AOE_TGT_FIELD
+
+/* A request waiting for a serial target. */
+struct aoe_tq {
+	struct netbuf *nb;
+	struct aoe_msg m;
+};
 
 struct aoe_target {
 	struct aoe_endpoint ep;
@@ -53,10 +65,15 @@ struct aoe_target {
 	bool read_only, no_flush_ext;
 	unsigned max_sectors; /* per frame, from the MTU */
 	uint64_t stall_until;
+	uint64_t bad_lba, bad_count; /* a medium error: these sectors fail */
 	char serial[24];
 	uint16_t cslen;
 	uint8_t cstr[AOE_CFG_STR_MAX];
 	struct aoe_target_stats st;
+	uint64_t serial_ns;
+	struct aoe_tq *q; /* buffer_count entries with serial_ns */
+	unsigned q_head, q_len;
+	struct timer serve;
 	/* one frame's data, between the netbuf and the store */
 	uint8_t buf[255 * SECTOR_SIZE];
 };
@@ -123,6 +140,10 @@ static void ata_rw(struct aoe_target *t, struct netbuf *nb,
 
 	if (lba > sectors || m->ata.scnt > sectors - lba) {
 		ata_fail(t, res, ATA_ER_IDNF);
+		return;
+	}
+	if (lba < t->bad_lba + t->bad_count && t->bad_lba < lba + m->ata.scnt) {
+		ata_fail(t, res, wr ? ATA_ER_ABRT : ATA_ER_UNC);
 		return;
 	}
 	if (wr) {
@@ -264,6 +285,40 @@ static void handle_cfg(struct aoe_target *t, struct netbuf *nb,
 
 /* ---- receive ------------------------------------------------------------- */
 
+/* The request at the queue's head has had its service time. */
+static void serve_next(struct timer *tm)
+{
+	struct aoe_target *t = container_of(tm, struct aoe_target, serve);
+	struct aoe_tq *e = &t->q[t->q_head];
+
+	LB_ASSERT(t->q_len > 0 && t->q_len <= t->bufcnt);
+	t->q_head = (t->q_head + 1) % t->bufcnt;
+	t->q_len--;
+	handle_ata(t, e->nb, &e->m);
+	netbuf_free(e->nb);
+	e->nb = NULL;
+	if (t->q_len)
+		timer_arm_in(t->net->host->loop, &t->serve, t->serial_ns);
+}
+
+/* Queue @nb for a serial target; false when the queue is full. */
+static bool enqueue(struct aoe_target *t, struct netbuf *nb,
+		    const struct aoe_msg *m)
+{
+	struct aoe_tq *e;
+
+	if (t->q_len == t->bufcnt) {
+		counter_inc(&t->st.drop_queue_full);
+		return false;
+	}
+	e = &t->q[(t->q_head + t->q_len++) % t->bufcnt];
+	e->nb = nb;
+	e->m = *m;
+	if (!timer_armed(&t->serve))
+		timer_arm_in(t->net->host->loop, &t->serve, t->serial_ns);
+	return true;
+}
+
 static enum aoe_rx tgt_rcv(struct aoe_endpoint *ep, struct net_device *dev,
 			   struct netbuf *nb, const struct aoe_msg *m)
 {
@@ -279,6 +334,11 @@ static enum aoe_rx tgt_rcv(struct aoe_endpoint *ep, struct net_device *dev,
 		counter_inc(&t->st.drop_pfmemalloc);
 	else if (host_now(t->net->host) < t->stall_until)
 		counter_inc(&t->st.drop_stalled);
+	else if (m->cmd == AOE_CMD_ATA && t->serial_ns && !bcast &&
+		 enqueue(t, nb, m))
+		return AOE_RX_TAKEN; /* the queue holds it */
+	else if (m->cmd == AOE_CMD_ATA && t->serial_ns && !bcast)
+		; /* dropped at a full queue, counted */
 	else if (m->cmd == AOE_CMD_ATA)
 		handle_ata(t, nb, m);
 	else if (m->cmd == AOE_CMD_CFG)
@@ -335,10 +395,20 @@ struct aoe_target *aoe_target_create(struct net *net,
 	t->read_only = cfg->read_only;
 	t->no_flush_ext = cfg->no_flush_ext;
 	t->max_sectors = aoe_mtu_sectors(dev->mtu);
+	t->serial_ns = cfg->serial_ns;
+	timer_init(&t->serve, serve_next);
+	if (t->serial_ns) {
+		t->q = calloc(t->bufcnt, sizeof(*t->q));
+		if (!t->q) {
+			free(t);
+			return NULL;
+		}
+	}
 	snprintf(t->serial, sizeof(t->serial), "%u.%u:lifeboat", t->shelf,
 		 t->slot);
 	t->ep.rcv = tgt_rcv;
 	if (aoe_port_join(net, &t->ep)) {
+		free(t->q);
 		free(t);
 		return NULL;
 	}
@@ -357,10 +427,20 @@ void aoe_target_destroy(struct aoe_target *t)
 		return;
 	aoe_port_leave(t->net, &t->ep);
 	tgt_stats(t, false);
+	timer_cancel(t->net->host->loop, &t->serve);
+	for (; t->q_len; t->q_len--, t->q_head = (t->q_head + 1) % t->bufcnt)
+		netbuf_free(t->q[t->q_head].nb);
+	free(t->q);
 	free(t);
 }
 
 void aoe_target_set_stall(struct aoe_target *t, uint64_t until_ns)
 {
 	t->stall_until = until_ns;
+}
+
+void aoe_target_set_bad(struct aoe_target *t, uint64_t lba, uint64_t count)
+{
+	t->bad_lba = lba;
+	t->bad_count = count;
 }

@@ -208,6 +208,7 @@ void fault_schedule_draw(struct fault_schedule *fs, uint64_t seed,
 	draw_rates(fs, &r, horizon_ns);
 	draw_outages(fs, &r, horizon_ns);
 	draw_windows(fs, &r, horizon_ns);
+	fs->vblade = prng_chance(&r, 0.5);
 	/* in time order (insertion sort: a few dozen at most, stable) */
 	for (unsigned i = 1; i < fs->nr; i++) {
 		struct fault_event e = fs->ev[i];
@@ -256,6 +257,8 @@ void fault_schedule_print(const struct fault_schedule *fs, FILE *out)
 		"  faults: %s; base loss %.4f dup %.4f reorder %.4f corrupt %.4f\n",
 		kinds, fs->base[FK_LOSS], fs->base[FK_DUP],
 		fs->base[FK_REORDER], fs->base[FK_CORRUPT]);
+	if (fs->vblade)
+		fprintf(out, "  an AoE target behaves like vblade\n");
 	for (unsigned i = 0; i < fs->nr; i++) {
 		const struct fault_event *e = &fs->ev[i];
 

@@ -71,6 +71,12 @@ struct fault_schedule {
 	struct fault_event ev[FAULT_EVENTS_MAX]; /* sorted by at_ns */
 	unsigned nr;
 	uint64_t outage_ns; /* total time of partitions, stalls and restarts */
+	/*
+	 * AoE worlds: the target behaves like vblade (one request at a time,
+	 * 16 queued and the rest dropped, FLUSH CACHE EXT rejected).  Drawn
+	 * last, so the events above are those of the same seed before.
+	 */
+	bool vblade;
 };
 
 /*

@@ -245,6 +245,10 @@ static int world_storage(struct world *w, uint64_t bytes)
 						 .slot = AOE_SLOT,
 						 .dev = &w->server.dev,
 						 .store = &w->store };
+	if (w->s->faults && w->s->faults->vblade) {
+		w->aoe_cfg.serial_ns = 20000; /* a pwrite of a frame or two */
+		w->aoe_cfg.no_flush_ext = true;
+	}
 	w->nbd_cfg = (struct nbd_server_config){ .store = &w->store };
 	err = server_start(w);
 	if (err)

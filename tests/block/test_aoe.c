@@ -384,6 +384,52 @@ static void test_aoe_rw_lossy(void **state)
 	world_free(x);
 }
 
+/*
+ * Against a target that behaves like vblade on a real wire: one request
+ * served at a time (20 us each), at most 16 queued and the rest dropped,
+ * FLUSH CACHE EXT rejected; 5 % of the frames lost and 2 % duplicated in
+ * each direction.  Every byte is written, flushed and read back.
+ */
+static void test_aoe_vblade_like_lossy(void **state)
+{
+	struct sim_link_config cfg = { .loss = 0.05, .dup = 0.02 };
+	struct world *x = world_new(&cfg, 27, CLIENT_PAGES);
+	struct aoe_target_config tc = { .shelf = SHELF,
+					.slot = SLOT,
+					.store = &x->store,
+					.no_flush_ext = true,
+					.serial_ns = 20 * NSEC_PER_USEC };
+	struct runner *r;
+
+	aoe_target_destroy(x->tgt);
+	x->tgt = aoe_target_create(x->th->net, &tc);
+	assert_non_null(x->tgt);
+	assert_int_equal(client_new(x, 0), 0);
+	r = runner_new(x);
+	runner_do(r, BIO_WRITE, 0, STORE_SIZE, 11);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(flush_sync(x), 0);
+	assert_int_equal(cstat(x, "flush_fallback"), 1);
+	runner_do(r, BIO_READ, 0, STORE_SIZE, 11);
+	assert_int_equal(r->errors, 0);
+	assert_int_equal(r->bad_bytes, 0);
+	print_message(
+		"aoe vblade-like: %u MiB in %.3f s virtual, tx %lld, retransmits %lld (early %lld, timeouts %lld), dup %lld, target queue drops %lld, window %lld\n",
+		STORE_SIZE >> 20, (double)loop_now(&x->w->loop) / 1e9,
+		(long long)cstat(x, "tx"), (long long)cstat(x, "retransmits"),
+		(long long)cstat(x, "early_retransmits"),
+		(long long)cstat(x, "timeouts"), (long long)cstat(x, "dup"),
+		(long long)nf_stat(x->th, "aoe_target.e7.3.drop_queue_full"),
+		(long long)cstat(x, "window"));
+	assert_true(cstat(x, "retransmits") > 0);
+	/* a target that answers in order reveals most losses before the
+	 * timeout: an answer to a later frame comes back first */
+	assert_true(cstat(x, "timeouts") * 10 < cstat(x, "retransmits"));
+	assert_int_equal(cstat(x, "errors"), 0);
+	runner_free(r);
+	world_free(x);
+}
+
 static void test_aoe_corruption_is_survived(void **state)
 {
 	struct sim_link_config cfg = { .corrupt = 0.05 };
@@ -665,6 +711,183 @@ static void test_aoe_late_copy_fenced(void **state)
 	world_free(x);
 }
 
+/* Warm the RTT estimate with a few clean writes: RTO at its 2 ms floor. */
+static void warm_rto(struct world *x, struct page *pg)
+{
+	struct bio bio;
+	bool done;
+
+	for (int i = 0; i < 8; i++) {
+		write_start(x, &bio, pg, 4096, 'w', &done);
+		write_wait(x, &bio, &done);
+	}
+	assert_int_equal(cstat(x, "rto"), 2 * NSEC_PER_MSEC);
+}
+
+/*
+ * The fence lasts as long as the frame's backed-off RTO says a copy may
+ * arrive, not a base-RTO multiple: four copies of one write are held 60 ms
+ * on the wire (well past the 10 ms minimum fence) while the frame backs off
+ * (copies at 0, 2, 6, 14 ms; the fifth, at 30 ms, gets through).  The next
+ * write to those sectors must land after all four late copies.
+ */
+static void test_aoe_fence_outlives_backoff(void **state)
+{
+	struct world *x = world_new(NULL, 24, CLIENT_PAGES);
+	struct page *pg = mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+	struct sim_link_config *lc = &x->w->link.cfg;
+	struct bio bio;
+	bool done;
+
+	assert_int_equal(client_new(x, 0), 0);
+	warm_rto(x, pg);
+	lc->reorder = 1.0;
+	lc->reorder_ns = 60 * NSEC_PER_MSEC;
+	write_start(x, &bio, pg, 0, 'A', &done);
+	nf_run_for(x->w, 20 * NSEC_PER_MSEC);
+	lc->reorder = 0;
+	write_wait(x, &bio, &done);
+	assert_int_equal(cstat(x, "retransmits"), 4);
+	write_start(x, &bio, pg, 0, 'B', &done);
+	write_wait(x, &bio, &done);
+	nf_run_for(x->w, 200 * NSEC_PER_MSEC); /* every copy has landed */
+	assert_int_equal(x->w->link.st.reordered.v, 4); /* the 4 late copies */
+	assert_int_equal(x->store.ram[0], 'B');
+	assert_int_equal(x->store.ram[1023], 'B');
+	assert_true(cstat(x, "fenced") >= 1);
+	mm_page_put(x->ch->mm, pg);
+	world_free(x);
+}
+
+#define OVF_WRITES 64 /* frames fenced at once: twice the fence slots */
+#define OVF_PAGES (OVF_WRITES / 4)
+
+struct ovf {
+	struct bio bio[OVF_WRITES];
+	bool done[OVF_WRITES];
+	struct page *pg[OVF_PAGES];
+};
+
+/* One 1 KiB write of @c to each of OVF_WRITES areas, all in flight. */
+static void ovf_start(struct world *x, struct ovf *o, char c)
+{
+	for (unsigned i = 0; i < OVF_WRITES; i++) {
+		struct bio *bio = &o->bio[i];
+		uint32_t off = (i % 4) * 1024;
+
+		memset((uint8_t *)page_address(x->ch->mm, o->pg[i / 4]) + off,
+		       c, 1024);
+		bio_init(bio, x->bd, BIO_WRITE);
+		bio->offset = i * 1024;
+		assert_int_equal(bio_add_page(bio, o->pg[i / 4], off, 1024), 0);
+		bio->end_io = write_end_io;
+		bio->private = &o->done[i];
+		o->done[i] = false;
+		assert_int_equal(blk_submit(bio), 0);
+	}
+}
+
+static void ovf_wait(struct world *x, struct ovf *o)
+{
+	for (unsigned i = 0; i < OVF_WRITES; i++) {
+		for (int n = 0; n < 10000 && !o->done[i]; n++)
+			nf_run_for(x->w, 100000);
+		assert_true(o->done[i]);
+		assert_int_equal(o->bio[i].error, 0);
+	}
+}
+
+/*
+ * More retransmitted writes complete at once than there are fence slots
+ * (a target that queues 64 frames, all 64 first copies held 3 ms, all
+ * retransmitted at 2 ms and answered): no fence may be dropped to make
+ * room, so the next writes to those sectors wait for the late copies.
+ */
+static void test_aoe_fence_slots_overflow(void **state)
+{
+	struct world *x = world_new(NULL, 25, CLIENT_PAGES);
+	struct sim_link_config *lc = &x->w->link.cfg;
+	struct aoe_target_config tc = { .shelf = SHELF,
+					.slot = SLOT,
+					.store = &x->store,
+					.buffer_count = OVF_WRITES };
+	struct aoe_client_config cc = { .shelf = SHELF,
+					.slot = SLOT,
+					.queue_depth = OVF_WRITES };
+	struct page *pg = mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+	struct ovf *o = calloc(1, sizeof(*o));
+
+	aoe_target_destroy(x->tgt);
+	x->tgt = aoe_target_create(x->th->net, &tc);
+	assert_non_null(x->tgt);
+	assert_int_equal(
+		aoe_client_create(x->ch->net, &cc, on_ready, x, &x->bd), 0);
+	nf_run_for(x->w, 10 * NSEC_PER_MSEC);
+	assert_true(x->ready);
+	assert_int_equal(x->ready_err, 0);
+	assert_int_equal(cstat(x, "window"), OVF_WRITES);
+	warm_rto(x, pg);
+	for (unsigned i = 0; i < OVF_PAGES; i++)
+		o->pg[i] = mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+	lc->reorder = 1.0;
+	lc->reorder_ns = 3 * NSEC_PER_MSEC;
+	ovf_start(x, o, 'A');
+	nf_run_for(x->w, 100000); /* every first copy is on the wire, late */
+	lc->reorder = 0;
+	ovf_wait(x, o);
+	assert_int_equal(cstat(x, "retransmits"), OVF_WRITES);
+	ovf_start(x, o, 'B');
+	ovf_wait(x, o);
+	nf_run_for(x->w, 50 * NSEC_PER_MSEC);
+	for (unsigned i = 0; i < OVF_WRITES; i++) {
+		assert_int_equal(x->store.ram[i * 1024], 'B');
+		assert_int_equal(x->store.ram[i * 1024 + 1023], 'B');
+	}
+	assert_true(cstat(x, "fenced") >= 1);
+	for (unsigned i = 0; i < OVF_PAGES; i++)
+		mm_page_put(x->ch->mm, o->pg[i]);
+	free(o);
+	mm_page_put(x->ch->mm, pg);
+	world_free(x);
+}
+
+/*
+ * A write that fails (a medium error answers its retransmission) still
+ * has its first copy on the wire: the failed request is fenced too, so a
+ * rewrite after the error is not undone by that copy.
+ */
+static void test_aoe_failed_write_fenced(void **state)
+{
+	struct world *x = world_new(NULL, 26, CLIENT_PAGES);
+	struct page *pg = mm_page_alloc(x->ch->mm, MM_NORMAL, NULL);
+	struct sim_link_config *lc = &x->w->link.cfg;
+	struct bio bio;
+	bool done;
+
+	assert_int_equal(client_new(x, 0), 0);
+	warm_rto(x, pg);
+	lc->reorder = 1.0;
+	lc->reorder_ns = 3 * NSEC_PER_MSEC;
+	write_start(x, &bio, pg, 0, 'A', &done);
+	nf_run_for(x->w, 100000); /* the first copy is on the wire, late */
+	lc->reorder = 0;
+	aoe_target_set_bad(x->tgt, 0, 2);
+	for (int i = 0; i < 10000 && !done; i++)
+		nf_run_for(x->w, 100000);
+	assert_true(done);
+	assert_int_equal(bio.error, -EIO);
+	aoe_target_set_bad(x->tgt, 0, 0); /* the medium recovers */
+	write_start(x, &bio, pg, 0, 'B', &done);
+	write_wait(x, &bio, &done);
+	nf_run_for(x->w, 20 * NSEC_PER_MSEC); /* the late copy has landed */
+	assert_int_equal(x->w->link.st.reordered.v, 1);
+	assert_int_equal(x->store.ram[0], 'B');
+	assert_int_equal(x->store.ram[1023], 'B');
+	assert_true(cstat(x, "fenced") >= 1);
+	mm_page_put(x->ch->mm, pg);
+	world_free(x);
+}
+
 static void test_aoe_reserve_does_not_fit(void **state)
 {
 	struct world *x = world_new(NULL, 13, CLIENT_PAGES);
@@ -694,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_aoe_flush_fallback),
 		cmocka_unit_test(test_aoe_rw_clean),
 		cmocka_unit_test(test_aoe_rw_lossy),
+		cmocka_unit_test(test_aoe_vblade_like_lossy),
 		cmocka_unit_test(test_aoe_corruption_is_survived),
 		cmocka_unit_test(test_aoe_target_stall),
 		cmocka_unit_test(test_aoe_target_restart),
@@ -702,6 +926,9 @@ int main(void)
 		cmocka_unit_test(test_aoe_stray_frames),
 		cmocka_unit_test(test_aoe_writes_from_reserve),
 		cmocka_unit_test(test_aoe_late_copy_fenced),
+		cmocka_unit_test(test_aoe_fence_outlives_backoff),
+		cmocka_unit_test(test_aoe_fence_slots_overflow),
+		cmocka_unit_test(test_aoe_failed_write_fenced),
 		cmocka_unit_test(test_aoe_reserve_does_not_fit),
 	};
 
