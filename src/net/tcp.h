@@ -113,6 +113,7 @@ struct tcp_hdr {
 	X(fast_retransmits) \
 	X(dup_acks) \
 	X(challenge_acks) \
+	X(rx_dup_fin) \
 	X(rst_sent) \
 	X(rst_received) \
 	X(rst_ignored) \

@@ -328,7 +328,9 @@ static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			return;
 		}
 		netbuf_consume(c->nb, skip);
+		/* seq and len move together: fin_input finds the FIN at their end */
 		c->seq += skip;
+		c->len -= skip;
 		len -= skip;
 	}
 	wnd_end = tp->rcv_adv;
@@ -666,8 +668,19 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 /* §3.10.7.4 "eighth": the FIN, once everything before it has arrived. */
 static void fin_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
-	if (!(c->flags & TCP_FIN) || tp->fin_received ||
-	    c->seq + c->len != tp->rcv_nxt)
+	if (!(c->flags & TCP_FIN))
+		return;
+	if (tp->fin_received) {
+		/*
+		 * A repeat: the peer did not get our ACK of its FIN and will
+		 * keep resending until it does (RFC 9293 §3.10.7.4, "eighth":
+		 * acknowledge it, whatever our state).
+		 */
+		TCP_INC(c->net, rx_dup_fin);
+		tcp_send_ack(tp);
+		return;
+	}
+	if (c->seq + c->len != tp->rcv_nxt)
 		return;
 	tp->fin_received = true;
 	tp->rcv_nxt++;
