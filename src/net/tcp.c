@@ -400,6 +400,12 @@ int tcp_connect(struct tcp_sock *tp, const struct sock_addr *peer)
 		sock_critical_path(&tp->sk, true);
 	tp->iss = tcp_isn(net, tp->sk.local.ip, tp->sk.local.port, peer->ip,
 			  peer->port);
+	/*
+	 * The timestamp clock is fixed before the SYN carries its first
+	 * value: moving it later would make our own segments look older
+	 * than the SYN to a peer doing PAWS (RFC 7323 §5).
+	 */
+	tp->ts_offset = tcp_ts_offset(tp);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->write_seq = tp->iss + 1;
 	tp->state = TCP_SYN_SENT;
@@ -417,6 +423,13 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s)
 	host_trace(tp->sk.net->host, "tcp.state", tp->sk.local.port, tp->state,
 		   s);
 	tp->state = s;
+}
+
+/* A per-connection offset for our timestamp clock (RFC 7323 §5.4). */
+uint32_t tcp_ts_offset(struct tcp_sock *tp)
+{
+	return (uint32_t)tcp_isn(tp->sk.net, tp->sk.remote.ip, 0,
+				 tp->sk.local.ip, 1);
 }
 
 uint32_t tcp_ts_now(const struct tcp_sock *tp)

@@ -89,6 +89,8 @@ struct tcp_hdr {
 #define TCP_KEEPALIVE_PROBES 9
 #define TCP_PERSIST_MAX_NS (60 * NSEC_PER_SEC)
 #define TCP_OFO_MAX_SEGS 256
+/* PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5) */
+#define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * NSEC_PER_SEC)
 
 /* Every event and drop point, registered as "tcp.<name>". */
 // clang-format off
@@ -114,6 +116,7 @@ struct tcp_hdr {
 	X(dup_acks) \
 	X(challenge_acks) \
 	X(rx_dup_fin) \
+	X(rx_paws_rejected) \
 	X(rst_sent) \
 	X(rst_received) \
 	X(rst_ignored) \
@@ -170,6 +173,7 @@ struct tcp_sock {
 	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ofo_arrivals; /* out-of-order segments ever queued */
 	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_stamp; /* when TS.Recent was taken (PAWS) */
 	tcp_seq_t last_ack_sent;
 
 	/* congestion control and RTT */

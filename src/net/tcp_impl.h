@@ -85,6 +85,7 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s);
 void tcp_done(struct tcp_sock *tp, int err);
 void tcp_enter_timewait(struct tcp_sock *tp);
 uint32_t tcp_ts_now(const struct tcp_sock *tp);
+uint32_t tcp_ts_offset(struct tcp_sock *tp);
 void tcp_wake_readable(struct tcp_sock *tp);
 void tcp_wake_writable(struct tcp_sock *tp);
 /* Memory flags and reserve for this connection's allocations. */

@@ -50,12 +50,27 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->mss = (uint16_t)(tp->mss - 12);
 	if (tp->ts_ok) {
 		tp->ts_recent = c->opts.tsval;
-		tp->ts_offset = (uint32_t)tcp_isn(tp->sk.net, tp->sk.remote.ip,
-						  0, tp->sk.local.ip, 1);
+		tp->ts_recent_stamp = host_now(tp->sk.net->host);
+		/* an active opener chose its clock before its SYN */
+		if (tp->state != TCP_SYN_SENT)
+			tp->ts_offset = tcp_ts_offset(tp);
 	}
 	tp->irs = c->seq;
 	tp->rcv_nxt = c->seq + 1;
 	tp->rcv_adv = tp->rcv_nxt;
+	/*
+	 * What the peer may already send: the unscaled window of our SYN.
+	 * Our ACK commits the same when it goes out, but it may not (no
+	 * memory), and the peer's data must not then look beyond the window.
+	 */
+	if (tp->state == TCP_SYN_SENT)
+		tp->rcv_adv += lb_min(tcp_rcv_window(tp), 0xffffu);
+	/*
+	 * RFC 7323 §4.3: Last.ACK.sent starts at RCV.NXT.  Left at zero (our
+	 * ACK of the SYN could not be allocated), the acceptability test and
+	 * the TS.Recent rule would compare against a number from nowhere.
+	 */
+	tp->last_ack_sent = tp->rcv_nxt;
 }
 
 /* ---- LISTEN -------------------------------------------------------------- */
@@ -174,6 +189,31 @@ static bool timewait_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 }
 
 /* ---- synchronized states -------------------------------------------------- */
+
+/*
+ * TS.Recent is valid unless the connection has been idle for longer than
+ * the peer's timestamp clock may take to wrap half-way (RFC 7323 §5.5).
+ */
+static bool ts_recent_stale(const struct tcp_sock *tp, uint64_t now)
+{
+	return now - tp->ts_recent_stamp > TCP_PAWS_IDLE_NS;
+}
+
+/*
+ * PAWS (RFC 7323 §5.3 R1): a segment whose timestamp is older than
+ * TS.Recent is an old duplicate, even when its sequence number looks
+ * current because the sequence space wrapped (3.4 s at 10 Gbit/s).  An
+ * RST is judged by its sequence number alone (§5.2: RSTs need not carry
+ * a timestamp that passes).
+ */
+static bool paws_reject(const struct tcp_sock *tp, const struct tcp_in_ctx *c)
+{
+	if (!tp->ts_ok || !c->opts.ts_ok || (c->flags & TCP_RST))
+		return false;
+	if ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0)
+		return false;
+	return !ts_recent_stale(tp, host_now(c->net->host));
+}
 
 /* RFC 9293 §3.10.7.4 "first": is any of the segment inside our window? */
 static bool acceptable(struct tcp_sock *tp, const struct tcp_in_ctx *c)
@@ -711,18 +751,29 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	struct net *net = c->net;
 	enum tcp_state s;
 
-	/* first: the sequence number */
+	/* PAWS, then the sequence number: an old duplicate gets an ACK */
+	if (paws_reject(tp, c)) {
+		TCP_INC(net, rx_paws_rejected);
+		tcp_send_ack(tp);
+		return;
+	}
 	if (!acceptable(tp, c)) {
 		TCP_INC(net, rx_out_of_window);
 		if (!(c->flags & TCP_RST))
 			tcp_send_ack(tp);
 		return;
 	}
-	/* timestamps: remember the newest that covers what we acknowledged */
+	/*
+	 * Timestamps (§4.3 R3): remember the newest that covers what we
+	 * acknowledged; after a long idle time any, as TS.Recent is stale.
+	 */
 	if (tp->ts_ok && c->opts.ts_ok &&
-	    (int32_t)(c->opts.tsval - tp->ts_recent) >= 0 &&
-	    seq_leq(c->seq, tp->last_ack_sent))
+	    ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0 ||
+	     ts_recent_stale(tp, host_now(net->host))) &&
+	    seq_leq(c->seq, tp->last_ack_sent)) {
 		tp->ts_recent = c->opts.tsval;
+		tp->ts_recent_stamp = host_now(net->host);
+	}
 	/* second: RST (RFC 5961 §3.2) */
 	if (c->flags & TCP_RST) {
 		uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;

@@ -207,12 +207,189 @@ static void test_repeated_fin_in_last_ack_acked(void **state)
 	fx_done(&f);
 }
 
+/* ---- PAWS (RFC 7323 §5) -------------------------------------------------- */
+
+/*
+ * After the sequence space wraps, an old duplicate can carry a sequence
+ * number in the window; its timestamp gives it away: dropped, with an ACK.
+ */
+static void test_paws_drops_old_duplicate(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	f.p.tsval = 6000;
+	peer_data(&f, 100);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.o.tsecr, 6000);
+	/* the next bytes, but stamped before what we already took */
+	f.p.tsval = 5999;
+	assert_true(peer_data_at(&f, 100, 200, TCP_ACK | TCP_PSH));
+	expect_one(&f, &s);
+	assert_int_equal(s.flags, TCP_ACK);
+	assert_int_equal(s.ack, f.p.seq); /* not taken */
+	assert_int_equal(s.o.tsecr, 6000);
+	assert_int_equal(th_stat(f.th, "tcp.rx_paws_rejected"), 1);
+	assert_int_equal(read_check(&f, 0), 100);
+	/* the same bytes with a current timestamp are taken */
+	f.p.tsval = 6001;
+	peer_data(&f, 200);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(s.o.tsecr, 6001);
+	assert_int_equal(read_check(&f, 100), 200);
+	/* a timestamp far ahead is newer (modulo 2^32), not older */
+	f.p.tsval = 6001 + 0x7fffff00u;
+	peer_data(&f, 10);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(th_stat(f.th, "tcp.rx_paws_rejected"), 1);
+	fx_done(&f);
+}
+
+/* An RST is judged by its sequence number, not its timestamp. */
+static void test_paws_does_not_block_rst(void **state)
+{
+	struct fx f;
+	struct th_pkt k;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	f.p.tsval = 6000;
+	peer_data(&f, 100);
+	k = th_peer_pkt(&f.p, TCP_RST, NULL, 0);
+	k.o.tsval = 1;
+	assert_true(th_inject(f.th, &k));
+	assert_int_equal(f.tp->state, TCP_CLOSED);
+	assert_int_equal(f.th->ev.err, ECONNRESET);
+	assert_int_equal(th_stat(f.th, "tcp.rx_paws_rejected"), 0);
+	fx_done(&f);
+}
+
+/*
+ * After 24 days without a segment TS.Recent is stale (RFC 7323 §5.5): the
+ * peer's timestamp clock may have wrapped, so an "older" one is accepted
+ * and becomes TS.Recent.
+ */
+static void test_paws_idle_24_days(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	f.p.tsval = 0x70000000u;
+	peer_data(&f, 100);
+	th_run(f.th, TCP_DELACK_NS);
+	th_drain(f.th);
+	/* within the 24 days: still rejected */
+	th_run(f.th, TCP_PAWS_IDLE_NS - NSEC_PER_SEC);
+	th_drain(f.th);
+	f.p.tsval = 1000;
+	assert_true(peer_data_at(&f, 100, 10, TCP_ACK | TCP_PSH));
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(th_stat(f.th, "tcp.rx_paws_rejected"), 1);
+	/* the PAWS reply itself does not refresh TS.Recent's age */
+	th_run(f.th, 2 * NSEC_PER_SEC);
+	th_drain(f.th);
+	peer_data(&f, 10);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(s.o.tsecr, 1000);
+	assert_int_equal(read_check(&f, 0), 110);
+	assert_int_equal(th_stat(f.th, "tcp.rx_paws_rejected"), 1);
+	fx_done(&f);
+}
+
+/*
+ * Last.ACK.sent is RCV.NXT from the handshake on (RFC 7323 §4.3), even when
+ * our ACK of the SYN-ACK could not be sent: the peer's first data is then
+ * acceptable, and its timestamp is taken.
+ */
+static void test_last_ack_sent_set_at_handshake(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	struct th_pkt k;
+
+	fx_init(&f);
+	th_peer_init(&f.p, PPORT, 0, TH_OFFER_ALL);
+	/* far from zero in sequence space, where a zero Last.ACK.sent
+	 * would lie ahead of everything the peer sends */
+	f.p.iss = 0x90000000u;
+	f.p.seq = f.p.iss;
+	f.tp = tcp_socket(f.th->net, &th_sock_ops, f.th);
+	assert_non_null(f.tp);
+	assert_int_equal(
+		tcp_connect(f.tp, &(struct sock_addr){ f.th->peer_ip, PPORT }),
+		0);
+	expect_one(&f, &s);
+	assert_int_equal(s.flags, TCP_SYN);
+	f.p.lport = s.sport;
+	f.p.ack = s.seq + 1;
+	f.p.tsecr = s.o.tsval;
+	k = th_peer_syn(&f.p);
+	k.flags |= TCP_ACK;
+	k.ack = f.p.ack;
+	k.o.tsecr = f.p.tsecr;
+	f.p.seq = f.p.iss + 1;
+	/* our ACK of the SYN-ACK cannot be allocated */
+	assert_int_equal(mm_failinj_set(f.th->mm, "nth=1,always,site=transmit"),
+			 0);
+	assert_true(th_inject(f.th, &k));
+	assert_int_equal(mm_failinj_set(f.th->mm, "off"), 0);
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	expect_none(&f);
+	assert_int_equal(f.tp->last_ack_sent, f.tp->rcv_nxt);
+	f.p.tsval = 6000;
+	peer_data(&f, 100);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(s.o.tsecr, 6000);
+	assert_int_equal(read_check(&f, 0), 100);
+	fx_done(&f);
+}
+
+/*
+ * Our timestamp clock is fixed before the SYN: the SYN's TSval and those
+ * after it never go backwards, so a peer doing PAWS keeps our segments.
+ */
+static void test_active_open_timestamps_monotonic(void **state)
+{
+	struct fx f;
+	struct th_seg syn, s;
+	uint8_t d[10] = { 0 };
+
+	fx_init(&f);
+	th_peer_init(&f.p, PPORT, 0, TH_OFFER_ALL);
+	f.tp = th_connect(f.th, &f.p, &syn);
+	assert_non_null(f.tp);
+	assert_true(syn.o.ts_ok);
+	th_clear(f.th); /* our ACK of the SYN-ACK */
+	assert_int_equal(tcp_send(f.tp, d, sizeof(d)), (ssize_t)sizeof(d));
+	expect_one(&f, &s);
+	assert_true(s.o.ts_ok);
+	assert_true((int32_t)(s.o.tsval - syn.o.tsval) >= 0);
+	assert_true(s.o.tsval - syn.o.tsval < 1000); /* within a second */
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fin_after_overlap_taken),
 		cmocka_unit_test(test_repeated_fin_in_close_wait_acked),
 		cmocka_unit_test(test_repeated_fin_in_last_ack_acked),
+		cmocka_unit_test(test_paws_drops_old_duplicate),
+		cmocka_unit_test(test_paws_does_not_block_rst),
+		cmocka_unit_test(test_paws_idle_24_days),
+		cmocka_unit_test(test_last_ack_sent_set_at_handshake),
+		cmocka_unit_test(test_active_open_timestamps_monotonic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

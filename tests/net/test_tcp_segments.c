@@ -1543,11 +1543,13 @@ static void test_timestamps_echo_rules(void **state)
 	expect_one(&f, &s);
 	assert_int_equal(s.o.tsecr, 7000);
 	assert_true((int32_t)(s.o.tsval - tsval) >= 0); /* our clock */
-	/* an older TSval does not move TS.Recent back */
+	/* an older TSval does not move TS.Recent back: PAWS drops the
+	 * segment and acknowledges (RFC 7323 §5.3) */
 	f.p.tsval = 100;
 	peer_data(&f, 10);
-	th_run(f.th, TCP_DELACK_NS);
+	f.p.seq -= 10;
 	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
 	assert_int_equal(s.o.tsecr, 7000);
 	/* out of order (beyond Last.ACK.sent): not taken */
 	f.p.tsval = 9000;
