@@ -54,6 +54,7 @@ int tcp_init(struct net *net)
 	/* RFC 6528's secret: from the host's PRNG, so a simulation replays. */
 	t->isn_key[0] = prng_next(&net->host->prng);
 	t->isn_key[1] = prng_next(&net->host->prng);
+	prng_fork(&net->host->prng, &t->prng, 0x7463702d6368616cull);
 	if (kmem_cache_init(&a->cache, net->mm, "tcp_sock",
 			    sizeof(struct tcp_sock), 64)) {
 		free(a);

@@ -89,6 +89,13 @@ struct tcp_hdr {
 #define TCP_KEEPALIVE_PROBES 9
 #define TCP_PERSIST_MAX_NS (60 * NSEC_PER_SEC)
 #define TCP_OFO_MAX_SEGS 256
+/*
+ * Challenge ACKs a host sends per second (RFC 5961 §7), drawn each second
+ * between half and one and a half times this, as Linux does; and those a
+ * flagged connection may charge to its transmit reserve per second.
+ */
+#define TCP_CHALLENGE_ACK_LIMIT 1000
+#define TCP_CHALLENGE_RESERVE_PER_SEC 2
 /* PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5) */
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * NSEC_PER_SEC)
 
@@ -115,6 +122,8 @@ struct tcp_hdr {
 	X(fast_retransmits) \
 	X(dup_acks) \
 	X(challenge_acks) \
+	X(challenge_acks_limited) \
+	X(challenge_acks_reserve) \
 	X(rx_dup_fin) \
 	X(rx_paws_rejected) \
 	X(rst_sent) \
@@ -203,6 +212,9 @@ struct tcp_sock {
 	bool nodelay, keepalive;
 
 	struct netbuf *spare_ack; /* flagged: an ACK that needs no memory */
+	/* flagged: challenge ACKs charged to net.tx.<id> in this second */
+	uint64_t challenge_rsv_stamp;
+	unsigned challenge_rsv_used;
 	int err;
 };
 

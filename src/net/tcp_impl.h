@@ -20,6 +20,11 @@ struct tcp_table {
 	unsigned nr_timewait;
 	uint64_t isn_key[2];
 	struct tcp_stats st;
+	/* RFC 5961 §7: challenge ACKs left in this second, host-wide */
+	struct prng prng; /* forked from the host's: draws the budgets */
+	uint64_t challenge_stamp;
+	unsigned challenge_left;
+	bool challenge_started;
 };
 
 static inline struct tcp_table *tcp_table(struct net *net)
@@ -96,6 +101,12 @@ struct mm_reserve *tcp_tx_reserve(struct tcp_sock *tp);
 /* Send what the windows allow; 0 or -errno. */
 int tcp_output(struct tcp_sock *tp);
 int tcp_send_ack(struct tcp_sock *tp);
+/*
+ * An ACK that answers a segment we doubt (RFC 5961): never the spare ACK,
+ * and for a flagged connection at most TCP_CHALLENGE_RESERVE_PER_SEC a
+ * second from its transmit reserve; otherwise normal memory or nothing.
+ */
+int tcp_send_challenge_ack(struct tcp_sock *tp);
 int tcp_send_syn(struct tcp_sock *tp);
 int tcp_send_probe(struct tcp_sock *tp, bool with_byte);
 /* Retransmit the first unacknowledged segment, or @seg. */

@@ -231,10 +231,41 @@ static bool acceptable(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 	       seq_leq(c->seq, tp->rcv_nxt + wnd);
 }
 
+/*
+ * RFC 5961 §7: challenge ACKs are limited per host, or a flood of forged
+ * RSTs and SYNs becomes a flood of our ACKs.  The budget of each second is
+ * drawn at random (half to one and a half times the limit, as Linux does)
+ * so an off-path attacker cannot count them to learn whether a guessed
+ * connection exists (CVE-2016-5696).
+ */
+static bool challenge_allowed(struct net *net)
+{
+	struct tcp_table *t = tcp_table(net);
+	uint64_t now = host_now(net->host);
+
+	if (!t->challenge_started || now - t->challenge_stamp >= NSEC_PER_SEC) {
+		t->challenge_started = true;
+		t->challenge_stamp = now;
+		t->challenge_left =
+			TCP_CHALLENGE_ACK_LIMIT / 2 +
+			(unsigned)prng_below(&t->prng, TCP_CHALLENGE_ACK_LIMIT);
+	}
+	if (!t->challenge_left)
+		return false;
+	t->challenge_left--;
+	return true;
+}
+
 static void challenge_ack(struct tcp_sock *tp)
 {
-	TCP_INC(tp->sk.net, challenge_acks);
-	tcp_send_ack(tp);
+	struct net *net = tp->sk.net;
+
+	if (!challenge_allowed(net)) {
+		TCP_INC(net, challenge_acks_limited);
+		return;
+	}
+	TCP_INC(net, challenge_acks);
+	tcp_send_challenge_ack(tp);
 }
 
 static void free_ofo(struct tcp_sock *tp)

@@ -338,8 +338,8 @@ static void test_last_ack_sent_set_at_handshake(void **state)
 	k.o.tsecr = f.p.tsecr;
 	f.p.seq = f.p.iss + 1;
 	/* our ACK of the SYN-ACK cannot be allocated */
-	assert_int_equal(mm_failinj_set(f.th->mm, "nth=1,always,site=transmit"),
-			 0);
+	assert_int_equal(
+		mm_failinj_set(f.th->mm, "nth=1,always,site=transmit_ex"), 0);
 	assert_true(th_inject(f.th, &k));
 	assert_int_equal(mm_failinj_set(f.th->mm, "off"), 0);
 	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
@@ -379,6 +379,99 @@ static void test_active_open_timestamps_monotonic(void **state)
 	fx_done(&f);
 }
 
+/* ---- challenge ACKs (RFC 5961 §7) ---------------------------------------- */
+
+/* @n forged RSTs inside @tp's window, not at RCV.NXT: each a challenge. */
+static void forged_rsts(struct fx *f, struct th_peer *p, unsigned n)
+{
+	struct th_pkt k = th_peer_pkt(p, TCP_RST, NULL, 0);
+
+	for (unsigned i = 0; i < n; i++) {
+		k.seq = p->seq + 1 + i % 1000;
+		assert_true(th_inject(f->th, &k));
+	}
+}
+
+/*
+ * A flood of forged RSTs gets a bounded number of challenge ACKs per second
+ * from the whole host, whichever connections it aims at; the next second
+ * has a new budget.
+ */
+static void test_challenge_acks_limited_per_host(void **state)
+{
+	struct fx f;
+	struct th_peer p2;
+	struct tcp_sock *tp2;
+	uint64_t tx, sent, limited;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	th_peer_init(&p2, PPORT + 1, LPORT, TH_OFFER_ALL);
+	tp2 = th_accept(f.th, &p2, f.l, NULL);
+	assert_non_null(tp2);
+	th_clear(f.th);
+	f.th->discard = true; /* count the replies, keep none */
+	tx = f.th->tx_frames;
+	forged_rsts(&f, &f.p, 2000);
+	forged_rsts(&f, &p2, 2000);
+	sent = f.th->tx_frames - tx;
+	limited = (uint64_t)th_stat(f.th, "tcp.challenge_acks_limited");
+	assert_int_equal(sent, th_stat(f.th, "tcp.challenge_acks"));
+	assert_int_equal(sent + limited, 4000);
+	assert_true(sent >= TCP_CHALLENGE_ACK_LIMIT / 2);
+	assert_true(sent < TCP_CHALLENGE_ACK_LIMIT * 3 / 2);
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	assert_int_equal(tp2->state, TCP_ESTABLISHED);
+	/* a second later: challenges again */
+	th_run(f.th, NSEC_PER_SEC);
+	tx = f.th->tx_frames;
+	forged_rsts(&f, &p2, 10);
+	assert_int_equal(f.th->tx_frames - tx, 10);
+	f.th->discard = false;
+	/* both connections still work */
+	peer_data(&f, 10);
+	assert_int_equal(read_check(&f, 0), 10);
+	tcp_abort(tp2);
+	fx_done(&f);
+}
+
+/*
+ * A flagged connection with memory exhausted: its challenge ACKs may charge
+ * its transmit reserve only a few times a second and never take the spare
+ * ACK, so forged segments cannot keep the reserve for themselves; the ACKs
+ * its real traffic needs still go out.
+ */
+static void test_challenge_acks_bounded_on_reserve(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	uint64_t tx;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	assert_int_equal(tcp_set_memalloc(f.tp), 0);
+	assert_non_null(f.tp->spare_ack);
+	th_exhaust(f.th, true);
+	f.th->discard = true;
+	tx = f.th->tx_frames;
+	forged_rsts(&f, &f.p, 200);
+	assert_true(f.th->last_inject_reserve); /* they came in the reserve */
+	assert_int_equal(f.th->tx_frames - tx, TCP_CHALLENGE_RESERVE_PER_SEC);
+	assert_int_equal(th_stat(f.th, "tcp.challenge_acks_reserve"),
+			 TCP_CHALLENGE_RESERVE_PER_SEC);
+	assert_int_equal(th_stat(f.th, "tcp.tx_spare_ack_used"), 0);
+	assert_non_null(f.tp->spare_ack);
+	assert_int_equal(f.tp->sk.tx_rsv.used.v, 0); /* nothing held */
+	f.th->discard = false;
+	/* real data still gets its ACK, from the reserve */
+	peer_data(&f, 100);
+	th_run(f.th, TCP_DELACK_NS);
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	th_release(f.th);
+	assert_int_equal(read_check(&f, 0), 100);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +483,8 @@ int main(void)
 		cmocka_unit_test(test_paws_idle_24_days),
 		cmocka_unit_test(test_last_ack_sent_set_at_handshake),
 		cmocka_unit_test(test_active_open_timestamps_monotonic),
+		cmocka_unit_test(test_challenge_acks_limited_per_host),
+		cmocka_unit_test(test_challenge_acks_bounded_on_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
