@@ -129,13 +129,18 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	unsigned hlen;
 	uint32_t wnd, len;
 
+	/* one allocation site for every segment, named as failure injection
+	 * specs know it ("site=transmit") */
+	static const struct mm_site site = { __FILE__, "transmit", __LINE__ };
+
 	options_for(tp, flags, seg && netbuf_total(seg), &o);
 	hlen = sizeof(*th) + tcp_options_size(&o);
 	if (challenge && !challenge_may_use_reserve(tp)) {
-		nb = netbuf_alloc(net, hlen, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+		nb = __netbuf_alloc(net, hlen, MM_ATOMIC | MM_NOMEMALLOC, NULL,
+				    &site);
 	} else {
-		nb = netbuf_alloc(net, hlen, tcp_alloc_flags(tp),
-				  tcp_tx_reserve(tp));
+		nb = __netbuf_alloc(net, hlen, tcp_alloc_flags(tp),
+				    tcp_tx_reserve(tp), &site);
 		if (nb && challenge && nb->pfmemalloc) {
 			tp->challenge_rsv_used++;
 			TCP_INC(net, challenge_acks_reserve);

@@ -338,8 +338,8 @@ static void test_last_ack_sent_set_at_handshake(void **state)
 	k.o.tsecr = f.p.tsecr;
 	f.p.seq = f.p.iss + 1;
 	/* our ACK of the SYN-ACK cannot be allocated */
-	assert_int_equal(
-		mm_failinj_set(f.th->mm, "nth=1,always,site=transmit_ex"), 0);
+	assert_int_equal(mm_failinj_set(f.th->mm, "nth=1,always,site=transmit"),
+			 0);
 	assert_true(th_inject(f.th, &k));
 	assert_int_equal(mm_failinj_set(f.th->mm, "off"), 0);
 	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
