@@ -426,11 +426,22 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s)
 	tp->state = s;
 }
 
-/* A per-connection offset for our timestamp clock (RFC 7323 §5.4). */
+/*
+ * A per-connection offset for our timestamp clock (RFC 7323 §5.4): a
+ * function of the addresses only, so a SYN cookie's timestamp and the
+ * connection later rebuilt from it read the same clock.
+ */
 uint32_t tcp_ts_offset(struct tcp_sock *tp)
 {
-	return (uint32_t)tcp_isn(tp->sk.net, tp->sk.remote.ip, 0,
-				 tp->sk.local.ip, 1);
+	return (uint32_t)siphash_2u64((uint64_t)tp->sk.remote.ip << 32 |
+					      tp->sk.local.ip,
+				      0x74732d6f6666ull,
+				      tcp_table(tp->sk.net)->isn_key);
+}
+
+uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2])
+{
+	return siphash_2u64(a, b, key);
 }
 
 uint32_t tcp_ts_now(const struct tcp_sock *tp)

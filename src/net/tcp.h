@@ -94,6 +94,8 @@ struct tcp_hdr {
  * between half and one and a half times this, as Linux does; and those a
  * flagged connection may charge to its transmit reserve per second.
  */
+/* SYN cookies: their clock's tick; a cookie lives two (tcp_cookie.c) */
+#define TCP_COOKIE_PERIOD_NS (64 * NSEC_PER_SEC)
 #define TCP_CHALLENGE_ACK_LIMIT 1000
 #define TCP_CHALLENGE_RESERVE_PER_SEC 2
 /* PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5) */
@@ -130,6 +132,9 @@ struct tcp_hdr {
 	X(rst_received) \
 	X(rst_ignored) \
 	X(syn_queue_full) \
+	X(syncookies_sent) \
+	X(syncookies_validated) \
+	X(syncookies_failed) \
 	X(accept_queue_full) \
 	X(timewait_reused) \
 	X(timewait_reclaimed) \
@@ -166,6 +171,8 @@ struct tcp_sock {
 	struct tcp_sock *listener; /* of an embryonic or unaccepted child */
 	struct list_head accept_q; /* listener: established, not accepted */
 	unsigned nr_accept, nr_syn, backlog;
+	uint64_t cookie_stamp; /* listener: when it last sent a SYN cookie */
+	bool cookies_sent;
 	bool in_table, closed_by_user;
 
 	/* send side */

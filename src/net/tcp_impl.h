@@ -91,6 +91,8 @@ void tcp_done(struct tcp_sock *tp, int err);
 void tcp_enter_timewait(struct tcp_sock *tp);
 uint32_t tcp_ts_now(const struct tcp_sock *tp);
 uint32_t tcp_ts_offset(struct tcp_sock *tp);
+/* SipHash-2-4 of two words under @key (ISNs, SYN cookies). */
+uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2]);
 void tcp_wake_readable(struct tcp_sock *tp);
 void tcp_wake_writable(struct tcp_sock *tp);
 /* Memory flags and reserve for this connection's allocations. */
@@ -120,6 +122,20 @@ void tcp_refill_spare_ack(struct tcp_sock *tp);
 
 /* tcp_input.c */
 void tcp_rcv(struct net *net, struct netbuf *nb);
+
+/* tcp_cookie.c */
+/* Answer the SYN in @c with a cookie: @l's SYN queue is full. */
+void tcp_cookie_synack(struct tcp_sock *l, const struct tcp_in_ctx *c);
+/*
+ * Is the ACK in @c the answer to one of our cookies?  0 and the options
+ * its SYN had in @syn, or -errno.
+ */
+int tcp_cookie_check(struct tcp_sock *l, const struct tcp_in_ctx *c,
+		     struct tcp_opts *syn);
+/* The window scale we use with @rcvbuf, when scaling is on. */
+uint8_t tcp_rcv_wscale_for(uint32_t rcvbuf);
+/* The MSS we advertise to @daddr. */
+uint16_t tcp_adv_mss(struct net *net, uint32_t daddr);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_sock *tp);

@@ -75,6 +75,57 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 
 /* ---- LISTEN -------------------------------------------------------------- */
 
+static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c);
+
+/*
+ * The ACK in @c may complete a handshake we answered with a SYN cookie:
+ * if the cookie checks out, the connection is rebuilt from it and the ACK
+ * (with any data) processed as in SYN-RECEIVED.  False if it was none of
+ * ours.
+ */
+static bool cookie_accept(struct tcp_sock *l, struct tcp_in_ctx *c)
+{
+	struct net *net = c->net;
+	struct tcp_in_ctx syn = *c;
+	struct tcp_sock *tp;
+
+	if (c->flags & TCP_SYN)
+		return false;
+	if (tcp_cookie_check(l, c, &syn.opts)) {
+		if (l->cookies_sent)
+			TCP_INC(net, syncookies_failed);
+		return false;
+	}
+	TCP_INC(net, syncookies_validated);
+	if (l->nr_accept >= l->backlog) {
+		/* the peer repeats its ACK or data; the cookie stays good */
+		TCP_INC(net, accept_queue_full);
+		return true;
+	}
+	tp = tcp_child(l, c);
+	if (!tp) {
+		TCP_INC(net, rx_drop_no_memory);
+		return true;
+	}
+	syn.flags = TCP_SYN;
+	syn.seq = c->seq - 1;
+	apply_syn_options(tp, &syn);
+	tp->adv_mss = tcp_adv_mss(net, c->saddr);
+	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale_for(tp->rcvbuf) : 0;
+	/* what our SYN-ACK offered: the unscaled window */
+	tp->rcv_adv = tp->rcv_nxt + lb_min(tcp_rcv_window(tp), 0xffffu);
+	tp->iss = c->ack - 1;
+	tp->snd_una = tp->iss;
+	tp->snd_nxt = tp->snd_max = tp->write_seq = tp->iss + 1;
+	tp->snd_wnd = c->wnd;
+	TCP_INC(net, passive_opens);
+	sync_input(tp, c);
+	/* not taken after all (PAWS, window): forget it, nothing resends */
+	if (tp->state == TCP_SYN_RECEIVED)
+		tcp_done(tp, 0);
+	return true;
+}
+
 static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 {
 	struct net *net = c->net;
@@ -83,13 +134,21 @@ static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 	if (c->flags & TCP_RST) /* never a listener's: not ours to consume */
 		return;
 	if (c->flags & TCP_ACK) {
-		tcp_reply_rst(net, c);
+		if (!cookie_accept(l, c))
+			tcp_reply_rst(net, c);
 		return;
 	}
 	if (!(c->flags & TCP_SYN))
 		return;
 	if (l->nr_syn >= l->backlog || l->nr_accept >= l->backlog) {
 		TCP_INC(net, syn_queue_full);
+		/*
+		 * A full SYN queue is what a flood of spoofed SYNs makes:
+		 * answer with a cookie instead of state (RFC 4987).  A full
+		 * accept queue is the user's: a cookie would not help.
+		 */
+		if (l->nr_accept < l->backlog)
+			tcp_cookie_synack(l, c);
 		return;
 	}
 	tp = tcp_child(l, c);

@@ -472,6 +472,214 @@ static void test_challenge_acks_bounded_on_reserve(void **state)
 	fx_done(&f);
 }
 
+/* ---- SYN cookies (RFC 4987) ---------------------------------------------- */
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* A SYN with an MSS option from @saddr:@sport (host order), spoofed. */
+static void spoofed_syn(struct fx *f, uint32_t saddr, uint16_t sport,
+			uint32_t isn)
+{
+	uint8_t pkt[44] = { 0 }, *tcp = pkt + 20;
+	uint32_t daddr = TH_HOST_IP, sum;
+
+	pkt[0] = 0x45;
+	put16(pkt + 2, sizeof(pkt));
+	pkt[8] = 64;
+	pkt[9] = IPPROTO_TCP;
+	put32(pkt + 12, saddr);
+	put32(pkt + 16, daddr);
+	put16(pkt + 10, fold(sum16(pkt, 20, 0)));
+	put16(tcp, sport);
+	put16(tcp + 2, LPORT);
+	put32(tcp + 4, isn);
+	tcp[12] = 6 << 4;
+	tcp[13] = TCP_SYN;
+	put16(tcp + 14, 65535);
+	tcp[20] = 2;
+	tcp[21] = 4;
+	put16(tcp + 22, 1460);
+	sum = (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16) +
+	      (daddr & 0xffff) + IPPROTO_TCP + 24;
+	put16(tcp + 16, fold(sum16(tcp, 24, sum)));
+	assert_true(th_inject_ip(f->th, pkt, sizeof(pkt), false));
+}
+
+/* @n SYNs from spoofed addresses, on the subnet and beyond it. */
+static void syn_flood(struct fx *f, unsigned n, unsigned *k)
+{
+	bool discard = f->th->discard;
+
+	f->th->discard = true; /* SYN-ACKs and ARP requests: counted only */
+	for (unsigned i = 0; i < n; i++, (*k)++) {
+		uint32_t saddr = *k & 1 ? 0xc6336400u + (*k % 250 + 2) :
+					  0xc0000200u + (*k % 240 + 10);
+
+		spoofed_syn(f, saddr, (uint16_t)(1024 + *k % 60000),
+			    *k * 2654435761u);
+	}
+	f->th->discard = discard;
+}
+
+/*
+ * A flood of spoofed SYNs fills the SYN queue; a real client connects in
+ * the middle of it, on a cookie, and data flows both ways while the flood
+ * goes on.  Its options come back from the cookie and its timestamps.
+ */
+static void test_syn_flood_real_client_connects(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	unsigned k = 0;
+	uint32_t sent = 0;
+	uint8_t buf[1000];
+
+	fx_init(&f);
+	syn_flood(&f, 5000, &k);
+	assert_int_equal(f.l->nr_syn, 8);
+	assert_true(th_stat(f.th, "tcp.syn_queue_full") >= 4990);
+	assert_true(th_stat(f.th, "tcp.syncookies_sent") >= 4990);
+	th_clear(f.th);
+	th_peer_init(&f.p, PPORT, LPORT, TH_OFFER_ALL);
+	f.p.wscale = 7;
+	f.tp = th_accept(f.th, &f.p, f.l, &s);
+	assert_non_null(f.tp);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_validated"), 1);
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	/* what the SYN offered, rebuilt from the cookie */
+	assert_true(s.o.ts_ok && s.o.ws_ok && s.o.sack_ok && s.o.mss_ok);
+	assert_int_equal(s.o.mss, TH_MSS);
+	assert_true(f.tp->ts_ok && f.tp->ws_ok && f.tp->sack_ok);
+	assert_int_equal(f.tp->snd_wscale, 7);
+	assert_int_equal(f.tp->rcv_wscale, s.o.ws);
+	assert_int_equal(f.tp->mss, 1460 - 12);
+	assert_int_equal(f.l->nr_syn, 8); /* it never took a slot */
+	th_clear(f.th);
+	/* data both ways while the flood goes on */
+	for (unsigned i = 0; i < 20; i++) {
+		syn_flood(&f, 250, &k);
+		f.p.tsval += 10;
+		peer_data(&f, 1000);
+		assert_int_equal(read_check(&f, i * 1000), 1000);
+		memset(buf, (int)i, sizeof(buf));
+		assert_int_equal(tcp_send(f.tp, buf, sizeof(buf)), 1000);
+		th_run(f.th, TCP_DELACK_NS);
+		while (th_pop(f.th, &s)) {
+			assert_false(s.csum_bad);
+			if (s.len) {
+				assert_int_equal(s.seq, f.p.ack);
+				assert_int_equal(s.data[0], (uint8_t)i);
+				sent += s.len;
+				f.p.ack += s.len;
+				f.p.tsecr = s.o.tsval;
+			}
+		}
+		th_clear(f.th);
+		peer_ack(&f, f.p.ack);
+	}
+	assert_int_equal(sent, 20000);
+	assert_int_equal(f.tp->snd_una, f.p.ack);
+	assert_int_equal(f.tp->rcv_nxt, f.p.seq);
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	assert_true(th_stat(f.th, "tcp.syncookies_sent") >= 9990);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_failed"), 0);
+	/* the flood's half-open connections time out; cookies left nothing */
+	f.th->discard = true;
+	th_run(f.th, 200 * NSEC_PER_SEC);
+	assert_int_equal(f.l->nr_syn, 0);
+	fx_done(&f);
+}
+
+/* Without timestamps a cookie has no room for window scale and SACK. */
+static void test_syn_cookie_without_timestamps(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	unsigned k = 0;
+
+	fx_init(&f);
+	syn_flood(&f, 20, &k);
+	th_clear(f.th);
+	th_peer_init(&f.p, PPORT, LPORT,
+		     TH_OFFER_MSS | TH_OFFER_WS | TH_OFFER_SACK);
+	f.p.mss = 1300; /* rounded down to 1200 by the cookie */
+	f.tp = th_accept(f.th, &f.p, f.l, &s);
+	assert_non_null(f.tp);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_validated"), 1);
+	assert_false(s.o.ts_ok || s.o.ws_ok || s.o.sack_ok);
+	assert_false(f.tp->ts_ok || f.tp->ws_ok || f.tp->sack_ok);
+	assert_int_equal(f.tp->mss, 1200);
+	th_clear(f.th);
+	peer_data(&f, 500);
+	assert_int_equal(read_check(&f, 0), 500);
+	fx_done(&f);
+}
+
+/* An ACK with a wrong or expired cookie gets an RST and no connection. */
+static void test_syn_cookie_forged_or_stale_ack_rejected(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	struct th_pkt syn, ack;
+	unsigned k = 0;
+
+	fx_init(&f);
+	syn_flood(&f, 20, &k);
+	th_clear(f.th);
+	th_peer_init(&f.p, PPORT, LPORT, TH_OFFER_MSS);
+	syn = th_peer_syn(&f.p);
+	assert_true(th_inject(f.th, &syn));
+	expect_one(&f, &s);
+	assert_int_equal(s.flags, TCP_SYN | TCP_ACK);
+	f.p.seq = f.p.iss + 1;
+	/* a guess one off */
+	ack = th_peer_pkt(&f.p, TCP_ACK, NULL, 0);
+	ack.ack = s.seq + 2;
+	assert_true(th_inject(f.th, &ack));
+	expect_one(&f, &s);
+	assert_int_equal(s.flags, TCP_RST);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_failed"), 1);
+	assert_int_equal(f.l->nr_accept, 0);
+	/* the right cookie, too late */
+	th_run(f.th, 3 * TCP_COOKIE_PERIOD_NS);
+	syn_flood(&f, 20, &k); /* cookies are being sent again */
+	th_clear(f.th);
+	ack.ack -= 1;
+	assert_true(th_inject(f.th, &ack));
+	expect_one(&f, &s);
+	assert_int_equal(s.flags, TCP_RST);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_failed"), 2);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_validated"), 0);
+	assert_null(tcp_accept(f.l));
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +693,9 @@ int main(void)
 		cmocka_unit_test(test_active_open_timestamps_monotonic),
 		cmocka_unit_test(test_challenge_acks_limited_per_host),
 		cmocka_unit_test(test_challenge_acks_bounded_on_reserve),
+		cmocka_unit_test(test_syn_flood_real_client_connects),
+		cmocka_unit_test(test_syn_cookie_without_timestamps),
+		cmocka_unit_test(test_syn_cookie_forged_or_stale_ack_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

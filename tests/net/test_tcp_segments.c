@@ -1294,12 +1294,17 @@ static void test_listener_backlog_bounds_syn_queue(void **state)
 		k = th_peer_syn(&p);
 		assert_true(th_inject(f.th, &k));
 	}
-	assert_int_equal(th_pending(f.th), 2);
+	/* the third is answered with a SYN cookie, and no state */
+	assert_int_equal(th_pending(f.th), 3);
 	assert_true(th_pop(f.th, &s));
 	assert_int_equal(s.dport, PPORT);
 	assert_true(th_pop(f.th, &s));
 	assert_int_equal(s.dport, PPORT + 1);
+	assert_true(th_pop(f.th, &s));
+	assert_int_equal(s.dport, PPORT + 2);
+	assert_int_equal(s.flags, TCP_SYN | TCP_ACK);
 	assert_int_equal(th_stat(f.th, "tcp.syn_queue_full"), 1);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_sent"), 1);
 	assert_int_equal(f.l->nr_syn, 2);
 	fx_done(&f);
 }
