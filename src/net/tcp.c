@@ -495,6 +495,8 @@ static void purge_queues(struct tcp_sock *tp)
 	tp->nr_ofo = 0;
 	netbuf_free(tp->spare_ack);
 	tp->spare_ack = NULL;
+	/* received data was all the receive reserve ever held */
+	LB_ASSERT(!sock_memalloc(&tp->sk) || !tp->sk.rxq_rsv.used.v);
 }
 
 /*

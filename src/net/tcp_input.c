@@ -166,6 +166,7 @@ static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 	TCP_INC(net, passive_opens);
 	tcp_send_syn(tp);
 	tcp_arm_rto(tp);
+	tcp_check(tp);
 }
 
 /* ---- SYN-SENT ------------------------------------------------------------ */
@@ -174,6 +175,12 @@ static void established(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 {
 	tcp_set_state(tp, TCP_ESTABLISHED);
 	tp->snd_una = c->ack;
+	/*
+	 * A SYN retransmission that could not be allocated left snd_nxt
+	 * rewound to the ISS; the peer acknowledged the earlier SYN.
+	 */
+	if (seq_lt(tp->snd_nxt, tp->snd_una))
+		tp->snd_nxt = tp->snd_una;
 	tp->snd_wnd = c->wnd << tp->snd_wscale;
 	tp->max_wnd = tp->snd_wnd;
 	tp->snd_wl1 = c->seq;
@@ -222,6 +229,7 @@ static void synsent_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	tp->snd_wnd = tp->max_wnd = c->wnd;
 	tcp_refill_spare_ack(tp);
 	tcp_send_ack(tp);
+	tcp_check(tp);
 	tcp_wake_writable(tp);
 }
 
@@ -671,6 +679,7 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		timer_cancel(net->host->loop, &tp->rto_timer);
 	else
 		tcp_arm_rto(tp);
+	tcp_check(tp);
 	tcp_wake_writable(tp);
 }
 
@@ -814,6 +823,8 @@ static void fin_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		return;
 	tp->fin_received = true;
 	tp->rcv_nxt++;
+	/* nothing after the FIN will ever be delivered: let it go */
+	free_ofo(tp);
 	tcp_send_ack(tp);
 	switch (tp->state) {
 	case TCP_SYN_RECEIVED:
@@ -908,10 +919,13 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		break; /* the peer already sent its FIN: data is ignored */
 	}
 	fin_input(tp, c);
-	if (tp->state == TCP_TIME_WAIT)
+	if (tp->state == TCP_TIME_WAIT) {
+		tcp_check(tp);
 		return;
+	}
 	tcp_output(tp);
 	tcp_arm_keepalive(tp);
+	tcp_check(tp);
 }
 
 void tcp_rcv(struct net *net, struct netbuf *nb)

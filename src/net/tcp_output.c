@@ -167,6 +167,8 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	}
 	len = netbuf_total(nb) - hlen;
 	wnd = tcp_rcv_window(tp);
+	/* RFC 9293 §3.8.6: the right edge we offered never moves back */
+	LB_ASSERT(seq_geq(tp->rcv_nxt + wnd, tp->rcv_adv));
 	th->source = htons(tp->sk.local.port);
 	th->dest = htons(tp->sk.remote.port);
 	th->seq = htonl(seq);
@@ -394,6 +396,7 @@ int tcp_output(struct tcp_sock *tp)
 		if (send_seg(tp, seg))
 			break;
 	}
+	tcp_check(tp);
 	return 0;
 }
 

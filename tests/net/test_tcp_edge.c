@@ -207,6 +207,30 @@ static void test_repeated_fin_in_last_ack_acked(void **state)
 	fx_done(&f);
 }
 
+/*
+ * Out-of-order data beyond a FIN can never be delivered: it is let go when
+ * the FIN is taken (and the queue invariants of tcp_check hold after).
+ */
+static void test_data_beyond_fin_released(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	uint8_t b[8];
+
+	fx_passive(&f, TH_OFFER_ALL);
+	assert_true(peer_data_at(&f, 1, 100, TCP_ACK));
+	expect_one(&f, &s);
+	assert_int_equal(f.tp->nr_ofo, 1);
+	assert_true(th_peer_send(f.th, &f.p, TCP_FIN | TCP_ACK, NULL, 0));
+	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
+	assert_int_equal(f.tp->state, TCP_CLOSE_WAIT);
+	assert_int_equal(f.tp->nr_ofo, 0);
+	assert_int_equal(f.tp->ofo_bytes, 0);
+	assert_int_equal(tcp_recv(f.tp, b, sizeof(b)), 0);
+	fx_done(&f);
+}
+
 /* ---- PAWS (RFC 7323 §5) -------------------------------------------------- */
 
 /*
@@ -680,17 +704,62 @@ static void test_syn_cookie_forged_or_stale_ack_rejected(void **state)
 	fx_done(&f);
 }
 
+/*
+ * The SYN is answered after a retransmission of it could not be allocated
+ * (snd_nxt rewound to the ISS): the connection must still send its data.
+ */
+static void test_synack_after_failed_syn_retransmission(void **state)
+{
+	struct fx f;
+	struct th_seg s;
+	struct th_pkt k;
+	uint8_t d[100] = { 0 };
+
+	fx_init(&f);
+	th_peer_init(&f.p, PPORT, 0, TH_OFFER_ALL);
+	f.tp = tcp_socket(f.th->net, &th_sock_ops, f.th);
+	assert_non_null(f.tp);
+	assert_int_equal(
+		tcp_connect(f.tp, &(struct sock_addr){ f.th->peer_ip, PPORT }),
+		0);
+	expect_one(&f, &s);
+	f.p.lport = s.sport;
+	f.p.ack = s.seq + 1;
+	f.p.tsecr = s.o.tsval;
+	assert_int_equal(mm_failinj_set(f.th->mm, "nth=1,always,site=transmit"),
+			 0);
+	th_run(f.th, TCP_RTO_INITIAL_NS);
+	assert_int_equal(mm_failinj_set(f.th->mm, "off"), 0);
+	expect_none(&f);
+	/* the answer to the first SYN */
+	k = th_peer_syn(&f.p);
+	k.flags |= TCP_ACK;
+	k.ack = f.p.ack;
+	k.o.tsecr = f.p.tsecr;
+	f.p.seq = f.p.iss + 1;
+	assert_true(th_inject(f.th, &k));
+	assert_int_equal(f.tp->state, TCP_ESTABLISHED);
+	th_clear(f.th);
+	assert_int_equal(tcp_send(f.tp, d, sizeof(d)), (ssize_t)sizeof(d));
+	expect_one(&f, &s);
+	assert_int_equal(s.len, sizeof(d));
+	assert_int_equal(s.seq, f.p.ack);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fin_after_overlap_taken),
 		cmocka_unit_test(test_repeated_fin_in_close_wait_acked),
 		cmocka_unit_test(test_repeated_fin_in_last_ack_acked),
+		cmocka_unit_test(test_data_beyond_fin_released),
 		cmocka_unit_test(test_paws_drops_old_duplicate),
 		cmocka_unit_test(test_paws_does_not_block_rst),
 		cmocka_unit_test(test_paws_idle_24_days),
 		cmocka_unit_test(test_last_ack_sent_set_at_handshake),
 		cmocka_unit_test(test_active_open_timestamps_monotonic),
+		cmocka_unit_test(test_synack_after_failed_syn_retransmission),
 		cmocka_unit_test(test_challenge_acks_limited_per_host),
 		cmocka_unit_test(test_challenge_acks_bounded_on_reserve),
 		cmocka_unit_test(test_syn_flood_real_client_connects),
