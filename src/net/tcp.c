@@ -406,7 +406,7 @@ int tcp_connect(struct tcp_sock *tp, const struct sock_addr *peer)
 	 * value: moving it later would make our own segments look older
 	 * than the SYN to a peer doing PAWS (RFC 7323 §5).
 	 */
-	tp->ts_offset = tcp_ts_offset(tp);
+	tp->ts_offset = tcp_ts_offset(net, peer->ip, tp->sk.local.ip);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->write_seq = tp->iss + 1;
 	tp->state = TCP_SYN_SENT;
@@ -431,12 +431,10 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s)
  * function of the addresses only, so a SYN cookie's timestamp and the
  * connection later rebuilt from it read the same clock.
  */
-uint32_t tcp_ts_offset(struct tcp_sock *tp)
+uint32_t tcp_ts_offset(struct net *net, uint32_t raddr, uint32_t laddr)
 {
-	return (uint32_t)siphash_2u64((uint64_t)tp->sk.remote.ip << 32 |
-					      tp->sk.local.ip,
-				      0x74732d6f6666ull,
-				      tcp_table(tp->sk.net)->isn_key);
+	return (uint32_t)siphash_2u64((uint64_t)raddr << 32 | laddr,
+				      0x74732d6f6666ull, tcp_table(net)->isn_key);
 }
 
 uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2])

@@ -98,14 +98,11 @@ void tcp_cookie_synack(struct tcp_sock *l, const struct tcp_in_ctx *c)
 	o.mss_ok = true;
 	o.mss = tcp_adv_mss(net, c->saddr);
 	if (c->opts.ts_ok) {
-		struct tcp_sock tmp = { .sk.net = net };
 		uint32_t now, bits;
 
 		/* what the connection's clock will say (tcp_ts_now) */
-		tmp.sk.remote.ip = c->saddr;
-		tmp.sk.local.ip = c->daddr;
 		now = (uint32_t)(host_now(net->host) / NSEC_PER_MSEC) +
-		      tcp_ts_offset(&tmp);
+		      tcp_ts_offset(net, c->saddr, c->daddr);
 		bits = (c->opts.ws_ok ? c->opts.ws : TS_NO_WSCALE) |
 		       (c->opts.sack_ok ? TS_SACK_OK : 0);
 		o.ts_ok = true;
@@ -164,12 +161,10 @@ int tcp_cookie_check(struct tcp_sock *l, const struct tcp_in_ctx *c,
 	syn->mss_ok = true;
 	syn->mss = mss_table[cookie >> 24 & 7];
 	if (c->opts.ts_ok) {
-		struct tcp_sock tmp = { .sk.net = net };
 		uint32_t ts_now, bits = c->opts.tsecr & TS_OPT_MASK;
 
-		tmp.sk.remote.ip = c->saddr;
-		tmp.sk.local.ip = c->daddr;
-		ts_now = (uint32_t)(now / NSEC_PER_MSEC) + tcp_ts_offset(&tmp);
+		ts_now = (uint32_t)(now / NSEC_PER_MSEC) +
+			 tcp_ts_offset(net, c->saddr, c->daddr);
 		/* the echo of a timestamp we sent within the cookie's life */
 		if ((int32_t)(ts_now - c->opts.tsecr) < 0 ||
 		    ts_now - c->opts.tsecr >

@@ -90,7 +90,7 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s);
 void tcp_done(struct tcp_sock *tp, int err);
 void tcp_enter_timewait(struct tcp_sock *tp);
 uint32_t tcp_ts_now(const struct tcp_sock *tp);
-uint32_t tcp_ts_offset(struct tcp_sock *tp);
+uint32_t tcp_ts_offset(struct net *net, uint32_t raddr, uint32_t laddr);
 /* SipHash-2-4 of two words under @key (ISNs, SYN cookies). */
 uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2]);
 void tcp_wake_readable(struct tcp_sock *tp);

@@ -53,7 +53,9 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->ts_recent_stamp = host_now(tp->sk.net->host);
 		/* an active opener chose its clock before its SYN */
 		if (tp->state != TCP_SYN_SENT)
-			tp->ts_offset = tcp_ts_offset(tp);
+			tp->ts_offset = tcp_ts_offset(tp->sk.net,
+						      tp->sk.remote.ip,
+						      tp->sk.local.ip);
 	}
 	tp->irs = c->seq;
 	tp->rcv_nxt = c->seq + 1;
@@ -679,7 +681,6 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		timer_cancel(net->host->loop, &tp->rto_timer);
 	else
 		tcp_arm_rto(tp);
-	tcp_check(tp);
 	tcp_wake_writable(tp);
 }
 
@@ -923,9 +924,8 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		tcp_check(tp);
 		return;
 	}
-	tcp_output(tp);
+	tcp_output(tp); /* checks the connection (tcp_check) */
 	tcp_arm_keepalive(tp);
-	tcp_check(tp);
 }
 
 void tcp_rcv(struct net *net, struct netbuf *nb)

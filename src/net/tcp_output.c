@@ -365,6 +365,7 @@ int tcp_output(struct tcp_sock *tp)
 	case TCP_LAST_ACK:
 		break;
 	default:
+		tcp_check(tp);
 		return 0;
 	}
 	while (tp->send_head) {
