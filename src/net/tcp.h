@@ -222,6 +222,7 @@ struct tcp_sock {
 	/* flagged: challenge ACKs charged to net.tx.<id> in this second */
 	uint64_t challenge_rsv_stamp;
 	unsigned challenge_rsv_used;
+	unsigned checks; /* tcp_check calls: paces its queue walks */
 	int err;
 };
 

@@ -138,7 +138,7 @@ uint8_t tcp_rcv_wscale_for(uint32_t rcvbuf);
 uint16_t tcp_adv_mss(struct net *net, uint32_t daddr);
 
 /* tcp_check.c: assert the connection's invariants (panics if broken). */
-void tcp_check(const struct tcp_sock *tp);
+void tcp_check(struct tcp_sock *tp);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_sock *tp);
