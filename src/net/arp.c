@@ -24,6 +24,32 @@ static struct arp_entry *find(struct net *net, uint32_t ip)
 	return NULL;
 }
 
+/*
+ * The table's bounds: frames wait only on entries being resolved (or
+ * refreshed), each entry holds what it counts, and the total is the sum.
+ */
+static void arp_check(const struct net *net)
+{
+	unsigned total = 0;
+
+	for (size_t i = 0; i < ARP_TABLE_SIZE; i++) {
+		const struct arp_entry *e = &net->arp[i];
+		const struct netbuf *nb;
+		unsigned n = 0;
+
+		if (e->state == ARP_FREE) {
+			LB_ASSERT(!e->nr_pending);
+			continue;
+		}
+		list_for_each_entry(nb, &e->pending, node)
+			n++;
+		LB_ASSERT(n == e->nr_pending && n <= ARP_PENDING_PER_ENTRY);
+		total += n;
+	}
+	LB_ASSERT(total == net->arp_pending_total &&
+		  total <= ARP_PENDING_MAX);
+}
+
 const struct arp_entry *arp_lookup(const struct net *net, uint32_t ip)
 {
 	return find((struct net *)net, ip);
@@ -147,6 +173,7 @@ static void arp_timer_fn(struct timer *t)
 				      "arp_drop_unresolved");
 		request(net, e);
 	}
+	arp_check(net);
 }
 
 void arp_init(struct net *net)
@@ -181,6 +208,8 @@ static void resolved(struct net *net, struct arp_entry *e, const uint8_t *mac)
 		net->arp_pending_total--;
 		eth_output(e->dev, nb, e->mac, ETH_P_IP);
 	}
+	LB_ASSERT(!e->nr_pending && list_empty(&e->pending));
+	arp_check(net);
 }
 
 void arp_rcv(struct net_device *dev, struct netbuf *nb)
@@ -241,6 +270,7 @@ int arp_resolve_and_send(struct net *net, struct net_device *dev,
 	list_add_tail(&nb->node, &e->pending);
 	e->nr_pending++;
 	net->arp_pending_total++;
+	arp_check(net);
 	if (!e->asked || now - e->last_request >= ARP_RETRY_NS)
 		request(net, e);
 	return 0;

@@ -59,12 +59,16 @@ void ipv4_rcv(struct net_device *dev, struct netbuf *nb)
 	}
 	/* Ethernet padding and anything past the datagram go. */
 	netbuf_trim(nb, tot);
+	LB_ASSERT(ihl >= sizeof(*ip) && ihl <= tot && ihl <= nb->len &&
+		  netbuf_total(nb) == tot);
 	if (ntohs(ip->frag_off) & (IP_MF | IP_OFFMASK)) {
 		nb = ipfrag_input(net, nb);
 		if (!nb)
 			return;
 		ip = (struct ip_hdr *)netbuf_network_header(nb);
 		ihl = (ip->ver_ihl & 0xfu) * 4;
+		/* reassembly hands back a whole datagram behind its header */
+		LB_ASSERT(ihl >= sizeof(*ip) && ihl <= nb->len);
 	}
 	netbuf_pull(nb, ihl);
 	netbuf_set_transport_header(nb);

@@ -135,6 +135,7 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	 * Capture after processing so the record carries the verdict; the
 	 * frame is copied aside first because processing may free it.
 	 */
+	LB_ASSERT(len <= NETDEV_SCRATCH); /* the copy fits the scratch area */
 	memcpy(dev->scratch, nb->data, len);
 	net->rx_cur = nb;
 	net->rx_verdict = NULL;
@@ -307,6 +308,7 @@ int netdev_flow_add(struct net_device *dev, const struct critical_flow *f)
 		return -ENOSPC;
 	dev->flows[dev->nr_flows] = *f;
 	dev->flows[dev->nr_flows++].users = 1;
+	LB_ASSERT(dev->nr_flows <= NETDEV_MAX_FLOWS);
 	return 0;
 }
 
@@ -315,6 +317,7 @@ void netdev_flow_del(struct net_device *dev, const struct critical_flow *f)
 	for (unsigned i = 0; i < dev->nr_flows; i++) {
 		if (!flow_equal(&dev->flows[i], f))
 			continue;
+		LB_ASSERT(dev->flows[i].users > 0);
 		if (--dev->flows[i].users == 0)
 			dev->flows[i] = dev->flows[--dev->nr_flows];
 		return;

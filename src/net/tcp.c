@@ -54,6 +54,7 @@ int tcp_init(struct net *net)
 	/* RFC 6528's secret: from the host's PRNG, so a simulation replays. */
 	t->isn_key[0] = prng_next(&net->host->prng);
 	t->isn_key[1] = prng_next(&net->host->prng);
+	prng_fork(&net->host->prng, &t->prng, 0x7463702d6368616cull);
 	if (kmem_cache_init(&a->cache, net->mm, "tcp_sock",
 			    sizeof(struct tcp_sock), 64)) {
 		free(a);
@@ -400,6 +401,12 @@ int tcp_connect(struct tcp_sock *tp, const struct sock_addr *peer)
 		sock_critical_path(&tp->sk, true);
 	tp->iss = tcp_isn(net, tp->sk.local.ip, tp->sk.local.port, peer->ip,
 			  peer->port);
+	/*
+	 * The timestamp clock is fixed before the SYN carries its first
+	 * value: moving it later would make our own segments look older
+	 * than the SYN to a peer doing PAWS (RFC 7323 §5).
+	 */
+	tp->ts_offset = tcp_ts_offset(net, peer->ip, tp->sk.local.ip);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->write_seq = tp->iss + 1;
 	tp->state = TCP_SYN_SENT;
@@ -417,6 +424,22 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s)
 	host_trace(tp->sk.net->host, "tcp.state", tp->sk.local.port, tp->state,
 		   s);
 	tp->state = s;
+}
+
+/*
+ * A per-connection offset for our timestamp clock (RFC 7323 §5.4): a
+ * function of the addresses only, so a SYN cookie's timestamp and the
+ * connection later rebuilt from it read the same clock.
+ */
+uint32_t tcp_ts_offset(struct net *net, uint32_t raddr, uint32_t laddr)
+{
+	return (uint32_t)siphash_2u64((uint64_t)raddr << 32 | laddr,
+				      0x74732d6f6666ull, tcp_table(net)->isn_key);
+}
+
+uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2])
+{
+	return siphash_2u64(a, b, key);
 }
 
 uint32_t tcp_ts_now(const struct tcp_sock *tp)
@@ -470,6 +493,8 @@ static void purge_queues(struct tcp_sock *tp)
 	tp->nr_ofo = 0;
 	netbuf_free(tp->spare_ack);
 	tp->spare_ack = NULL;
+	/* received data was all the receive reserve ever held */
+	LB_ASSERT(!sock_memalloc(&tp->sk) || !tp->sk.rxq_rsv.used.v);
 }
 
 /*

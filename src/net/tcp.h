@@ -89,6 +89,17 @@ struct tcp_hdr {
 #define TCP_KEEPALIVE_PROBES 9
 #define TCP_PERSIST_MAX_NS (60 * NSEC_PER_SEC)
 #define TCP_OFO_MAX_SEGS 256
+/*
+ * Challenge ACKs a host sends per second (RFC 5961 §7), drawn each second
+ * between half and one and a half times this, as Linux does; and those a
+ * flagged connection may charge to its transmit reserve per second.
+ */
+/* SYN cookies: their clock's tick; a cookie lives two (tcp_cookie.c) */
+#define TCP_COOKIE_PERIOD_NS (64 * NSEC_PER_SEC)
+#define TCP_CHALLENGE_ACK_LIMIT 1000
+#define TCP_CHALLENGE_RESERVE_PER_SEC 2
+/* PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5) */
+#define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * NSEC_PER_SEC)
 
 /* Every event and drop point, registered as "tcp.<name>". */
 // clang-format off
@@ -113,10 +124,17 @@ struct tcp_hdr {
 	X(fast_retransmits) \
 	X(dup_acks) \
 	X(challenge_acks) \
+	X(challenge_acks_limited) \
+	X(challenge_acks_reserve) \
+	X(rx_dup_fin) \
+	X(rx_paws_rejected) \
 	X(rst_sent) \
 	X(rst_received) \
 	X(rst_ignored) \
 	X(syn_queue_full) \
+	X(syncookies_sent) \
+	X(syncookies_validated) \
+	X(syncookies_failed) \
 	X(accept_queue_full) \
 	X(timewait_reused) \
 	X(timewait_reclaimed) \
@@ -153,6 +171,8 @@ struct tcp_sock {
 	struct tcp_sock *listener; /* of an embryonic or unaccepted child */
 	struct list_head accept_q; /* listener: established, not accepted */
 	unsigned nr_accept, nr_syn, backlog;
+	uint64_t cookie_stamp; /* listener: when it last sent a SYN cookie */
+	bool cookies_sent;
 	bool in_table, closed_by_user;
 
 	/* send side */
@@ -169,6 +189,7 @@ struct tcp_sock {
 	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ofo_arrivals; /* out-of-order segments ever queued */
 	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_stamp; /* when TS.Recent was taken (PAWS) */
 	tcp_seq_t last_ack_sent;
 
 	/* congestion control and RTT */
@@ -198,6 +219,10 @@ struct tcp_sock {
 	bool nodelay, keepalive;
 
 	struct netbuf *spare_ack; /* flagged: an ACK that needs no memory */
+	/* flagged: challenge ACKs charged to net.tx.<id> in this second */
+	uint64_t challenge_rsv_stamp;
+	unsigned challenge_rsv_used;
+	unsigned checks; /* tcp_check calls: paces its queue walks */
 	int err;
 };
 

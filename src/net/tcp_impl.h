@@ -20,6 +20,11 @@ struct tcp_table {
 	unsigned nr_timewait;
 	uint64_t isn_key[2];
 	struct tcp_stats st;
+	/* RFC 5961 §7: challenge ACKs left in this second, host-wide */
+	struct prng prng; /* forked from the host's: draws the budgets */
+	uint64_t challenge_stamp;
+	unsigned challenge_left;
+	bool challenge_started;
 };
 
 static inline struct tcp_table *tcp_table(struct net *net)
@@ -85,6 +90,9 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s);
 void tcp_done(struct tcp_sock *tp, int err);
 void tcp_enter_timewait(struct tcp_sock *tp);
 uint32_t tcp_ts_now(const struct tcp_sock *tp);
+uint32_t tcp_ts_offset(struct net *net, uint32_t raddr, uint32_t laddr);
+/* SipHash-2-4 of two words under @key (ISNs, SYN cookies). */
+uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2]);
 void tcp_wake_readable(struct tcp_sock *tp);
 void tcp_wake_writable(struct tcp_sock *tp);
 /* Memory flags and reserve for this connection's allocations. */
@@ -95,6 +103,12 @@ struct mm_reserve *tcp_tx_reserve(struct tcp_sock *tp);
 /* Send what the windows allow; 0 or -errno. */
 int tcp_output(struct tcp_sock *tp);
 int tcp_send_ack(struct tcp_sock *tp);
+/*
+ * An ACK that answers a segment we doubt (RFC 5961): never the spare ACK,
+ * and for a flagged connection at most TCP_CHALLENGE_RESERVE_PER_SEC a
+ * second from its transmit reserve; otherwise normal memory or nothing.
+ */
+int tcp_send_challenge_ack(struct tcp_sock *tp);
 int tcp_send_syn(struct tcp_sock *tp);
 int tcp_send_probe(struct tcp_sock *tp, bool with_byte);
 /* Retransmit the first unacknowledged segment, or @seg. */
@@ -108,6 +122,23 @@ void tcp_refill_spare_ack(struct tcp_sock *tp);
 
 /* tcp_input.c */
 void tcp_rcv(struct net *net, struct netbuf *nb);
+
+/* tcp_cookie.c */
+/* Answer the SYN in @c with a cookie: @l's SYN queue is full. */
+void tcp_cookie_synack(struct tcp_sock *l, const struct tcp_in_ctx *c);
+/*
+ * Is the ACK in @c the answer to one of our cookies?  0 and the options
+ * its SYN had in @syn, or -errno.
+ */
+int tcp_cookie_check(struct tcp_sock *l, const struct tcp_in_ctx *c,
+		     struct tcp_opts *syn);
+/* The window scale we use with @rcvbuf, when scaling is on. */
+uint8_t tcp_rcv_wscale_for(uint32_t rcvbuf);
+/* The MSS we advertise to @daddr. */
+uint16_t tcp_adv_mss(struct net *net, uint32_t daddr);
+
+/* tcp_check.c: assert the connection's invariants (panics if broken). */
+void tcp_check(struct tcp_sock *tp);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_sock *tp);

@@ -50,15 +50,83 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->mss = (uint16_t)(tp->mss - 12);
 	if (tp->ts_ok) {
 		tp->ts_recent = c->opts.tsval;
-		tp->ts_offset = (uint32_t)tcp_isn(tp->sk.net, tp->sk.remote.ip,
-						  0, tp->sk.local.ip, 1);
+		tp->ts_recent_stamp = host_now(tp->sk.net->host);
+		/* an active opener chose its clock before its SYN */
+		if (tp->state != TCP_SYN_SENT)
+			tp->ts_offset = tcp_ts_offset(tp->sk.net,
+						      tp->sk.remote.ip,
+						      tp->sk.local.ip);
 	}
 	tp->irs = c->seq;
 	tp->rcv_nxt = c->seq + 1;
 	tp->rcv_adv = tp->rcv_nxt;
+	/*
+	 * What the peer may already send: the unscaled window of our SYN.
+	 * Our ACK commits the same when it goes out, but it may not (no
+	 * memory), and the peer's data must not then look beyond the window.
+	 */
+	if (tp->state == TCP_SYN_SENT)
+		tp->rcv_adv += lb_min(tcp_rcv_window(tp), 0xffffu);
+	/*
+	 * RFC 7323 §4.3: Last.ACK.sent starts at RCV.NXT.  Left at zero (our
+	 * ACK of the SYN could not be allocated), the acceptability test and
+	 * the TS.Recent rule would compare against a number from nowhere.
+	 */
+	tp->last_ack_sent = tp->rcv_nxt;
 }
 
 /* ---- LISTEN -------------------------------------------------------------- */
+
+static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c);
+
+/*
+ * The ACK in @c may complete a handshake we answered with a SYN cookie:
+ * if the cookie checks out, the connection is rebuilt from it and the ACK
+ * (with any data) processed as in SYN-RECEIVED.  False if it was none of
+ * ours.
+ */
+static bool cookie_accept(struct tcp_sock *l, struct tcp_in_ctx *c)
+{
+	struct net *net = c->net;
+	struct tcp_in_ctx syn = *c;
+	struct tcp_sock *tp;
+
+	if (c->flags & TCP_SYN)
+		return false;
+	if (tcp_cookie_check(l, c, &syn.opts)) {
+		if (l->cookies_sent)
+			TCP_INC(net, syncookies_failed);
+		return false;
+	}
+	TCP_INC(net, syncookies_validated);
+	if (l->nr_accept >= l->backlog) {
+		/* the peer repeats its ACK or data; the cookie stays good */
+		TCP_INC(net, accept_queue_full);
+		return true;
+	}
+	tp = tcp_child(l, c);
+	if (!tp) {
+		TCP_INC(net, rx_drop_no_memory);
+		return true;
+	}
+	syn.flags = TCP_SYN;
+	syn.seq = c->seq - 1;
+	apply_syn_options(tp, &syn);
+	tp->adv_mss = tcp_adv_mss(net, c->saddr);
+	tp->rcv_wscale = tp->ws_ok ? tcp_rcv_wscale_for(tp->rcvbuf) : 0;
+	/* what our SYN-ACK offered: the unscaled window */
+	tp->rcv_adv = tp->rcv_nxt + lb_min(tcp_rcv_window(tp), 0xffffu);
+	tp->iss = c->ack - 1;
+	tp->snd_una = tp->iss;
+	tp->snd_nxt = tp->snd_max = tp->write_seq = tp->iss + 1;
+	tp->snd_wnd = c->wnd;
+	TCP_INC(net, passive_opens);
+	sync_input(tp, c);
+	/* not taken after all (PAWS, window): forget it, nothing resends */
+	if (tp->state == TCP_SYN_RECEIVED)
+		tcp_done(tp, 0);
+	return true;
+}
 
 static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 {
@@ -68,13 +136,21 @@ static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 	if (c->flags & TCP_RST) /* never a listener's: not ours to consume */
 		return;
 	if (c->flags & TCP_ACK) {
-		tcp_reply_rst(net, c);
+		if (!cookie_accept(l, c))
+			tcp_reply_rst(net, c);
 		return;
 	}
 	if (!(c->flags & TCP_SYN))
 		return;
 	if (l->nr_syn >= l->backlog || l->nr_accept >= l->backlog) {
 		TCP_INC(net, syn_queue_full);
+		/*
+		 * A full SYN queue is what a flood of spoofed SYNs makes:
+		 * answer with a cookie instead of state (RFC 4987).  A full
+		 * accept queue is the user's: a cookie would not help.
+		 */
+		if (l->nr_accept < l->backlog)
+			tcp_cookie_synack(l, c);
 		return;
 	}
 	tp = tcp_child(l, c);
@@ -92,6 +168,7 @@ static void listen_input(struct tcp_sock *l, struct tcp_in_ctx *c)
 	TCP_INC(net, passive_opens);
 	tcp_send_syn(tp);
 	tcp_arm_rto(tp);
+	tcp_check(tp);
 }
 
 /* ---- SYN-SENT ------------------------------------------------------------ */
@@ -100,6 +177,12 @@ static void established(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 {
 	tcp_set_state(tp, TCP_ESTABLISHED);
 	tp->snd_una = c->ack;
+	/*
+	 * A SYN retransmission that could not be allocated left snd_nxt
+	 * rewound to the ISS; the peer acknowledged the earlier SYN.
+	 */
+	if (seq_lt(tp->snd_nxt, tp->snd_una))
+		tp->snd_nxt = tp->snd_una;
 	tp->snd_wnd = c->wnd << tp->snd_wscale;
 	tp->max_wnd = tp->snd_wnd;
 	tp->snd_wl1 = c->seq;
@@ -148,6 +231,7 @@ static void synsent_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	tp->snd_wnd = tp->max_wnd = c->wnd;
 	tcp_refill_spare_ack(tp);
 	tcp_send_ack(tp);
+	tcp_check(tp);
 	tcp_wake_writable(tp);
 }
 
@@ -175,6 +259,31 @@ static bool timewait_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 
 /* ---- synchronized states -------------------------------------------------- */
 
+/*
+ * TS.Recent is valid unless the connection has been idle for longer than
+ * the peer's timestamp clock may take to wrap half-way (RFC 7323 §5.5).
+ */
+static bool ts_recent_stale(const struct tcp_sock *tp, uint64_t now)
+{
+	return now - tp->ts_recent_stamp > TCP_PAWS_IDLE_NS;
+}
+
+/*
+ * PAWS (RFC 7323 §5.3 R1): a segment whose timestamp is older than
+ * TS.Recent is an old duplicate, even when its sequence number looks
+ * current because the sequence space wrapped (3.4 s at 10 Gbit/s).  An
+ * RST is judged by its sequence number alone (§5.2: RSTs need not carry
+ * a timestamp that passes).
+ */
+static bool paws_reject(const struct tcp_sock *tp, const struct tcp_in_ctx *c)
+{
+	if (!tp->ts_ok || !c->opts.ts_ok || (c->flags & TCP_RST))
+		return false;
+	if ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0)
+		return false;
+	return !ts_recent_stale(tp, host_now(c->net->host));
+}
+
 /* RFC 9293 §3.10.7.4 "first": is any of the segment inside our window? */
 static bool acceptable(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 {
@@ -191,10 +300,41 @@ static bool acceptable(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 	       seq_leq(c->seq, tp->rcv_nxt + wnd);
 }
 
+/*
+ * RFC 5961 §7: challenge ACKs are limited per host, or a flood of forged
+ * RSTs and SYNs becomes a flood of our ACKs.  The budget of each second is
+ * drawn at random (half to one and a half times the limit, as Linux does)
+ * so an off-path attacker cannot count them to learn whether a guessed
+ * connection exists (CVE-2016-5696).
+ */
+static bool challenge_allowed(struct net *net)
+{
+	struct tcp_table *t = tcp_table(net);
+	uint64_t now = host_now(net->host);
+
+	if (!t->challenge_started || now - t->challenge_stamp >= NSEC_PER_SEC) {
+		t->challenge_started = true;
+		t->challenge_stamp = now;
+		t->challenge_left =
+			TCP_CHALLENGE_ACK_LIMIT / 2 +
+			(unsigned)prng_below(&t->prng, TCP_CHALLENGE_ACK_LIMIT);
+	}
+	if (!t->challenge_left)
+		return false;
+	t->challenge_left--;
+	return true;
+}
+
 static void challenge_ack(struct tcp_sock *tp)
 {
-	TCP_INC(tp->sk.net, challenge_acks);
-	tcp_send_ack(tp);
+	struct net *net = tp->sk.net;
+
+	if (!challenge_allowed(net)) {
+		TCP_INC(net, challenge_acks_limited);
+		return;
+	}
+	TCP_INC(net, challenge_acks);
+	tcp_send_challenge_ack(tp);
 }
 
 static void free_ofo(struct tcp_sock *tp)
@@ -328,7 +468,9 @@ static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			return;
 		}
 		netbuf_consume(c->nb, skip);
+		/* seq and len move together: fin_input finds the FIN at their end */
 		c->seq += skip;
+		c->len -= skip;
 		len -= skip;
 	}
 	wnd_end = tp->rcv_adv;
@@ -666,11 +808,24 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 /* §3.10.7.4 "eighth": the FIN, once everything before it has arrived. */
 static void fin_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
-	if (!(c->flags & TCP_FIN) || tp->fin_received ||
-	    c->seq + c->len != tp->rcv_nxt)
+	if (!(c->flags & TCP_FIN))
+		return;
+	if (tp->fin_received) {
+		/*
+		 * A repeat: the peer did not get our ACK of its FIN and will
+		 * keep resending until it does (RFC 9293 §3.10.7.4, "eighth":
+		 * acknowledge it, whatever our state).
+		 */
+		TCP_INC(c->net, rx_dup_fin);
+		tcp_send_ack(tp);
+		return;
+	}
+	if (c->seq + c->len != tp->rcv_nxt)
 		return;
 	tp->fin_received = true;
 	tp->rcv_nxt++;
+	/* nothing after the FIN will ever be delivered: let it go */
+	free_ofo(tp);
 	tcp_send_ack(tp);
 	switch (tp->state) {
 	case TCP_SYN_RECEIVED:
@@ -698,18 +853,29 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	struct net *net = c->net;
 	enum tcp_state s;
 
-	/* first: the sequence number */
+	/* PAWS, then the sequence number: an old duplicate gets an ACK */
+	if (paws_reject(tp, c)) {
+		TCP_INC(net, rx_paws_rejected);
+		tcp_send_ack(tp);
+		return;
+	}
 	if (!acceptable(tp, c)) {
 		TCP_INC(net, rx_out_of_window);
 		if (!(c->flags & TCP_RST))
 			tcp_send_ack(tp);
 		return;
 	}
-	/* timestamps: remember the newest that covers what we acknowledged */
+	/*
+	 * Timestamps (§4.3 R3): remember the newest that covers what we
+	 * acknowledged; after a long idle time any, as TS.Recent is stale.
+	 */
 	if (tp->ts_ok && c->opts.ts_ok &&
-	    (int32_t)(c->opts.tsval - tp->ts_recent) >= 0 &&
-	    seq_leq(c->seq, tp->last_ack_sent))
+	    ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0 ||
+	     ts_recent_stale(tp, host_now(net->host))) &&
+	    seq_leq(c->seq, tp->last_ack_sent)) {
 		tp->ts_recent = c->opts.tsval;
+		tp->ts_recent_stamp = host_now(net->host);
+	}
 	/* second: RST (RFC 5961 §3.2) */
 	if (c->flags & TCP_RST) {
 		uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
@@ -754,9 +920,11 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		break; /* the peer already sent its FIN: data is ignored */
 	}
 	fin_input(tp, c);
-	if (tp->state == TCP_TIME_WAIT)
+	if (tp->state == TCP_TIME_WAIT) {
+		tcp_check(tp);
 		return;
-	tcp_output(tp);
+	}
+	tcp_output(tp); /* checks the connection (tcp_check) */
 	tcp_arm_keepalive(tp);
 }
 

@@ -96,11 +96,31 @@ static void options_for(struct tcp_sock *tp, uint8_t flags, bool data,
 }
 
 /*
- * Send one segment: @flags, sequence @seq, and the payload of @seg (may
- * be NULL).  Returns 0 or -errno; on failure nothing has changed.
+ * May a challenge ACK of @tp be charged to its transmit reserve?  A few a
+ * second, so forged segments cannot keep the reserve busy (each such ACK
+ * holds reserve memory until the device or ARP lets it go).
  */
-static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
-		    tcp_seq_t seq)
+static bool challenge_may_use_reserve(struct tcp_sock *tp)
+{
+	uint64_t now = host_now(tp->sk.net->host);
+
+	if (!sock_memalloc(&tp->sk))
+		return false;
+	if (now - tp->challenge_rsv_stamp >= NSEC_PER_SEC) {
+		tp->challenge_rsv_stamp = now;
+		tp->challenge_rsv_used = 0;
+	}
+	return tp->challenge_rsv_used < TCP_CHALLENGE_RESERVE_PER_SEC;
+}
+
+/*
+ * Send one segment: @flags, sequence @seq, and the payload of @seg (may
+ * be NULL).  A @challenge ACK never takes the spare ACK and draws on the
+ * reserve only within its budget.  Returns 0 or -errno; on failure
+ * nothing has changed.
+ */
+static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
+		       tcp_seq_t seq, bool challenge)
 {
 	struct net *net = tp->sk.net;
 	struct tcp_opts o;
@@ -109,10 +129,25 @@ static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	unsigned hlen;
 	uint32_t wnd, len;
 
+	/* one allocation site for every segment, named as failure injection
+	 * specs know it ("site=transmit") */
+	static const struct mm_site site = { __FILE__, "transmit", __LINE__ };
+
 	options_for(tp, flags, seg && netbuf_total(seg), &o);
 	hlen = sizeof(*th) + tcp_options_size(&o);
-	nb = netbuf_alloc(net, hlen, tcp_alloc_flags(tp), tcp_tx_reserve(tp));
-	if (!nb && !seg && tp->spare_ack && !(flags & (TCP_SYN | TCP_FIN))) {
+	if (challenge && !challenge_may_use_reserve(tp)) {
+		nb = __netbuf_alloc(net, hlen, MM_ATOMIC | MM_NOMEMALLOC, NULL,
+				    &site);
+	} else {
+		nb = __netbuf_alloc(net, hlen, tcp_alloc_flags(tp),
+				    tcp_tx_reserve(tp), &site);
+		if (nb && challenge && nb->pfmemalloc) {
+			tp->challenge_rsv_used++;
+			TCP_INC(net, challenge_acks_reserve);
+		}
+	}
+	if (!nb && !challenge && !seg && tp->spare_ack &&
+	    !(flags & (TCP_SYN | TCP_FIN))) {
 		/* A pure ACK must always go out: that is what the spare is for. */
 		nb = tp->spare_ack;
 		tp->spare_ack = NULL;
@@ -132,6 +167,8 @@ static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	}
 	len = netbuf_total(nb) - hlen;
 	wnd = tcp_rcv_window(tp);
+	/* RFC 9293 §3.8.6: the right edge we offered never moves back */
+	LB_ASSERT(seq_geq(tp->rcv_nxt + wnd, tp->rcv_adv));
 	th->source = htons(tp->sk.local.port);
 	th->dest = htons(tp->sk.remote.port);
 	th->seq = htonl(seq);
@@ -161,6 +198,17 @@ static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 		    IP_DEFAULT_TTL);
 	tcp_refill_spare_ack(tp);
 	return 0;
+}
+
+static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
+		    tcp_seq_t seq)
+{
+	return transmit_ex(tp, seg, flags, seq, false);
+}
+
+int tcp_send_challenge_ack(struct tcp_sock *tp)
+{
+	return transmit_ex(tp, NULL, TCP_ACK, tp->snd_max, true);
 }
 
 int tcp_send_ack(struct tcp_sock *tp)
@@ -317,6 +365,7 @@ int tcp_output(struct tcp_sock *tp)
 	case TCP_LAST_ACK:
 		break;
 	default:
+		tcp_check(tp);
 		return 0;
 	}
 	while (tp->send_head) {
@@ -348,6 +397,7 @@ int tcp_output(struct tcp_sock *tp)
 		if (send_seg(tp, seg))
 			break;
 	}
+	tcp_check(tp);
 	return 0;
 }
 

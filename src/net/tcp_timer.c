@@ -88,7 +88,7 @@ static void rto_fired(struct timer *t)
 				NULL :
 				list_first_entry(&tp->wq, struct netbuf, node);
 	tcp_arm_rto(tp);
-	tcp_output(tp);
+	tcp_output(tp); /* checks the connection (tcp_check) */
 }
 
 static void delack_fired(struct timer *t)
@@ -129,6 +129,7 @@ static void persist_fired(struct timer *t)
 	tp->persist_backoff++;
 	if (tcp_send_probe(tp, true))
 		tcp_arm_persist(tp); /* no memory now: try again later */
+	tcp_check(tp);
 }
 
 void tcp_arm_keepalive(struct tcp_sock *tp)

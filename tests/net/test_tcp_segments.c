@@ -1294,12 +1294,17 @@ static void test_listener_backlog_bounds_syn_queue(void **state)
 		k = th_peer_syn(&p);
 		assert_true(th_inject(f.th, &k));
 	}
-	assert_int_equal(th_pending(f.th), 2);
+	/* the third is answered with a SYN cookie, and no state */
+	assert_int_equal(th_pending(f.th), 3);
 	assert_true(th_pop(f.th, &s));
 	assert_int_equal(s.dport, PPORT);
 	assert_true(th_pop(f.th, &s));
 	assert_int_equal(s.dport, PPORT + 1);
+	assert_true(th_pop(f.th, &s));
+	assert_int_equal(s.dport, PPORT + 2);
+	assert_int_equal(s.flags, TCP_SYN | TCP_ACK);
 	assert_int_equal(th_stat(f.th, "tcp.syn_queue_full"), 1);
+	assert_int_equal(th_stat(f.th, "tcp.syncookies_sent"), 1);
 	assert_int_equal(f.l->nr_syn, 2);
 	fx_done(&f);
 }
@@ -1543,11 +1548,13 @@ static void test_timestamps_echo_rules(void **state)
 	expect_one(&f, &s);
 	assert_int_equal(s.o.tsecr, 7000);
 	assert_true((int32_t)(s.o.tsval - tsval) >= 0); /* our clock */
-	/* an older TSval does not move TS.Recent back */
+	/* an older TSval does not move TS.Recent back: PAWS drops the
+	 * segment and acknowledges (RFC 7323 §5.3) */
 	f.p.tsval = 100;
 	peer_data(&f, 10);
-	th_run(f.th, TCP_DELACK_NS);
+	f.p.seq -= 10;
 	expect_one(&f, &s);
+	assert_int_equal(s.ack, f.p.seq);
 	assert_int_equal(s.o.tsecr, 7000);
 	/* out of order (beyond Last.ACK.sent): not taken */
 	f.p.tsval = 9000;
