@@ -159,10 +159,11 @@ static void rack_delivered(struct tcp_sock *tp, struct netbuf *seg)
 
 	if (rtt < 0)
 		rtt = 0;
+	/* below what an earlier ACK reported: it came out of order */
+	if (seq_lt(cb->end_seq, r->fack_prior) && !cb->retransmitted)
+		r->reordering_seen = true;
 	if (seq_gt(cb->end_seq, r->fack))
 		r->fack = cb->end_seq;
-	else if (seq_lt(cb->end_seq, r->fack) && !cb->retransmitted)
-		r->reordering_seen = true;
 	/* the ACK may be for the original: no sample shorter than any seen */
 	if (cb->retransmitted && (uint32_t)rtt < r->min_rtt_us)
 		return;
@@ -188,6 +189,11 @@ void tcp_rec_sack(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 	struct netbuf *seg;
 
 	r->prior_una = tp->snd_una;
+	if (!r->fack_valid || seq_lt(r->fack, tp->snd_una)) {
+		r->fack = tp->snd_una;
+		r->fack_valid = true;
+	}
+	r->fack_prior = r->fack;
 	r->newly_sacked = 0;
 	if (!tp->sack_ok || !c->opts.nr_sacks)
 		return;
@@ -387,13 +393,16 @@ static bool pto_allowed(const struct tcp_sock *tp)
 	       tp->snd_una != tp->snd_max;
 }
 
-/* The probe timer, when it would fire before the RTO (§7.2). */
+/*
+ * The probe timer; at the latest just before the RTO would fire (§7.2),
+ * so that a probe, not a timeout, answers a lone lost segment.
+ */
 static void arm_pto(struct tcp_sock *tp)
 {
 	uint64_t at = host_now(tp->sk.net->host) + pto_ns(tp);
 
 	if (timer_armed(&tp->rto_timer) && tp->rto_timer.expires <= at)
-		return;
+		at = tp->rto_timer.expires - 1;
 	tp->rec.timer_kind = REC_TIMER_PTO;
 	timer_arm(loop_of(tp), &tp->rec.timer, at);
 }
@@ -408,6 +417,11 @@ static void rec_update(struct tcp_sock *tp, bool restart_pto)
 	struct tcp_recovery *r = &tp->rec;
 	uint32_t reo_us;
 
+	if (tp->in_recovery && seq_geq(tp->snd_una, tp->recover)) {
+		/* RFC 6675 §5: a cumulative ACK past RecoveryPoint ends it */
+		tp->in_recovery = false;
+		tp->cwnd = lb_max(tp->ssthresh, 2u * tp->mss);
+	}
 	if (tp->snd_una == tp->snd_max) {
 		LB_ASSERT(!r->sacked && !r->lost && !r->resent &&
 			  !r->sacked_segs);
@@ -417,11 +431,6 @@ static void rec_update(struct tcp_sock *tp, bool restart_pto)
 	}
 	mark_lost_by_sack(tp);
 	reo_us = rack_detect_loss(tp);
-	if (tp->in_recovery && seq_geq(tp->snd_una, tp->recover)) {
-		/* RFC 6675 §5: a cumulative ACK past RecoveryPoint ends it */
-		tp->in_recovery = false;
-		tp->cwnd = lb_max(tp->ssthresh, 2u * tp->mss);
-	}
 	if (!tp->in_recovery && !in_loss(tp) &&
 	    !(tp->recover_valid && seq_lt(tp->snd_una, tp->recover)) &&
 	    (r->lost || tp->dupacks >= TCP_DUPTHRESH))

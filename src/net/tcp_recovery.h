@@ -30,9 +30,10 @@ struct tcp_recovery {
 	uint32_t allowance; /* bytes past cwnd for one tcp_output (a probe) */
 
 	/* RACK (RFC 8985 §6): the most recently sent segment delivered */
-	bool rack_valid, reordering_seen;
+	bool rack_valid, reordering_seen, fack_valid;
 	uint32_t rack_xmit_us, rack_rtt_us, min_rtt_us;
-	tcp_seq_t rack_end, fack;
+	tcp_seq_t rack_end;
+	tcp_seq_t fack, fack_prior; /* highest delivered, before this ACK */
 
 	/* tail-loss probe (RFC 8985 §7): one per episode */
 	bool tlp_out, tlp_retrans;
