@@ -537,6 +537,7 @@ void tcp_rec_output(struct tcp_sock *tp)
 		if (!timer_armed(&tp->rto_timer))
 			tcp_arm_rto(tp);
 	}
+	r->force_one = false; /* one chance, not a standing credit */
 }
 
 void tcp_rec_output_done(struct tcp_sock *tp, tcp_seq_t prior_max)
