@@ -399,10 +399,16 @@ static bool pto_allowed(const struct tcp_sock *tp)
  */
 static void arm_pto(struct tcp_sock *tp)
 {
-	uint64_t at = host_now(tp->sk.net->host) + pto_ns(tp);
+	uint64_t now = host_now(tp->sk.net->host), at = now + pto_ns(tp);
 
 	if (timer_armed(&tp->rto_timer) && tp->rto_timer.expires <= at)
 		at = tp->rto_timer.expires - 1;
+	/* the RTO is due now: a probe at the same instant gains nothing, and
+	 * one that cannot be sent must not come back before time moves */
+	if (at <= now) {
+		timer_cancel(loop_of(tp), &tp->rec.timer);
+		return;
+	}
 	tp->rec.timer_kind = REC_TIMER_PTO;
 	timer_arm(loop_of(tp), &tp->rec.timer, at);
 }
@@ -583,10 +589,8 @@ static void send_probe(struct tcp_sock *tp)
 	r->tlp_retrans = tp->snd_max == prior_max;
 	if (r->tlp_retrans) {
 		seg = last_unsacked(tp);
-		if (!seg || tcp_retransmit_seg(tp, seg)) {
-			arm_pto(tp); /* no memory now: try again later */
-			return;
-		}
+		if (!seg || tcp_retransmit_seg(tp, seg))
+			return; /* no memory now: the RTO, armed, comes next */
 		if (!tcp_cb(seg)->resent && !tcp_cb(seg)->lost) {
 			tcp_cb(seg)->resent = true;
 			r->resent += seg_seqlen(seg);

@@ -340,6 +340,35 @@ static void test_tail_loss_probe_single_segment(void **state)
 	fx_done(&f);
 }
 
+/*
+ * A probe that cannot be sent (no memory) leaves the tail to the RTO; it
+ * never comes back at the instant the RTO is due, which would spin the
+ * loop without letting the clock move (the scenario matrix found this).
+ */
+static void test_tail_loss_probe_without_memory(void **state)
+{
+	struct fx f;
+	uint64_t end;
+	unsigned steps = 0;
+
+	fx_open(&f, TH_OFFER_MSS | TH_OFFER_SACK);
+	send_segs(&f, NSEGS);
+	th_run(f.th, NSEC_PER_MSEC);
+	ack_sack(&f, f.seq[NSEGS - 2], 0, NULL);
+	th_exhaust(f.th, true);
+	end = th_now(f.th) + NSEC_PER_SEC;
+	while (th_now(f.th) < end && steps++ < 100000)
+		loop_run_once(&f.th->loop, UINT64_MAX);
+	assert_true(th_now(f.th) >= end);
+	assert_true(th_stat(f.th, "tcp.rto_expired") >= 1);
+	th_release(f.th);
+	th_run(f.th, 2 * NSEC_PER_SEC); /* the next RTO resends */
+	assert_true(drain_count(&f, f.seq[NSEGS - 2]) >= 1);
+	ack_sack(&f, f.seq[NSEGS - 1] + f.mss, 0, NULL);
+	assert_int_equal(f.tp->snd_una, f.tp->snd_max);
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_rack_resends_lost_retransmission),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_tail_loss_probe_single_segment),
+		cmocka_unit_test(test_tail_loss_probe_without_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
