@@ -66,6 +66,7 @@ bench: build
 	./$(BUILD)/lifeboat bench
 	./$(BUILD)/lifeboat sim --bench
 	./scripts/bench-net.sh $(BUILD)
+	./scripts/bench-tcploss.sh $(BUILD)
 	./scripts/bench-storage.sh $(BUILD)
 
 # SIM_SEEDS seeds of each of the eight scenarios (4000 worlds by default),

@@ -590,6 +590,8 @@ static struct netbuf *new_segment(struct tcp_sock *tp)
 	tcp_cb(seg)->retransmitted = false;
 	tcp_cb(seg)->sacked = false;
 	tcp_cb(seg)->hole_resent = false;
+	tcp_cb(seg)->lost = false;
+	tcp_cb(seg)->resent = false;
 	list_add_tail(&seg->node, &tp->wq);
 	if (!tp->send_head)
 		tp->send_head = seg;

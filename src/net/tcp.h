@@ -7,11 +7,14 @@
  * tcp_input.c (segment arrives, in the RFC's order), tcp_output.c
  * (segmentation, transmission, ACKs and RSTs), tcp_timer.c
  * (retransmission per RFC 6298, delayed ACK, persist, keepalive,
- * TIME-WAIT), tcp_options.c (MSS, window scale, timestamps),
+ * TIME-WAIT), tcp_recovery.c (SACK scoreboard, RACK, tail-loss probes),
+ * tcp_options.c (MSS, window scale, timestamps),
  * tcp_seq.h (wrapping sequence arithmetic).
  *
- * Congestion control is RFC 5681 with NewReno recovery (RFC 6582), using
- * SACK information (RFC 2018) to retransmit only the holes;
+ * Congestion control is RFC 5681.  With SACK (RFC 2018), loss recovery
+ * is RFC 6675's (scoreboard, pipe) with RACK-TLP's time-based loss
+ * detection and tail-loss probes (RFC 8985), in tcp_recovery.c; without
+ * it, NewReno (RFC 6582); both with limited transmit (RFC 3042);
  * delayed ACKs acknowledge at least every second full-sized segment and
  * immediately on out-of-order data; Nagle is on unless TCP_NODELAY.
  *
@@ -39,6 +42,7 @@
 #include <sys/types.h>
 #include "core/loop.h"
 #include "sock.h"
+#include "tcp_recovery.h"
 #include "tcp_seq.h"
 
 enum tcp_state {
@@ -123,6 +127,11 @@ struct tcp_hdr {
 	X(rto_expired) \
 	X(fast_retransmits) \
 	X(dup_acks) \
+	X(limited_transmits) \
+	X(sack_recoveries) \
+	X(rack_marked_lost) \
+	X(tlp_probes) \
+	X(tlp_repairs) \
 	X(challenge_acks) \
 	X(challenge_acks_limited) \
 	X(challenge_acks_reserve) \
@@ -157,10 +166,16 @@ struct tcp_stats {
 struct tcp_cb {
 	tcp_seq_t seq, end_seq; /* end_seq counts SYN and FIN */
 	uint8_t flags; /* TCP_FIN on the segment that carries it */
-	bool retransmitted;
-	bool sacked; /* the receiver holds it (RFC 2018) */
-	bool hole_resent; /* retransmitted in this recovery */
-	uint32_t arrival; /* out-of-order data: when it came (SACK order) */
+	bool retransmitted : 1; /* ever */
+	/* the scoreboard (tcp_recovery.c): sacked excludes lost and resent */
+	bool sacked : 1; /* the receiver holds it (RFC 2018) */
+	bool lost : 1; /* presumed lost (RFC 6675 IsLost, RACK, or an RTO) */
+	bool resent : 1; /* retransmitted since, and not known lost again */
+	bool hole_resent : 1; /* NewReno: retransmitted in this recovery */
+	union {
+		uint32_t arrival; /* out-of-order data: when it came */
+		uint32_t xmit_us; /* queued data: when last sent (RACK) */
+	};
 };
 
 struct tcp_sock {
@@ -224,6 +239,8 @@ struct tcp_sock {
 	unsigned challenge_rsv_used;
 	unsigned checks; /* tcp_check calls: paces its queue walks */
 	int err;
+
+	struct tcp_recovery rec; /* SACK scoreboard, RACK, tail-loss probe */
 };
 
 static inline struct tcp_sock *tcp_sk(struct sock *sk)

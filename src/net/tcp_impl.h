@@ -149,6 +149,27 @@ void tcp_arm_persist(struct tcp_sock *tp);
 void tcp_arm_delack(struct tcp_sock *tp);
 void tcp_arm_keepalive(struct tcp_sock *tp);
 
+/* tcp_recovery.c */
+void tcp_rec_init(struct tcp_sock *tp);
+/* The connection is over: stop the timer, forget the scoreboard. */
+void tcp_rec_stop(struct tcp_sock *tp);
+/* @seg was just sent (first time or again). */
+void tcp_rec_sent(struct tcp_sock *tp, struct netbuf *seg);
+/* The ACK in @c arrives: its SACK blocks, before snd_una moves. */
+void tcp_rec_sack(struct tcp_sock *tp, const struct tcp_in_ctx *c);
+/* @ack covers (part of) @seg, which is about to leave the queue. */
+void tcp_rec_acked(struct tcp_sock *tp, struct netbuf *seg, tcp_seq_t ack);
+/* The ACK has been processed: detect losses, enter or leave recovery. */
+void tcp_rec_ack_done(struct tcp_sock *tp);
+/* An RTO: true if the scoreboard takes over retransmission (SACK). */
+bool tcp_rec_rto(struct tcp_sock *tp);
+/* Bytes in the network (RFC 6675 pipe) and what cwnd allows now. */
+uint32_t tcp_rec_pipe(const struct tcp_sock *tp);
+uint32_t tcp_rec_cwnd(const struct tcp_sock *tp);
+/* tcp_output: retransmit what is lost first; after, note new data. */
+void tcp_rec_output(struct tcp_sock *tp);
+void tcp_rec_output_done(struct tcp_sock *tp, tcp_seq_t prior_max);
+
 #define TCP_INC(net, name) counter_inc(&tcp_table(net)->st.name)
 
 #endif

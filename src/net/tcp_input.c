@@ -527,6 +527,8 @@ static uint32_t clean_acked(struct tcp_sock *tp, tcp_seq_t ack)
 		struct tcp_cb *cb = tcp_cb(seg);
 		uint32_t len = netbuf_total(seg);
 
+		if (seq_gt(ack, cb->seq))
+			tcp_rec_acked(tp, seg, ack);
 		if (seq_leq(cb->end_seq, ack)) {
 			if (tp->send_head == seg)
 				tp->send_head =
@@ -554,33 +556,6 @@ static uint32_t clean_acked(struct tcp_sock *tp, tcp_seq_t ack)
 		break;
 	}
 	return freed;
-}
-
-/* Mark the queued segments the receiver reports holding (RFC 2018). */
-static void sack_input(struct tcp_sock *tp, const struct tcp_in_ctx *c)
-{
-	struct netbuf *seg;
-
-	if (!tp->sack_ok || !c->opts.nr_sacks)
-		return;
-	for (unsigned i = 0; i < c->opts.nr_sacks; i++) {
-		const struct tcp_sack_block *b = &c->opts.sacks[i];
-
-		/* only blocks about data in flight are believed */
-		if (!seq_lt(b->start, b->end) ||
-		    seq_leq(b->start, tp->snd_una) ||
-		    seq_gt(b->end, tp->snd_max))
-			continue;
-		list_for_each_entry(seg, &tp->wq, node) {
-			struct tcp_cb *cb = tcp_cb(seg);
-
-			if (seq_geq(cb->seq, b->end))
-				break;
-			if (seq_geq(cb->seq, b->start) &&
-			    seq_leq(cb->end_seq, b->end))
-				cb->sacked = true;
-		}
-	}
 }
 
 /*
@@ -658,7 +633,9 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	 */
 	if (tp->recover_valid && seq_geq(tp->snd_una, tp->recover))
 		tp->recover_valid = false;
-	if (tp->in_recovery) {
+	if (tp->in_recovery && tp->sack_ok) {
+		/* RFC 6675: cwnd stays; tcp_rec_ack_done ends recovery */
+	} else if (tp->in_recovery) {
 		if (seq_geq(c->ack, tp->recover)) {
 			/* full ACK: leave recovery (RFC 6582 §3.2 step 3) */
 			uint32_t flight = tp->snd_max - tp->snd_una;
@@ -690,6 +667,8 @@ static void dup_ack(struct tcp_sock *tp)
 	struct netbuf *seg;
 
 	TCP_INC(tp->sk.net, dup_acks);
+	if (tp->sack_ok)
+		return; /* counted and acted on by tcp_recovery.c */
 	if (tp->in_recovery) {
 		tp->cwnd += tp->mss; /* each dupack: a segment left the net */
 		if (tp->sack_ok)
@@ -773,7 +752,7 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tp->retries = 0; /* the peer is there, just full */
 		}
 	}
-	sack_input(tp, c);
+	tcp_rec_sack(tp, c);
 	if (seq_gt(c->ack, tp->snd_una))
 		new_ack(tp, c);
 	else if (c->ack == tp->snd_una && !c->len &&
@@ -781,6 +760,7 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		 (new_wnd == old_wnd || (tp->sack_ok && c->opts.nr_sacks)) &&
 		 new_wnd && tp->snd_una != tp->snd_max)
 		dup_ack(tp); /* answers to zero-window probes are not dupacks */
+	tcp_rec_ack_done(tp);
 
 	switch (tp->state) {
 	case TCP_FIN_WAIT_1:

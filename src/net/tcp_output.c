@@ -196,6 +196,8 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	TCP_INC(net, tx_segs);
 	ipv4_output(net, nb, tp->sk.local.ip, tp->sk.remote.ip, IPPROTO_TCP,
 		    IP_DEFAULT_TTL);
+	if (seg)
+		tcp_rec_sent(tp, seg);
 	tcp_refill_spare_ack(tp);
 	return 0;
 }
@@ -357,6 +359,8 @@ static int send_seg(struct tcp_sock *tp, struct netbuf *seg)
 
 int tcp_output(struct tcp_sock *tp)
 {
+	tcp_seq_t prior_max = tp->snd_max;
+
 	switch (tp->state) {
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
@@ -368,6 +372,7 @@ int tcp_output(struct tcp_sock *tp)
 		tcp_check(tp);
 		return 0;
 	}
+	tcp_rec_output(tp); /* what is lost goes before new data */
 	while (tp->send_head) {
 		struct netbuf *seg = tp->send_head;
 		uint32_t len = seg_len(seg);
@@ -388,7 +393,8 @@ int tcp_output(struct tcp_sock *tp)
 				tcp_arm_persist(tp);
 			break;
 		}
-		if (flight && flight + len > tp->cwnd)
+		/* in the network: RFC 6675's pipe with SACK, else in flight */
+		if (flight && tcp_rec_pipe(tp) + len > tcp_rec_cwnd(tp))
 			break;
 		/* Nagle: one small segment in flight at a time. */
 		if (!tp->nodelay && len < tp->mss && !fin && flight &&
@@ -397,6 +403,7 @@ int tcp_output(struct tcp_sock *tp)
 		if (send_seg(tp, seg))
 			break;
 	}
+	tcp_rec_output_done(tp, prior_max);
 	tcp_check(tp);
 	return 0;
 }

@@ -83,6 +83,12 @@ static void rto_fired(struct timer *t)
 	tp->dupacks = 0;
 	tp->recover = tp->snd_max;
 	tp->recover_valid = true;
+	/* with SACK the scoreboard marks what to resend (RFC 6675 §5.1) */
+	if (tcp_rec_rto(tp)) {
+		tcp_arm_rto(tp);
+		tcp_output(tp);
+		return;
+	}
 	tp->snd_nxt = tp->snd_una;
 	tp->send_head = list_empty(&tp->wq) ?
 				NULL :
@@ -173,6 +179,7 @@ void tcp_timers_init(struct tcp_sock *tp)
 	timer_init(&tp->persist_timer, persist_fired);
 	timer_init(&tp->ka_timer, keepalive_fired);
 	timer_init(&tp->tw_timer, timewait_fired);
+	tcp_rec_init(tp);
 }
 
 void tcp_timers_stop(struct tcp_sock *tp)
@@ -184,4 +191,5 @@ void tcp_timers_stop(struct tcp_sock *tp)
 	timer_cancel(l, &tp->persist_timer);
 	timer_cancel(l, &tp->ka_timer);
 	timer_cancel(l, &tp->tw_timer);
+	tcp_rec_stop(tp);
 }

@@ -487,6 +487,110 @@ out:
 	return mbps;
 }
 
+/*
+ * Loss recovery: one 8 MiB transfer between two lifeboat hosts over a
+ * simulated wire that drops @loss of the frames in each direction (data
+ * and ACKs alike), 200 us one way.  Deterministic for a seed: the figures
+ * are counts and virtual time, not the speed of this machine.  Returns
+ * false if the transfer did not complete.
+ */
+static bool bench_tcp_loss(double loss, uint64_t seed, uint64_t bytes,
+			   int64_t *rtos, int64_t *rexmits, uint64_t *vns)
+{
+	struct sim_link_config lc = { .latency_ns = 200 * NSEC_PER_USEC,
+				      .loss = loss };
+	struct net_bench_host a, b;
+	struct bulk bk = { 0 };
+	struct sim_link link;
+	struct loop loop;
+	uint64_t t0, deadline;
+	bool ok = false;
+
+	loop_init(&loop, LOOP_VIRTUAL);
+	sim_link_init(&link, &loop, seed, &lc);
+	if (net_bench_host(&a, &loop, &link, "a", htonl(0xc0000201)) ||
+	    net_bench_host(&b, &loop, &link, "b", htonl(0xc0000202)))
+		goto out;
+	bk.l = tcp_socket(b.net, &bulk_listen_ops, &bk);
+	tcp_bind(bk.l, 0, 9);
+	tcp_listen(bk.l, 4);
+	bk.tx = tcp_socket(a.net, &bulk_tx_ops, &bk);
+	tcp_connect(bk.tx, &(struct sock_addr){ b.dev.ip, 9 });
+	/* the handshake may itself need retransmissions at this loss */
+	loop_run_until(&loop, loop_now(&loop) + 30 * NSEC_PER_SEC);
+	if (bk.tx->state != TCP_ESTABLISHED || !bk.rx)
+		goto close;
+	stats_get(&a.host->stats, "tcp.rto_expired", rtos);
+	stats_get(&a.host->stats, "tcp.retransmits", rexmits);
+	t0 = loop_now(&loop);
+	deadline = t0 + 3600 * NSEC_PER_SEC;
+	bk.to_send = bytes;
+	bulk_pump(&bk.tx->sk);
+	while (bk.received < bytes && loop_now(&loop) < deadline &&
+	       loop_run_once(&loop, UINT64_MAX))
+		;
+	ok = bk.received == bytes;
+	*vns = loop_now(&loop) - t0;
+	{
+		int64_t r = 0, x = 0;
+
+		stats_get(&a.host->stats, "tcp.rto_expired", &r);
+		stats_get(&a.host->stats, "tcp.retransmits", &x);
+		*rtos = r - *rtos;
+		*rexmits = x - *rexmits;
+	}
+close:
+	tcp_abort(bk.tx);
+	if (bk.rx)
+		tcp_abort(bk.rx);
+	tcp_close(bk.l);
+out:
+	net_bench_host_destroy(&b);
+	net_bench_host_destroy(&a);
+	sim_link_destroy(&link);
+	loop_destroy(&loop);
+	return ok;
+}
+
+/* Retransmission timeouts per MiB and virtual-time goodput, by loss rate. */
+static void bench_tcploss(void)
+{
+	static const double losses[] = { 0.01, 0.03, 0.05, 0.10 };
+	const uint64_t bytes = 8 << 20, seeds = 4;
+
+	for (size_t i = 0; i < ARRAY_SIZE(losses); i++) {
+		int64_t rtos = 0, rexmits = 0;
+		uint64_t vns = 0, done = 0;
+
+		for (uint64_t s = 1; s <= seeds; s++) {
+			int64_t r = 0, x = 0;
+			uint64_t t = 0;
+
+			if (!bench_tcp_loss(losses[i], s, bytes, &r, &x, &t))
+				continue;
+			rtos += r;
+			rexmits += x;
+			vns += t;
+			done++;
+		}
+		if (!done) {
+			printf("BENCH tcp.loss%02d.rto_per_mib failed (no transfer completed)\n",
+			       (int)(losses[i] * 100 + 0.5));
+			continue;
+		}
+		printf("BENCH tcp.loss%02d.rto_per_mib %.2f rto/MiB (sim, 8 MiB x %llu seeds)\n",
+		       (int)(losses[i] * 100 + 0.5),
+		       (double)rtos / (double)(done * (bytes >> 20)),
+		       (unsigned long long)done);
+		printf("BENCH tcp.loss%02d.retransmits_per_mib %.1f segs/MiB\n",
+		       (int)(losses[i] * 100 + 0.5),
+		       (double)rexmits / (double)(done * (bytes >> 20)));
+		printf("BENCH tcp.loss%02d.sim_goodput %.2f MB/s (virtual time, RTT 0.4 ms)\n",
+		       (int)(losses[i] * 100 + 0.5),
+		       (double)(done * bytes) / (double)vns * 1e3);
+	}
+}
+
 static void bench_net(uint64_t iters)
 {
 	printf("BENCH net.sim.tcp_bulk %.1f MB/s (CPU-bound, both ends in one thread)\n",
@@ -502,7 +606,7 @@ static void bench_net(uint64_t iters)
 static void bench_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat bench [--iters N] [--only mm|fastpath|net|writeback]\n"
+		"usage: lifeboat bench [--iters N] [--only mm|fastpath|net|tcploss|writeback]\n"
 		"\n"
 		"Prints one 'BENCH <name> <value> <unit>' line per figure:\n"
 		"  mm.page_alloc_free          page alloc+free, ns/op\n"
@@ -514,6 +618,10 @@ static void bench_help(FILE *out)
 		"  net.sim.rx_fps              frames/s through the receive path (sim)\n"
 		"  net.sim.rx_fps_reserve      the same with normal memory exhausted\n"
 		"  net.sim.tcp_bulk            TCP bulk MB/s between two lifeboat hosts (sim)\n"
+		"  tcp.lossNN.rto_per_mib      retransmission timeouts per MiB of an 8 MiB\n"
+		"                              transfer with NN %% of frames lost each way (sim)\n"
+		"  tcp.lossNN.retransmits_per_mib, tcp.lossNN.sim_goodput\n"
+		"                              segments resent per MiB; MB/s in virtual time\n"
 		"  writeback.WIRE.normal       write-back goodput through the pager over\n"
 		"                              NBD, MB/s (WIRE: sim in virtual time at\n"
 		"                              10 Gbit/s, pair to a `lifeboat serve` child)\n"
@@ -555,10 +663,11 @@ int cmd_bench(int argc, char **argv)
 			if (strcmp(optarg, "mm") &&
 			    strcmp(optarg, "fastpath") &&
 			    strcmp(optarg, "net") &&
+			    strcmp(optarg, "tcploss") &&
 			    strcmp(optarg, "writeback"))
 				return usage_error(
 					"bench",
-					"--only takes mm, fastpath, net or writeback, not '%s'",
+					"--only takes mm, fastpath, net, tcploss or writeback, not '%s'",
 					optarg);
 			only = optarg;
 			break;
@@ -583,6 +692,8 @@ int cmd_bench(int argc, char **argv)
 		bench_fastpath_ratio();
 	if (!only || !strcmp(only, "net"))
 		bench_net(iters);
+	if (!only || !strcmp(only, "tcploss"))
+		bench_tcploss();
 	if (!only || !strcmp(only, "writeback"))
 		bench_writeback();
 	return 0;
