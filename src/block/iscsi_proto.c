@@ -421,11 +421,14 @@ enum iscsi_neg_result iscsi_neg_accept(struct iscsi_params *p,
 		return ISCSI_NEG_UNKNOWN;
 	switch (r->kind) {
 	case NEG_DIGEST:
-		/* the answer is one value, and it must be the one we offered */
+		/*
+		 * One value, and one we offered: we offer "CRC32C,None" when
+		 * we want digests (the target may decline), else "None".
+		 */
 		d = kv_digest_first(kv);
-		if (d < 0 || (bool)d != *p_bool(p, r) ||
-		    kv->vlen != (d ? 6u : 4u))
+		if (d < 0 || (d && !*p_bool(p, r)) || kv->vlen != (d ? 6u : 4u))
 			return ISCSI_NEG_BAD;
+		*p_bool(p, r) = d;
 		return ISCSI_NEG_OK;
 	case NEG_DECLARE:
 		if (iscsi_kv_num(kv, r->lo, r->hi, &v))
@@ -466,7 +469,7 @@ int iscsi_neg_offer(const struct iscsi_params *p, uint8_t *buf, uint32_t cap,
 		switch (r->kind) {
 		case NEG_DIGEST:
 			s = *(const bool *)((const char *)p + r->off) ?
-				    "CRC32C" :
+				    "CRC32C,None" :
 				    "None";
 			err = iscsi_text_add(buf, cap, len, r->name, s);
 			break;

@@ -203,7 +203,9 @@ static void test_negotiation_accept(void **state)
 		if (iscsi_kv_is(&kv, "MaxRecvDataSegmentLength"))
 			assert_int_equal(kv.vlen, 6);
 		if (iscsi_kv_is(&kv, "HeaderDigest"))
-			assert_int_equal(kv.vlen, 6);
+			assert_int_equal(kv.vlen, 11); /* CRC32C,None */
+		if (iscsi_kv_is(&kv, "DataDigest"))
+			assert_int_equal(kv.vlen, 4); /* None */
 		n++;
 	}
 	assert_int_equal(n, 14);
@@ -213,12 +215,17 @@ static void test_negotiation_accept(void **state)
 	kv = kv_of("MaxBurstLength", "65536");
 	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_OK);
 	assert_int_equal(p.max_burst, 65536);
-	kv = kv_of("HeaderDigest", "None");
-	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_BAD);
 	kv = kv_of("HeaderDigest", "CRC32C,None"); /* a list is no answer */
 	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_BAD);
 	kv = kv_of("HeaderDigest", "CRC32C");
 	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_OK);
+	assert_true(p.header_digest);
+	/* the target may decline a digest we offered, never add one */
+	kv = kv_of("HeaderDigest", "None");
+	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_OK);
+	assert_false(p.header_digest);
+	kv = kv_of("DataDigest", "CRC32C");
+	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_BAD);
 	/* OR: our Yes cannot become No; AND: our No cannot become Yes */
 	kv = kv_of("InitialR2T", "No");
 	assert_int_equal(iscsi_neg_accept(&p, &kv), ISCSI_NEG_BAD);
