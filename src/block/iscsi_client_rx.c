@@ -357,9 +357,14 @@ static int data_in_header(struct iscsi_client *c)
 		return 0;
 	}
 	rq = iscsi_rq_by_itt(c, b->itt);
-	if (!rq || rq->bio->op != BIO_READ) {
+	if (!rq) {
 		counter_inc(&c->st.bad_itts);
 		iscsi_proto_error(c, "Data-In for unknown ITT %#x", b->itt);
+		return -1;
+	}
+	if (rq->bio->op != BIO_READ) {
+		iscsi_proto_error(c, "Data-In for a %s",
+				  bio_op_name(rq->bio->op));
 		return -1;
 	}
 	p = blk_rq_pdu(rq);
@@ -407,9 +412,13 @@ static void r2t(struct iscsi_client *c)
 	struct iscsi_rq *p;
 
 	counter_inc(&c->st.r2ts);
-	if (!rq || rq->bio->op != BIO_WRITE) {
+	if (!rq) {
 		counter_inc(&c->st.bad_itts);
 		iscsi_proto_error(c, "R2T for unknown ITT %#x", b->itt);
+		return;
+	}
+	if (rq->bio->op != BIO_WRITE) {
+		iscsi_proto_error(c, "R2T for a %s", bio_op_name(rq->bio->op));
 		return;
 	}
 	p = blk_rq_pdu(rq);
