@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * uri.c - nbd:// and aoe:// names, and opening the device they name.
+ * uri.c - nbd://, aoe:// and iscsi:// names, and opening the device they name.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "aoe.h"
+#include "iscsi_client.h"
 #include "net/net.h"
 #include "uri.h"
 
@@ -110,6 +111,62 @@ static int parse_aoe(const char *s, struct blk_uri *u, const char **why)
 	return 0;
 }
 
+/* iscsi://HOST[:PORT]/IQN/LUN[?header-digest=crc32c&data-digest=crc32c] */
+static int parse_iscsi(const char *s, struct blk_uri *u, const char **why)
+{
+	const char *slash = strchr(s, '/'), *colon, *lun, *q;
+	char host[32], *e;
+	unsigned long v;
+	size_t hlen;
+
+	u->kind = BLK_URI_ISCSI;
+	u->port = ISCSI_DEFAULT_PORT;
+	if (!slash)
+		return fail(why, "iscsi URI is iscsi://HOST[:PORT]/IQN/LUN");
+	colon = memchr(s, ':', (size_t)(slash - s));
+	hlen = (size_t)((colon ? colon : slash) - s);
+	if (!hlen || hlen >= sizeof(host) || s[0] == '[')
+		return fail(why, "iscsi URI host must be an IPv4 address");
+	memcpy(host, s, hlen);
+	host[hlen] = 0;
+	if (ip_parse(host, &u->ip))
+		return fail(why, "iscsi URI host must be an IPv4 address");
+	u->ip = ntohl(u->ip);
+	if (colon) {
+		v = strtoul(colon + 1, &e, 10);
+		if (e != slash || colon + 1 == slash || !v || v > 65535)
+			return fail(why, "bad port in iscsi URI");
+		u->port = (uint16_t)v;
+	}
+	lun = strrchr(slash + 1, '/');
+	if (!lun || lun == slash + 1)
+		return fail(why, "iscsi URI needs /IQN/LUN");
+	if ((size_t)(lun - slash - 1) > ISCSI_NAME_MAX)
+		return fail(why, "iscsi target name longer than 223 bytes");
+	memcpy(u->iqn, slash + 1, (size_t)(lun - slash - 1));
+	u->iqn[lun - slash - 1] = 0;
+	if (lun[1] < '0' || lun[1] > '9')
+		return fail(why, "iscsi URI LUN must be a number 0-255");
+	v = strtoul(lun + 1, &e, 10);
+	if (v > 255 || (*e && *e != '?'))
+		return fail(why, "iscsi URI LUN must be a number 0-255");
+	u->lun = (unsigned)v;
+	for (q = *e ? e + 1 : e; *q;) {
+		size_t n = strcspn(q, "&");
+
+		if (n == 20 && !strncmp(q, "header-digest=crc32c", n))
+			u->header_digest = true;
+		else if (n == 18 && !strncmp(q, "data-digest=crc32c", n))
+			u->data_digest = true;
+		else if (!(n == 18 && !strncmp(q, "header-digest=none", n)) &&
+			 !(n == 16 && !strncmp(q, "data-digest=none", n)))
+			return fail(why,
+				    "iscsi URI options: header-digest= and data-digest= crc32c or none");
+		q += n + (q[n] == '&');
+	}
+	return 0;
+}
+
 int blk_uri_parse(const char *s, struct blk_uri *u, const char **why)
 {
 	memset(u, 0, sizeof(*u));
@@ -117,13 +174,15 @@ int blk_uri_parse(const char *s, struct blk_uri *u, const char **why)
 		return parse_nbd(s + 6, u, why);
 	if (!strncmp(s, "aoe://", 6))
 		return parse_aoe(s + 6, u, why);
+	if (!strncmp(s, "iscsi://", 8))
+		return parse_iscsi(s + 8, u, why);
 	if (!strncmp(s, "nbds://", 7) || !strncmp(s, "nbds+unix://", 12))
 		return fail(why, "NBD over TLS is not supported");
 	if (!strncmp(s, "nbd+unix://", 11))
 		return fail(
 			why,
 			"nbd+unix URIs need a kernel socket; lifeboat speaks TCP on its own stack");
-	return fail(why, "URI must start with nbd:// or aoe://");
+	return fail(why, "URI must start with nbd://, aoe:// or iscsi://");
 }
 
 int blk_uri_open(struct net *net, const struct blk_uri *u,
@@ -141,6 +200,20 @@ int blk_uri_open(struct net *net, const struct blk_uri *u,
 		};
 		return nbd_client_create(net, &c, ready, arg, out);
 	}
+	if (u->kind == BLK_URI_ISCSI) {
+		struct iscsi_client_config c = {
+			.name = o->name,
+			.ip = u->ip,
+			.port = u->port,
+			.target = u->iqn,
+			.lun = u->lun,
+			.queue_depth = o->queue_depth,
+			.max_request = o->max_request,
+			.header_digest = u->header_digest,
+			.data_digest = u->data_digest,
+		};
+		return iscsi_client_create(net, &c, ready, arg, out);
+	}
 	struct aoe_client_config c = {
 		.name = o->name,
 		.shelf = u->shelf,
@@ -155,6 +228,8 @@ void blk_uri_close(const struct blk_uri *u, struct blkdev *bd)
 {
 	if (u->kind == BLK_URI_NBD)
 		nbd_client_destroy(bd);
+	else if (u->kind == BLK_URI_ISCSI)
+		iscsi_client_destroy(bd);
 	else
 		aoe_client_destroy(bd);
 }

@@ -6,12 +6,16 @@
  *                                its one leading '/', percent-decoded; HOST
  *                                is an IPv4 literal (the stack has no DNS)
  *   aoe://SHELF.SLOT             an AoE target on the host's wire
+ *   iscsi://HOST[:PORT]/IQN/LUN  libiscsi's form; ?header-digest=crc32c and
+ *                                ?data-digest=crc32c (joined by &) ask for
+ *                                CRC32C digests
  */
 #ifndef LB_BLOCK_URI_H
 #define LB_BLOCK_URI_H
 
 #include <stdint.h>
 #include "block.h"
+#include "iscsi_proto.h"
 #include "nbd.h"
 
 struct net;
@@ -19,6 +23,7 @@ struct net;
 enum blk_uri_kind {
 	BLK_URI_NBD,
 	BLK_URI_AOE,
+	BLK_URI_ISCSI,
 };
 
 struct blk_uri {
@@ -28,6 +33,9 @@ struct blk_uri {
 	char export_name[NBD_EXPORT_NAME_MAX + 1];
 	uint16_t shelf; /* aoe */
 	uint8_t slot;
+	char iqn[ISCSI_NAME_MAX + 1]; /* iscsi */
+	unsigned lun;
+	bool header_digest, data_digest;
 };
 
 /* 0, or -EINVAL with a one-line reason in @why (may be NULL). */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "args.h"
+#include "block/iscsi.h"
 #include "block/uri.h"
 #include "commands.h"
 #include "hostopts.h"
@@ -179,7 +180,9 @@ static int spawn_server(struct run *r, uint64_t bytes, char *wire,
 {
 	char size[32];
 	const char *args[] = {
-		"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" : "nbd",
+		"--proto",   r->uri.kind == BLK_URI_AOE	    ? "aoe" :
+			     r->uri.kind == BLK_URI_ISCSI ? "iscsi" :
+							    "nbd",
 		"--size",    size,
 		"--ip",	     RUN_SERVER_IP "/24",
 		"--memory",  "256M",
@@ -331,9 +334,10 @@ static void run_help(FILE *out)
 		"  --size S            working set: a size, or a multiple of RAM like 4x (default 4x)\n"
 		"  --noise on|off      flood the client with unrelated traffic (default on)\n"
 		"  --policy P          none | mainline | accounted (default accounted)\n"
-		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT or aoe://SHELF.SLOT\n"
+		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT, aoe://SHELF.SLOT\n"
+		"                      or iscsi://HOST[:PORT]/IQN/LUN\n"
 		"                      (then --wire and --ip are needed; no noise is sent)\n"
-		"  --proto nbd|aoe     the embedded server's protocol (default nbd)\n"
+		"  --proto nbd|aoe|iscsi  the embedded server's protocol (default nbd)\n"
 		"  --wire WIRE, --ip ADDR/LEN   the client's wire and address (with --storage)\n"
 		"  --duration SECS     stop after SECS even if the workload has not finished\n"
 		"  --watchdog SECS     declare a deadlock after SECS without progress (default 5)\n"
@@ -451,13 +455,15 @@ int cmd_run(int argc, char **argv)
 						   optarg, why);
 			continue;
 		case OPT_PROTO:
-			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
+			    strcmp(optarg, "iscsi"))
 				return usage_error(
 					"run",
-					"--proto is nbd or aoe, not '%s'",
+					"--proto is nbd, aoe or iscsi, not '%s'",
 					optarg);
-			r.uri.kind = strcmp(optarg, "aoe") ? BLK_URI_NBD :
-							     BLK_URI_AOE;
+			r.uri.kind = !strcmp(optarg, "aoe")   ? BLK_URI_AOE :
+				     !strcmp(optarg, "iscsi") ? BLK_URI_ISCSI :
+								BLK_URI_NBD;
 			continue;
 		case OPT_DURATION:
 		case OPT_WATCHDOG:
@@ -527,7 +533,12 @@ int cmd_run(int argc, char **argv)
 				strerror(-rc));
 			return 1;
 		}
-		if (u.kind == BLK_URI_NBD)
+		if (u.kind == BLK_URI_ISCSI) {
+			/* the embedded target: its default name, LUN 0 */
+			u.port = ISCSI_DEFAULT_PORT;
+			snprintf(u.iqn, sizeof(u.iqn), "%s", ISCSI_DEFAULT_IQN);
+		}
+		if (u.kind != BLK_URI_AOE)
 			ip_parse(RUN_SERVER_IP, &u.ip);
 		u.ip = ntohl(u.ip);
 		u.shelf = 1;

@@ -2,12 +2,15 @@
 /*
  * cmd_serve.c - `lifeboat serve`: a storage server on a lifeboat host.
  * NBD on TCP port 10809 (or --port), or an AoE target SHELF.SLOT on the
- * wire, serving RAM or a file until interrupted.
+ * wire, or an iSCSI target on TCP port 3260, serving RAM or a file until
+ * interrupted.
  */
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
 #include "block/aoe.h"
+#include "block/iscsi.h"
+#include "block/iscsi_proto.h"
 #include "block/nbd.h"
 #include "commands.h"
 #include "hostopts.h"
@@ -16,19 +19,22 @@
 static void serve_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat serve --proto nbd|aoe (--size SIZE | --file PATH) --wire WIRE [options]\n"
+		"usage: lifeboat serve --proto nbd|aoe|iscsi (--size SIZE | --file PATH) --wire WIRE [options]\n"
 		"\n"
 		"Serves a block device from a lifeboat host until interrupted: NBD\n"
-		"(fixed newstyle, simple replies) on TCP, or an AoE target on the\n"
-		"wire.  RAM (--size) starts zeroed; a file (--file) is created with\n"
+		"(fixed newstyle, simple replies) on TCP, an AoE target on the\n"
+		"wire, or an iSCSI target (one LUN) on TCP.  RAM (--size) starts zeroed; a file (--file) is created with\n"
 		"--size bytes if missing.  Ctrl-C prints the statistics and exits 0.\n"
 		"\n"
 		"options:\n" HOSTOPT_HELP
-		"  --proto nbd|aoe     the protocol (default nbd)\n"
+		"  --proto nbd|aoe|iscsi  the protocol (default nbd)\n"
 		"  --size SIZE         device size (RAM, or a new file's size)\n"
 		"  --file PATH         serve a file instead of RAM\n"
 		"  --export NAME       NBD export name (default \"\", also served as the default)\n"
-		"  --port N            NBD TCP port (default 10809)\n"
+		"  --port N            TCP port (default 10809 NBD, 3260 iSCSI)\n"
+		"  --iqn NAME          iSCSI target name (default " ISCSI_DEFAULT_IQN
+		")\n"
+		"  --lun N             iSCSI LUN of the disk (default 0)\n"
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
@@ -63,7 +69,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_RO,
 		OPT_JSON,
 		OPT_NOISE,
-		OPT_QUIET
+		OPT_QUIET,
+		OPT_IQN,
+		OPT_LUN
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -78,11 +86,17 @@ int cmd_serve(int argc, char **argv)
 		{ "stats-json", required_argument, NULL, OPT_JSON },
 		{ "noise-to", required_argument, NULL, OPT_NOISE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "iqn", required_argument, NULL, OPT_IQN },
+		{ "lun", required_argument, NULL, OPT_LUN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *file = NULL, *export_name = "", *json = NULL;
-	bool aoe = false, ro = false, quiet = false;
+	bool aoe = false, iscsi = false, ro = false, quiet = false;
+	bool port_set = false;
+	const char *iqn = ISCSI_DEFAULT_IQN;
+	unsigned lun = 0;
+	struct iscsi_target *itgt = NULL;
 	uint32_t noise_ip = 0;
 	struct noise_source *noise = NULL;
 	uint64_t size = 0, v;
@@ -103,12 +117,14 @@ int cmd_serve(int argc, char **argv)
 			serve_help(stdout);
 			return 0;
 		case OPT_PROTO:
-			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
+			    strcmp(optarg, "iscsi"))
 				return usage_error(
 					"serve",
-					"--proto is nbd or aoe, not '%s'",
+					"--proto is nbd, aoe or iscsi, not '%s'",
 					optarg);
 			aoe = !strcmp(optarg, "aoe");
+			iscsi = !strcmp(optarg, "iscsi");
 			continue;
 		case OPT_SIZE:
 			if (parse_size(optarg, &size) || !size ||
@@ -135,6 +151,21 @@ int cmd_serve(int argc, char **argv)
 					"--port takes 1-65535, not '%s'",
 					optarg);
 			port = (uint16_t)v;
+			port_set = true;
+			continue;
+		case OPT_IQN:
+			if (!*optarg || strlen(optarg) > ISCSI_NAME_MAX)
+				return usage_error(
+					"serve",
+					"--iqn takes a name of 1-223 bytes");
+			iqn = optarg;
+			continue;
+		case OPT_LUN:
+			if (parse_u64(optarg, &v) || v > 255)
+				return usage_error(
+					"serve", "--lun takes 0-255, not '%s'",
+					optarg);
+			lun = (unsigned)v;
 			continue;
 		case OPT_TARGET:
 			if (parse_target(optarg, &shelf, &slot))
@@ -194,7 +225,18 @@ int cmd_serve(int argc, char **argv)
 		store_close(&st);
 		return 1;
 	}
-	if (aoe) {
+	if (iscsi) {
+		struct iscsi_target_config ic = {
+			.port = port_set ? port : ISCSI_DEFAULT_PORT,
+			.iqn = iqn,
+			.lun = lun,
+			.store = &st,
+			.read_only = ro
+		};
+
+		port = ic.port;
+		itgt = iscsi_target_create(t.net, &ic);
+	} else if (aoe) {
 		struct aoe_target_config tc = { .shelf = shelf,
 						.slot = slot,
 						.dev = t.dev,
@@ -211,7 +253,7 @@ int cmd_serve(int argc, char **argv)
 
 		nbd = nbd_server_create(t.net, &sc);
 	}
-	if (!tgt && !nbd) {
+	if (!tgt && !nbd && !itgt) {
 		fprintf(stderr, "lifeboat serve: cannot start the server\n");
 		tool_host_stop(&t);
 		store_close(&st);
@@ -219,6 +261,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (quiet)
 		;
+	else if (iscsi)
+		printf("lifeboat serve: iSCSI on port %u, target %s LUN %u, %llu bytes%s\n",
+		       port, iqn, lun, (unsigned long long)st.size,
+		       ro ? " read-only" : "");
 	else if (aoe)
 		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
 		       shelf, slot, t.dev->name, (unsigned long long)st.size,
@@ -248,6 +294,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (json)
 		tool_write_stats_json(&t.host->stats, json);
+	if (itgt)
+		iscsi_target_destroy(itgt);
 	if (tgt)
 		aoe_target_destroy(tgt);
 	if (nbd)

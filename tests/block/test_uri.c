@@ -80,12 +80,60 @@ static void test_aoe_uris(void **state)
 	assert_int_equal(blk_uri_parse("aoe://.2", &u, NULL), -EINVAL);
 }
 
+static void test_iscsi_uris(void **state)
+{
+	struct blk_uri u;
+	const char *why = NULL;
+
+	assert_int_equal(
+		blk_uri_parse("iscsi://192.0.2.1/iqn.2026-01.org.x:tgt/1", &u,
+			      &why),
+		0);
+	assert_int_equal(u.kind, BLK_URI_ISCSI);
+	assert_int_equal(u.ip, 0xc0000201);
+	assert_int_equal(u.port, 3260);
+	assert_string_equal(u.iqn, "iqn.2026-01.org.x:tgt");
+	assert_int_equal(u.lun, 1);
+	assert_false(u.header_digest || u.data_digest);
+	assert_int_equal(
+		blk_uri_parse(
+			"iscsi://10.0.0.1:3261/iqn.a:b/0?header-digest=crc32c&data-digest=crc32c",
+			&u, NULL),
+		0);
+	assert_int_equal(u.port, 3261);
+	assert_int_equal(u.lun, 0);
+	assert_true(u.header_digest && u.data_digest);
+	assert_int_equal(
+		blk_uri_parse("iscsi://10.0.0.1/iqn.a:b/0?data-digest=none", &u,
+			      NULL),
+		0);
+	assert_false(u.data_digest);
+	assert_int_equal(blk_uri_parse("iscsi://10.0.0.1/iqn.a:b", &u, &why),
+			 -EINVAL);
+	assert_non_null(why);
+	assert_int_equal(blk_uri_parse("iscsi://10.0.0.1//0", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://10.0.0.1/iqn.a:b/256", &u,
+				       NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://10.0.0.1/iqn.a:b/x", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://host/iqn.a:b/0", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://1.2.3.4:0/iqn.a:b/0", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://1.2.3.4/iqn.a:b/0?md5=1", &u,
+				       NULL),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nbd_uris),
 		cmocka_unit_test(test_nbd_export_length),
 		cmocka_unit_test(test_aoe_uris),
+		cmocka_unit_test(test_iscsi_uris),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

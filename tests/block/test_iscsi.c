@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The iSCSI initiator against our iSCSI target on the simulated switch:
+ * login, setup and the device it yields; megabytes written and read back
+ * by many concurrent bios of mixed sizes (immediate data, R2T and
+ * Data-Out, multi-PDU Data-In), every byte checked, with and without
+ * CRC32C digests and across loss, duplication and reordering; FLUSH and
+ * FUA; a target restarted under load (a new login re-issues, nothing
+ * lost); a target gone for good (EIO after dead_ns); a login to a name
+ * the target does not serve (attach fails, says why).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "blk_io.h"
+#include "block/iscsi.h"
+#include "block/iscsi_client.h"
+#include "mm/slab.h"
+#include "net/tcp.h"
+#include "net_fixture.h"
+
+#define PAGES 4096
+#define DISK (16u << 20)
+#define MS NSEC_PER_MSEC
+#define IQN "iqn.2026-01.org.lifeboat:test"
+
+static const struct sim_link_config slow = { .bandwidth_bps = 100000000 };
+
+struct tw {
+	struct nf *w;
+	struct nf_host *c, *s;
+	struct blk_store store;
+	struct iscsi_target *tgt;
+	struct iscsi_target_config tc;
+	struct iscsi_client_config cc;
+	struct blkdev *bd;
+	bool ready;
+	int ready_err;
+};
+
+static void on_ready(struct blkdev *bd, int err, void *arg)
+{
+	struct tw *t = arg;
+
+	t->ready = true;
+	t->ready_err = err;
+}
+
+static void tw_setup(struct tw *t, const struct sim_link_config *lc,
+		     uint64_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->w = nf_new(lc, seed);
+	t->c = nf_add_host(t->w, PAGES, MM_POLICY_ACCOUNTED);
+	t->s = nf_add_host(t->w, PAGES, MM_POLICY_ACCOUNTED);
+	assert_int_equal(store_open_ram(&t->store, DISK), 0);
+	t->tc = (struct iscsi_target_config){ .iqn = IQN,
+					      .lun = 1,
+					      .store = &t->store };
+	t->tgt = iscsi_target_create(t->s->net, &t->tc);
+	assert_non_null(t->tgt);
+	t->cc = (struct iscsi_client_config){
+		.ip = ntohl(t->s->ip),
+		.target = IQN,
+		.lun = 1,
+		.reconnect_ns = 50 * MS,
+		.dead_ns = 10 * NSEC_PER_SEC,
+	};
+}
+
+static int tw_try_connect(struct tw *t)
+{
+	assert_int_equal(
+		iscsi_client_create(t->c->net, &t->cc, on_ready, t, &t->bd), 0);
+	for (int i = 0; i < 500 && !t->ready; i++)
+		nf_run_for(t->w, 10 * MS);
+	assert_true(t->ready);
+	return t->ready_err;
+}
+
+static void tw_connect(struct tw *t)
+{
+	assert_int_equal(tw_try_connect(t), 0);
+}
+
+static void tw_run(struct tw *t, struct bio_eng *e, uint64_t max_ns)
+{
+	for (uint64_t ns = 0; ns < max_ns && !bio_eng_done(e); ns += 10 * MS)
+		nf_run_for(t->w, 10 * MS);
+	assert_true(bio_eng_done(e));
+}
+
+static int64_t cstat(struct tw *t, const char *what)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "iscsi.iscsi0.%s", what);
+	return nf_stat(t->c, name);
+}
+
+static int64_t sstat(struct tw *t, const char *what)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "iscsi.target.3260.%s", what);
+	return nf_stat(t->s, name);
+}
+
+static void tw_free(struct tw *t)
+{
+	if (t->bd)
+		iscsi_client_destroy(t->bd);
+	if (t->tgt)
+		iscsi_target_destroy(t->tgt);
+	nf_run_for(t->w, 2 * TCP_TIME_WAIT_NS + NSEC_PER_SEC);
+	nf_free(t->w);
+	store_close(&t->store);
+}
+
+static void check_reserves(const struct mm_reserve *r)
+{
+	const struct mm_reserve *c;
+
+	if (r->hwm.v > r->size.v)
+		fail_msg("reserve %s: hwm %lld > size %lld", r->name,
+			 (long long)r->hwm.v, (long long)r->size.v);
+	list_for_each_entry(c, &r->children, sibling)
+		check_reserves(c);
+}
+
+static void write_read_verify(struct tw *t, struct bio_eng *e, uint64_t base,
+			      uint64_t len, uint64_t max_ns)
+{
+	bio_eng_start(e, BIO_WRITE, base, len, 512, 64 * 1024);
+	tw_run(t, e, max_ns);
+	assert_int_equal(e->errors, 0);
+	assert_memory_equal(t->store.ram + base, e->shadow + base, len);
+	bio_eng_start(e, BIO_READ, base, len, 512, 64 * 1024);
+	tw_run(t, e, max_ns);
+	assert_int_equal(e->errors, 0);
+	assert_int_equal(e->bad_bytes, 0);
+}
+
+static void test_login_and_device(void **state)
+{
+	struct tw t;
+
+	tw_setup(&t, NULL, 1);
+	tw_connect(&t);
+	assert_int_equal(t.bd->lim.capacity, DISK);
+	assert_int_equal(t.bd->lim.max_request, 64 * 1024);
+	assert_int_equal(t.bd->lim.queue_depth, 32);
+	assert_true(t.bd->lim.flush && t.bd->lim.fua && !t.bd->lim.read_only);
+	assert_non_null(mm_reserve_find(t.c->mm, "block.iscsi0"));
+	assert_int_equal(cstat(&t, "connects"), 1);
+	assert_int_equal(sstat(&t, "logins"), 1);
+	/* TEST UNIT READY and READ CAPACITY 16 */
+	assert_int_equal(sstat(&t, "commands"), 2);
+	iscsi_client_destroy(t.bd);
+	t.bd = NULL;
+	nf_run_for(t.w, 100 * MS);
+	/* idle: a Logout, which the target saw */
+	assert_int_equal(sstat(&t, "logouts"), 1);
+	assert_null(mm_reserve_find(t.c->mm, "block.iscsi0"));
+	tw_free(&t);
+}
+
+static void test_write_read_many_concurrent(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, NULL, 2);
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 32, 7);
+	write_read_verify(&t, &e, 0, 8u << 20, 60 * NSEC_PER_SEC);
+	write_read_verify(&t, &e, 1u << 20, 3u << 20, 60 * NSEC_PER_SEC);
+	print_message(
+		"verified 11 MiB written and 11 MiB read in %llu bios: %lld R2Ts, %lld Data-Out, %lld Data-In PDUs\n",
+		(unsigned long long)e.bios_done, (long long)cstat(&t, "r2ts"),
+		(long long)cstat(&t, "data_out_pdus"),
+		(long long)cstat(&t, "data_in_pdus"));
+	/* the target's window is one command: the initiator waited for it */
+	assert_true(cstat(&t, "window_stalls") > 0);
+	assert_true(cstat(&t, "r2ts") > 0);
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	assert_int_equal(cstat(&t, "disconnects"), 0);
+	assert_int_equal(sstat(&t, "proto_errors"), 0);
+	check_reserves(mm_reserve_root(t.c->mm));
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_digests(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, NULL, 3);
+	t.cc.header_digest = t.cc.data_digest = true;
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 16, 3);
+	write_read_verify(&t, &e, 0, 2u << 20, 60 * NSEC_PER_SEC);
+	assert_int_equal(cstat(&t, "digest_errors"), 0);
+	assert_int_equal(sstat(&t, "digest_errors"), 0);
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+struct one {
+	int done, err;
+};
+
+static void one_end(struct bio *bio)
+{
+	struct one *o = bio->private;
+
+	o->done++;
+	o->err = bio->error;
+}
+
+static int one_bio(struct tw *t, enum bio_op op, uint64_t off, uint32_t size,
+		   unsigned flags)
+{
+	struct bio bio;
+	struct one o = { 0 };
+
+	bio_init(&bio, t->bd, op);
+	bio.offset = off;
+	bio.size = size;
+	bio.flags = flags;
+	bio.end_io = one_end;
+	bio.private = &o;
+	assert_int_equal(blk_submit(&bio), 0);
+	for (int i = 0; i < 500 && !o.done; i++)
+		nf_run_for(t->w, 10 * MS);
+	assert_int_equal(o.done, 1);
+	return o.err;
+}
+
+static void test_flush_fua(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+	uint64_t flushes;
+
+	tw_setup(&t, NULL, 4);
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 16, 4);
+	e.flags = BIO_FUA;
+	bio_eng_start(&e, BIO_WRITE, 0, 1u << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	e.flags = 0;
+	assert_int_equal(e.errors, 0);
+	/* every FUA write was flushed on the target before its status */
+	assert_int_equal(t.store.flushes, e.bios_done);
+	flushes = t.store.flushes;
+	assert_int_equal(one_bio(&t, BIO_FLUSH, 0, 0, 0), 0);
+	assert_int_equal(t.store.flushes, flushes + 1);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_loss_dup_reorder(void **state)
+{
+	struct sim_link_config lc = {
+		.loss = 0.04, .dup = 0.02, .reorder = 0.05, .reorder_ns = 2 * MS
+	};
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, &lc, 5);
+	t.cc.header_digest = t.cc.data_digest = true;
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 32, 5);
+	write_read_verify(&t, &e, 2u << 20, 2u << 20, 300 * NSEC_PER_SEC);
+	assert_true(t.w->link.st.lost.v > 0 && t.w->link.st.duplicated.v > 0);
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_target_restart_under_load(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, &slow, 6);
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 32, 6);
+	bio_eng_start(&e, BIO_WRITE, 0, 4u << 20, 512, 64 * 1024);
+	nf_run_for(t.w, 20 * MS);
+	assert_true(e.inflight > 0);
+	iscsi_target_destroy(t.tgt);
+	nf_run_for(t.w, 300 * MS);
+	t.tgt = iscsi_target_create(t.s->net, &t.tc);
+	assert_non_null(t.tgt);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_memory_equal(t.store.ram, e.shadow, 4u << 20);
+	bio_eng_start(&e, BIO_READ, 0, 4u << 20, 512, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors + e.bad_bytes, 0);
+	print_message(
+		"target restart: %lld disconnects, %lld reconnect attempts, %lld commands re-issued\n",
+		(long long)cstat(&t, "disconnects"),
+		(long long)cstat(&t, "reconnects"),
+		(long long)cstat(&t, "resent"));
+	assert_int_equal(cstat(&t, "disconnects"), 1);
+	assert_true(cstat(&t, "resent") >= 1);
+	assert_int_equal(cstat(&t, "connects"), 2);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_target_gone_fails_eio(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, NULL, 7);
+	t.cc.dead_ns = 2 * NSEC_PER_SEC;
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 8, 7);
+	iscsi_target_destroy(t.tgt);
+	t.tgt = NULL;
+	bio_eng_start(&e, BIO_WRITE, 0, 256u << 10, 4096, 64 * 1024);
+	tw_run(&t, &e, 30 * NSEC_PER_SEC);
+	/* never completed falsely: every write failed with EIO */
+	assert_true(e.errors > 0);
+	assert_int_equal(e.last_error, -EIO);
+	assert_true(cstat(&t, "failed_dead") > 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_unknown_target_name(void **state)
+{
+	struct tw t;
+
+	tw_setup(&t, NULL, 8);
+	t.cc.target = "iqn.2026-01.org.lifeboat:nosuch";
+	assert_int_equal(tw_try_connect(&t), -ENOENT);
+	assert_int_equal(cstat(&t, "login_failures"), 1);
+	assert_int_equal(sstat(&t, "login_rejects"), 1);
+	iscsi_client_destroy(t.bd);
+	t.bd = NULL;
+	tw_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_login_and_device),
+		cmocka_unit_test(test_write_read_many_concurrent),
+		cmocka_unit_test(test_digests),
+		cmocka_unit_test(test_flush_fua),
+		cmocka_unit_test(test_loss_dup_reorder),
+		cmocka_unit_test(test_target_restart_under_load),
+		cmocka_unit_test(test_target_gone_fails_eio),
+		cmocka_unit_test(test_unknown_target_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
