@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential meson ninja-build pkg-config libcmocka-dev clang \
 libclang-rt-14-dev valgrind clang-format \
 tshark iproute2 ethtool socat iputils-ping nftables \
-nbd-server nbdkit vblade libnbd-bin"
+nbd-server nbdkit vblade libnbd-bin libnfs-utils"
 
 missing=""
 for p in $PKGS; do

@@ -664,6 +664,8 @@ int mnt3_dec_args(struct xdr_in *x, uint32_t proc, struct nfs3_args *a)
 	memset(a, 0, sizeof(*a));
 	switch (proc) {
 	case MOUNTPROC3_NULL:
+	case MOUNTPROC3_DUMP:
+	case MOUNTPROC3_EXPORT:
 		break;
 	case MOUNTPROC3_MNT:
 	case MOUNTPROC3_UMNT:
@@ -821,4 +823,12 @@ void mnt3_enc_mnt_res(struct xdr_out *x, const struct mnt3_res *r)
 		xdr_put_u32(x, 1);
 	if (r->auth_none)
 		xdr_put_u32(x, 0);
+}
+
+void mnt3_enc_export_res(struct xdr_out *x, const char *path)
+{
+	xdr_put_u32(x, 1); /* an entry follows */
+	xdr_put_string(x, path);
+	xdr_put_u32(x, 0); /* no groups */
+	xdr_put_u32(x, 0); /* no more entries */
 }

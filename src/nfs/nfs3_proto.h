@@ -57,7 +57,9 @@ enum nfs3_proc {
 
 #define MOUNTPROC3_NULL 0
 #define MOUNTPROC3_MNT 1
+#define MOUNTPROC3_DUMP 2
 #define MOUNTPROC3_UMNT 3
+#define MOUNTPROC3_EXPORT 5
 
 /* nfsstat3 */
 #define NFS3_OK 0
@@ -392,5 +394,7 @@ void nfs3_enc_dirent(struct xdr_out *x, const struct nfs3_dirent *e);
 /* After the entries: no more entries, then eof. */
 void nfs3_enc_dirlist_end(struct xdr_out *x, bool eof);
 void mnt3_enc_mnt_res(struct xdr_out *x, const struct mnt3_res *r);
+/* EXPORT: one export, @path, open to every client (no group list). */
+void mnt3_enc_export_res(struct xdr_out *x, const char *path);
 
 #endif

@@ -118,8 +118,19 @@ static void srv_record(struct nfs_sconn *c)
 	n = nfs_srv_dispatch(&srv->core, c->rec, c->rec_len,
 			     c->out + RPC_REC_MARK_LEN, NFS_SRV_MAX_RECORD);
 	c->rec_len = 0;
-	if (!n)
+	if (srv->core.refused) {
+		lb_info(&srv->host->log,
+			"nfs-server: refused program %u version %u procedure %u: %s",
+			srv->core.refused_prog, srv->core.refused_vers,
+			srv->core.refused_proc, srv->core.refused);
+		srv->core.refused = NULL;
+	}
+	if (!n) {
+		lb_info(&srv->host->log,
+			"nfs-server: dropped a record that is not an RPC call (%u so far)",
+			(unsigned)srv->core.st.dropped.v);
 		return;
+	}
 	rpc_rec_mark(c->out, n, true);
 	c->out_len = n + RPC_REC_MARK_LEN;
 	c->out_sent = 0;

@@ -688,6 +688,14 @@ static void mnt_call(struct nfs_srv *srv, uint32_t proc,
 	struct mnt3_res r = { 0 };
 	size_t n = strlen(srv->exp->path);
 
+	if (proc == MOUNTPROC3_EXPORT) {
+		mnt3_enc_export_res(x, srv->exp->path);
+		return;
+	}
+	if (proc == MOUNTPROC3_DUMP) {
+		xdr_put_u32(x, 0); /* we keep no list of mounts */
+		return;
+	}
 	if (proc != MOUNTPROC3_MNT)
 		return; /* NULL, UMNT: void */
 	/* the export path, with or without a trailing slash */
@@ -700,6 +708,15 @@ static void mnt_call(struct nfs_srv *srv, uint32_t proc,
 		counter_inc(&srv->st.mounts);
 	}
 	mnt3_enc_mnt_res(x, &r);
+}
+
+static void refuse(struct nfs_srv *srv, const struct rpc_call_hdr *c,
+		   const char *why)
+{
+	srv->refused = why;
+	srv->refused_prog = c->prog;
+	srv->refused_vers = c->vers;
+	srv->refused_proc = c->proc;
 }
 
 uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
@@ -722,11 +739,13 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 	}
 	counter_inc(&srv->st.calls);
 	if (err == -EPROTONOSUPPORT) {
+		refuse(srv, &c, "RPC_MISMATCH");
 		rpc_encode_denied_rpcvers(&x, c.xid);
 		return x.pos;
 	}
 	if (err) {
 		counter_inc(&srv->st.auth_errors);
+		refuse(srv, &c, "AUTH_ERROR");
 		rpc_encode_denied_auth(&x, c.xid, auth_stat);
 		return x.pos;
 	}
@@ -734,12 +753,14 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 		uint32_t prog, vers, prot;
 
 		if (c.vers != PMAP_VERS) {
+			refuse(srv, &c, "PROG_MISMATCH");
 			rpc_encode_prog_mismatch(&x, c.xid, PMAP_VERS,
 						 PMAP_VERS);
 			return x.pos;
 		}
 		if (c.proc != PMAPPROC_NULL && c.proc != PMAPPROC_GETPORT) {
 			counter_inc(&srv->st.proc_unavail);
+			refuse(srv, &c, "PROC_UNAVAIL");
 			rpc_encode_accepted(&x, c.xid, RPC_PROC_UNAVAIL);
 			return x.pos;
 		}
@@ -765,10 +786,12 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 	}
 	if (c.prog != NFS_PROG && c.prog != MOUNT_PROG) {
 		counter_inc(&srv->st.prog_unavail);
+		refuse(srv, &c, "PROG_UNAVAIL");
 		rpc_encode_accepted(&x, c.xid, RPC_PROG_UNAVAIL);
 		return x.pos;
 	}
 	if (c.vers != 3) {
+		refuse(srv, &c, "PROG_MISMATCH");
 		rpc_encode_prog_mismatch(&x, c.xid, 3, 3);
 		return x.pos;
 	}
@@ -778,11 +801,13 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 		      mnt3_dec_args(&in, c.proc, &a);
 	if (err == -EOPNOTSUPP) {
 		counter_inc(&srv->st.proc_unavail);
+		refuse(srv, &c, "PROC_UNAVAIL");
 		rpc_encode_accepted(&x, c.xid, RPC_PROC_UNAVAIL);
 		return x.pos;
 	}
 	if (err) {
 		counter_inc(&srv->st.garbage_args);
+		refuse(srv, &c, "GARBAGE_ARGS");
 		rpc_encode_accepted(&x, c.xid, RPC_GARBAGE_ARGS);
 		return x.pos;
 	}

@@ -85,6 +85,9 @@ struct nfs_srv {
 	uint16_t port; /* what GETPORT answers */
 	bool read_only;
 	uint32_t now_sec; /* for times, from the host clock */
+	/* the last call refused at the RPC level, for the caller to log */
+	const char *refused; /* "PROC_UNAVAIL", ...; NULL: none */
+	uint32_t refused_prog, refused_vers, refused_proc;
 	struct nfs_srv_stats st;
 };
 

@@ -2,13 +2,16 @@
 /*
  * cmd_serve.c - `lifeboat serve`: a storage server on a lifeboat host.
  * NBD on TCP port 10809 (or --port), or an AoE target SHELF.SLOT on the
- * wire, serving RAM or a file until interrupted.
+ * wire, serving RAM or a file until interrupted; or NFSv3 (with MOUNT and a
+ * portmapper) from an export of files in RAM.
  */
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
 #include "block/aoe.h"
 #include "block/nbd.h"
+#include "nfs/nfs.h"
+#include "rpc/rpc_proto.h"
 #include "commands.h"
 #include "hostopts.h"
 #include "sim/noise.h"
@@ -16,19 +19,24 @@
 static void serve_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat serve --proto nbd|aoe (--size SIZE | --file PATH) --wire WIRE [options]\n"
+		"usage: lifeboat serve --proto nbd|aoe|nfs (--size SIZE | --file PATH) --wire WIRE [options]\n"
 		"\n"
 		"Serves a block device from a lifeboat host until interrupted: NBD\n"
 		"(fixed newstyle, simple replies) on TCP, or an AoE target on the\n"
 		"wire.  RAM (--size) starts zeroed; a file (--file) is created with\n"
-		"--size bytes if missing.  Ctrl-C prints the statistics and exits 0.\n"
+		"--size bytes if missing.  NFS serves an export (--export, default\n"
+		"/export) of up to --files files of up to --size bytes each, in RAM,\n"
+		"with NFSv3, MOUNT v3 and the portmapper's GETPORT on --port (default\n"
+		"2049) and on 111.  Ctrl-C prints the statistics and exits 0.\n"
 		"\n"
 		"options:\n" HOSTOPT_HELP
-		"  --proto nbd|aoe     the protocol (default nbd)\n"
+		"  --proto nbd|aoe|nfs the protocol (default nbd)\n"
 		"  --size SIZE         device size (RAM, or a new file's size)\n"
 		"  --file PATH         serve a file instead of RAM\n"
-		"  --export NAME       NBD export name (default \"\", also served as the default)\n"
-		"  --port N            NBD TCP port (default 10809)\n"
+		"  --export NAME       NBD export name (default \"\", also served as the default);\n"
+		"                      NFS export path (default /export)\n"
+		"  --files N           NFS: at most N files in the export (default 16, at most 64)\n"
+		"  --port N            NBD TCP port (default 10809), NFS (default 2049)\n"
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
@@ -63,7 +71,8 @@ int cmd_serve(int argc, char **argv)
 		OPT_RO,
 		OPT_JSON,
 		OPT_NOISE,
-		OPT_QUIET
+		OPT_QUIET,
+		OPT_FILES
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -78,11 +87,16 @@ int cmd_serve(int argc, char **argv)
 		{ "stats-json", required_argument, NULL, OPT_JSON },
 		{ "noise-to", required_argument, NULL, OPT_NOISE },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "files", required_argument, NULL, OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *file = NULL, *export_name = "", *json = NULL;
-	bool aoe = false, ro = false, quiet = false;
+	bool aoe = false, nfs = false, ro = false, quiet = false;
+	bool port_set = false, export_set = false;
+	unsigned files = 16;
+	struct nfs_export *exp = NULL;
+	struct nfs_server *nfs_srv = NULL;
 	uint32_t noise_ip = 0;
 	struct noise_source *noise = NULL;
 	uint64_t size = 0, v;
@@ -103,12 +117,14 @@ int cmd_serve(int argc, char **argv)
 			serve_help(stdout);
 			return 0;
 		case OPT_PROTO:
-			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
+			    strcmp(optarg, "nfs"))
 				return usage_error(
 					"serve",
-					"--proto is nbd or aoe, not '%s'",
+					"--proto is nbd, aoe or nfs, not '%s'",
 					optarg);
 			aoe = !strcmp(optarg, "aoe");
+			nfs = !strcmp(optarg, "nfs");
 			continue;
 		case OPT_SIZE:
 			if (parse_size(optarg, &size) || !size ||
@@ -127,6 +143,15 @@ int cmd_serve(int argc, char **argv)
 					"serve",
 					"--export is at most 255 bytes");
 			export_name = optarg;
+			export_set = true;
+			continue;
+		case OPT_FILES:
+			if (parse_u64(optarg, &v) || !v ||
+			    v > NFS_SRV_MAX_FILES)
+				return usage_error(
+					"serve", "--files takes 1-%u, not '%s'",
+					NFS_SRV_MAX_FILES, optarg);
+			files = (unsigned)v;
 			continue;
 		case OPT_PORT:
 			if (parse_u64(optarg, &v) || !v || v > 65535)
@@ -135,6 +160,7 @@ int cmd_serve(int argc, char **argv)
 					"--port takes 1-65535, not '%s'",
 					optarg);
 			port = (uint16_t)v;
+			port_set = true;
 			continue;
 		case OPT_TARGET:
 			if (parse_target(optarg, &shelf, &slot))
@@ -177,13 +203,26 @@ int cmd_serve(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("serve", "unexpected argument '%s'",
 				   argv[optind]);
+	if (nfs && file)
+		return usage_error("serve",
+				   "--proto nfs serves RAM: say --size SIZE");
+	if (nfs && export_set && export_name[0] != '/')
+		return usage_error("serve",
+				   "an NFS --export is a path starting with /");
 	if (!file && !size)
 		return usage_error("serve", "say --size SIZE or --file PATH");
 	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
 	if (rc)
 		return rc;
-	rc = file ? store_open_file(&st, file, size) :
-		    store_open_ram(&st, size);
+	if (nfs) {
+		rc = nfs_export_create(export_set ? export_name : "/export",
+				       files, size, &exp);
+		if (!rc)
+			rc = store_open_ram(&st, SECTOR_SIZE);
+	} else {
+		rc = file ? store_open_file(&st, file, size) :
+			    store_open_ram(&st, size);
+	}
 	if (rc) {
 		fprintf(stderr, "lifeboat serve: cannot open %s: %s\n",
 			file ? file : "RAM", strerror(-rc));
@@ -192,9 +231,19 @@ int cmd_serve(int argc, char **argv)
 	if (tool_host_start(&t, &o, "serve")) {
 		tool_host_stop(&t);
 		store_close(&st);
+		nfs_export_destroy(exp);
 		return 1;
 	}
-	if (aoe) {
+	if (nfs) {
+		struct nfs_server_config fc = { .port = port_set ? port :
+								   NFS_PORT,
+						.pmap_port = PMAP_PORT,
+						.exp = exp,
+						.read_only = ro };
+
+		nfs_srv = nfs_server_create(t.net, &fc);
+		port = fc.port;
+	} else if (aoe) {
 		struct aoe_target_config tc = { .shelf = shelf,
 						.slot = slot,
 						.dev = t.dev,
@@ -211,14 +260,19 @@ int cmd_serve(int argc, char **argv)
 
 		nbd = nbd_server_create(t.net, &sc);
 	}
-	if (!tgt && !nbd) {
+	if (!tgt && !nbd && !nfs_srv) {
 		fprintf(stderr, "lifeboat serve: cannot start the server\n");
 		tool_host_stop(&t);
 		store_close(&st);
+		nfs_export_destroy(exp);
 		return 1;
 	}
 	if (quiet)
 		;
+	else if (nfs)
+		printf("lifeboat serve: NFS on port %u (portmapper on %u), export %s, %u files of up to %llu bytes%s\n",
+		       port, PMAP_PORT, exp->path, files,
+		       (unsigned long long)size, ro ? " read-only" : "");
 	else if (aoe)
 		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
 		       shelf, slot, t.dev->name, (unsigned long long)st.size,
@@ -252,7 +306,10 @@ int cmd_serve(int argc, char **argv)
 		aoe_target_destroy(tgt);
 	if (nbd)
 		nbd_server_destroy(nbd);
+	if (nfs_srv)
+		nfs_server_destroy(nfs_srv);
 	tool_host_stop(&t);
 	store_close(&st);
+	nfs_export_destroy(exp);
 	return 0;
 }

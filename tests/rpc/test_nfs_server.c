@@ -85,6 +85,21 @@ static void test_dispatch(void **state)
 	srv.exp = exp;
 	mount_root(&srv, &root);
 
+	/* EXPORT lists the one export, open to all (libnfs asks first) */
+	call_start(MOUNT_PROG, MOUNT_V3, MOUNTPROC3_EXPORT);
+	assert_int_equal(call_end(&srv), 0);
+	{
+		char path[64];
+
+		assert_true(xdr_get_bool(&ri));
+		xdr_get_string(&ri, path, 63);
+		assert_string_equal(path, "/export");
+		assert_false(xdr_get_bool(&ri)); /* no groups */
+		assert_false(xdr_get_bool(&ri)); /* no more exports */
+		assert_int_equal(ri.err, 0);
+		assert_int_equal(xdr_in_left(&ri), 0);
+	}
+
 	call_start(MOUNT_PROG, MOUNT_V3, MOUNTPROC3_MNT);
 	mnt3_enc_dirpath(&co, "/other");
 	assert_int_equal(call_end(&srv), 0);
