@@ -56,6 +56,21 @@ void nfs_export_destroy(struct nfs_export *exp)
 	free(exp);
 }
 
+unsigned nfs_export_crash(struct nfs_export *exp)
+{
+	unsigned n = exp->nr_unstable;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct nfs_unstable *u = &exp->unstable[i];
+		struct nfs_file *f = &exp->file[u->slot];
+
+		if (f->used && f->gen == u->gen)
+			store_write_zeroes(&f->st, u->off, u->len);
+	}
+	exp->nr_unstable = 0;
+	return n;
+}
+
 struct nfs_file *nfs_export_lookup(struct nfs_export *exp, const char *name)
 {
 	for (unsigned i = 0; i < exp->max_files; i++)
@@ -366,6 +381,21 @@ static void nfs_write(struct nfs_srv *srv, const struct nfs3_args *a,
 			r.committed = a->stable == NFS3_UNSTABLE ?
 					      NFS3_UNSTABLE :
 					      NFS3_FILE_SYNC;
+			if (r.committed == NFS3_UNSTABLE &&
+			    srv->exp->volatile_writes) {
+				struct nfs_export *exp = srv->exp;
+
+				if (exp->nr_unstable == NFS_SRV_MAX_UNSTABLE)
+					r.committed = NFS3_FILE_SYNC;
+				else
+					exp->unstable[exp->nr_unstable++] =
+						(struct nfs_unstable){
+							.slot = (uint32_t)s,
+							.gen = f->gen,
+							.len = a->count,
+							.off = a->offset
+						};
+			}
 			memcpy(r.verf, srv->verf, NFS3_VERFSIZE);
 			counter_inc(&srv->st.writes);
 			counter_add(&srv->st.bytes_written, a->count);
@@ -388,6 +418,8 @@ static void nfs_commit(struct nfs_srv *srv, const struct nfs3_args *a,
 		r.status = NFS3ERR_ISDIR;
 	} else {
 		memcpy(r.verf, srv->verf, NFS3_VERFSIZE);
+		/* the whole export is stable now (COMMIT of any range) */
+		srv->exp->nr_unstable = 0;
 		counter_inc(&srv->st.commits);
 	}
 	if (s >= 0)

@@ -46,6 +46,14 @@ struct nfs_file {
 	struct blk_store st;
 };
 
+/* UNSTABLE writes remembered until a COMMIT, to be lost in a crash. */
+#define NFS_SRV_MAX_UNSTABLE 256
+
+struct nfs_unstable {
+	uint32_t slot, gen, len;
+	uint64_t off;
+};
+
 struct nfs_export {
 	char path[MNT3_PATHLEN + 1];
 	unsigned max_files;
@@ -53,6 +61,15 @@ struct nfs_export {
 	uint32_t fsid;
 	uint64_t change; /* bumps on every change: times and the dir cookie */
 	struct nfs_file file[NFS_SRV_MAX_FILES];
+	/*
+	 * With volatile_writes, what was written UNSTABLE and not yet
+	 * committed is lost by nfs_export_crash(), as a server's page cache
+	 * is when it loses power.  When the list is full, WRITEs are made
+	 * stable (answered FILE_SYNC) instead.
+	 */
+	bool volatile_writes;
+	unsigned nr_unstable;
+	struct nfs_unstable unstable[NFS_SRV_MAX_UNSTABLE];
 };
 
 // clang-format off
@@ -95,6 +112,11 @@ struct nfs_srv {
 int nfs_export_create(const char *path, unsigned max_files, uint64_t file_max,
 		      struct nfs_export **out);
 void nfs_export_destroy(struct nfs_export *exp);
+/*
+ * A crash: with volatile_writes, the data of every UNSTABLE write not yet
+ * committed reads as zeroes afterwards.  Returns how many writes were lost.
+ */
+unsigned nfs_export_crash(struct nfs_export *exp);
 /* The file named @name, or NULL. */
 struct nfs_file *nfs_export_lookup(struct nfs_export *exp, const char *name);
 

@@ -32,17 +32,19 @@ int rpc_call_find(const struct rpc_calls *c, uint32_t xid)
 
 int rpc_call_start(struct rpc_calls *c)
 {
-	struct rpc_slot *s = NULL;
-	unsigned idx;
+	for (unsigned idx = 0; idx < c->nr; idx++)
+		if (!c->slot[idx].busy)
+			return rpc_call_start_slot(c, idx);
+	return -EBUSY;
+}
 
-	if (c->busy == c->nr)
+int rpc_call_start_slot(struct rpc_calls *c, unsigned idx)
+{
+	struct rpc_slot *s = &c->slot[idx];
+
+	LB_ASSERT(idx < c->nr);
+	if (s->busy)
 		return -EBUSY;
-	for (idx = 0; idx < c->nr; idx++)
-		if (!c->slot[idx].busy) {
-			s = &c->slot[idx];
-			break;
-		}
-	LB_ASSERT(s);
 	/* fewer busy slots than XIDs: this ends */
 	while (rpc_call_find(c, c->next_xid) >= 0)
 		c->next_xid++;

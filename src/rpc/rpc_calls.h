@@ -49,6 +49,11 @@ void rpc_calls_init(struct rpc_calls *c, struct rpc_slot *slots, unsigned nr,
  * calls rpc_call_sent().  The slot index, or -EBUSY when all are taken.
  */
 int rpc_call_start(struct rpc_calls *c);
+/*
+ * The same in the slot @idx the caller manages itself (a request's tag):
+ * @idx, or -EBUSY when that slot is taken.
+ */
+int rpc_call_start_slot(struct rpc_calls *c, unsigned idx);
 /* The call in @idx went out at @now (first time or again). */
 void rpc_call_sent(struct rpc_calls *c, unsigned idx, uint64_t now);
 /* The busy slot holding @xid, or -ENOENT. */
