@@ -24,6 +24,7 @@
 #include "args.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "nfs/nfs_uri.h"
 #include "hostopts.h"
 #include "sim/job.h"
 #include "sim/noise.h"
@@ -171,7 +172,9 @@ static int spawn_server(struct run *r, uint64_t bytes, char *wire,
 {
 	char size[32];
 	const char *args[] = {
-		"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" : "nbd",
+		"--proto",   r->uri.kind == BLK_URI_AOE ? "aoe" :
+			     r->uri.kind == BLK_URI_NFS ? "nfs" :
+							  "nbd",
 		"--size",    size,
 		"--ip",	     RUN_SERVER_IP "/24",
 		"--memory",  "256M",
@@ -247,7 +250,8 @@ static void run_help(FILE *out)
 		"  --policy P          none | mainline | accounted (default accounted)\n"
 		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT or aoe://SHELF.SLOT\n"
 		"                      (then --wire and --ip are needed; no noise is sent)\n"
-		"  --proto nbd|aoe     the embedded server's protocol (default nbd)\n"
+		"  --proto nbd|aoe|nfs the embedded server's protocol (default nbd;\n"
+		"                      nfs: the device is the file /export/swapfile)\n"
 		"  --wire WIRE, --ip ADDR/LEN   the client's wire and address (with --storage)\n"
 		"  --duration SECS     stop after SECS even if the workload has not finished\n"
 		"  --watchdog SECS     declare a deadlock after SECS without progress (default 5)\n"
@@ -358,13 +362,15 @@ int cmd_run(int argc, char **argv)
 						   optarg, why);
 			continue;
 		case OPT_PROTO:
-			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe"))
+			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
+			    strcmp(optarg, "nfs"))
 				return usage_error(
 					"run",
-					"--proto is nbd or aoe, not '%s'",
+					"--proto is nbd, aoe or nfs, not '%s'",
 					optarg);
-			r.uri.kind = strcmp(optarg, "aoe") ? BLK_URI_NBD :
-							     BLK_URI_AOE;
+			r.uri.kind = !strcmp(optarg, "aoe") ? BLK_URI_AOE :
+				     !strcmp(optarg, "nfs") ? BLK_URI_NFS :
+							      BLK_URI_NBD;
 			continue;
 		case OPT_DURATION:
 		case OPT_WATCHDOG:
@@ -428,8 +434,14 @@ int cmd_run(int argc, char **argv)
 				strerror(-rc));
 			return 1;
 		}
-		if (u.kind == BLK_URI_NBD)
+		if (u.kind != BLK_URI_AOE)
 			ip_parse(RUN_SERVER_IP, &u.ip);
+		if (u.kind == BLK_URI_NFS) {
+			/* one port for MOUNT and NFS: no portmapper needed */
+			u.port = u.mount_port = 2049;
+			strcpy(u.nfs_export, "/export");
+			strcpy(u.nfs_file, "swapfile");
+		}
 		u.ip = ntohl(u.ip);
 		u.shelf = 1;
 		r.uri = u;
@@ -442,7 +454,9 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	timer_init(&r.tick, run_tick);
-	rc = blk_uri_open(r.t.net, &r.uri, &(struct blk_open_opts){ 0 },
+	rc = lb_uri_open(r.t.net, &r.uri,
+			 &(struct blk_open_opts){
+				 .create_size = job_device_bytes(&r.jc) },
 			  run_ready, &r, &r.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat run: cannot open the storage: %s\n",
@@ -507,7 +521,7 @@ int cmd_run(int argc, char **argv)
 			loop_run_once(&r.t.loop, 100000000ull);
 	}
 	if (r.bd)
-		blk_uri_close(&r.uri, r.bd);
+		lb_uri_close(&r.uri, r.bd);
 	tool_host_stop(&r.t);
 	stop_server(&r);
 	run_samples_free(&r.samples);
