@@ -1,7 +1,10 @@
 #!/bin/sh
-# lifeboat's NFS server against libnfs's tools (Debian libnfs-utils) over
-# TAP: nfs-cp in and out, nfs-ls and nfs-cat, files compared byte for byte;
-# the tools find MOUNT and NFS through our portmapper on port 111.
+# NFS over TAP, every byte verified:
+#   our client -> nfs-ganesha (VFS) with rpcbind: lifeboat disk --verify 64M
+#                 and lifeboat run --storage (swapping to a file there)
+#   our server <- libnfs's tools (Debian libnfs-utils): nfs-cp in and out,
+#                 nfs-ls and nfs-cat; they find MOUNT and NFS through our
+#                 portmapper on port 111
 LB="$1"
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -11,6 +14,61 @@ setup_ns nfs
 nsx ip tuntap add dev lbtap0 mode tap
 nsx ip addr add 192.0.2.1/24 dev lbtap0
 nsx ip link set lbtap0 up
+
+# ---- our client against nfs-ganesha ------------------------------------------
+if command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null &&
+	[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] &&
+	! pgrep -x rpcbind >/dev/null; then
+	mkdir -p "$TMP/export"
+	cat >"$TMP/ganesha.conf" <<CONF
+NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048;
+	Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
+EXPORT { Export_Id = 1; Path = $TMP/export; Pseudo = $TMP/export;
+	Access_Type = RW; Squash = No_Root_Squash; Protocols = 3;
+	Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+LOG { Default_Log_Level = WARN; }
+CONF
+	# ganesha registers with rpcbind and dies if it cannot
+	rm -f /run/rpcbind.sock /run/rpcbind.lock
+	ip netns exec "$NS" rpcbind -f -w >"$TMP/rpcbind.log" 2>&1 &
+	RPCBIND=$!
+	PIDS="$PIDS $RPCBIND"
+	sleep 0.5
+	ip netns exec "$NS" ganesha.nfsd -F -f "$TMP/ganesha.conf" \
+		-L "$TMP/ganesha.log" -p "$TMP/ganesha.pid" >/dev/null 2>&1 &
+	GANESHA=$!
+	PIDS="$PIDS $GANESHA"
+	sleep 3
+	GURL="nfs://192.0.2.1$TMP/export"
+	timeout 120 ip netns exec "$NS" "$LB" disk "$GURL/disk.img" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 64M >"$TMP/g-disk.log" 2>&1
+	check "nfs: our client verifies 64 MiB in a file on nfs-ganesha" \
+		grep -q "every byte matches" "$TMP/g-disk.log"
+	check "nfs: ... the file was created there, 64 MiB" \
+		[ "$(stat -c %s "$TMP/export/disk.img" 2>/dev/null)" = 67108864 ]
+	check "nfs: ... with the portmapper finding MOUNT, and a reserve" \
+		grep -Eq "^  block\.nfs0 +[1-9]" "$TMP/g-disk.log"
+	timeout 120 ip netns exec "$NS" "$LB" run \
+		--storage "$GURL/swapfile?mountport=20048&nfsport=2049" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 16M --size 2x \
+		--seed 7 >"$TMP/g-run.log" 2>&1
+	check "nfs: lifeboat run pages to a file on nfs-ganesha, every page verified" \
+		grep -q "completed: every page verified" "$TMP/g-run.log"
+	kill "$GANESHA" 2>/dev/null
+	i=0
+	while kill -0 "$GANESHA" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill "$RPCBIND" 2>/dev/null
+	wait "$RPCBIND" 2>/dev/null
+	rm -f /run/rpcbind.sock /run/rpcbind.lock
+else
+	echo "# SKIP nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs, rpcbind) not installed, or an rpcbind is already running"
+fi
+
+# ---- libnfs's tools against our server ------------------------------------------
 
 ip netns exec "$NS" "$LB" serve --proto nfs --size 32M --files 8 \
 	--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 3 \
