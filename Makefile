@@ -67,6 +67,7 @@ bench: build
 	./$(BUILD)/lifeboat sim --bench
 	./scripts/bench-net.sh $(BUILD)
 	./scripts/bench-storage.sh $(BUILD)
+	./scripts/bench-nfs.sh $(BUILD)
 
 # SIM_SEEDS seeds of each of the eight scenarios (4000 worlds by default),
 # then the allocation-failure sweep of every scenario; each prints its

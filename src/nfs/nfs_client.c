@@ -122,6 +122,7 @@ struct nfs_client {
 	enum nc_phase phase;
 	struct tcp_sock *tp;
 	bool connected, destroying;
+	size_t moved_pages; /* socket reserve pages held in block.<dev> */
 	struct nfs_fh3 root, dir, fh;
 	uint64_t size;
 	uint32_t rtmax, wtmax;
@@ -189,17 +190,36 @@ static void nc_broken(struct nfs_client *c, int err, const char *why)
 	task_queue(c->host->loop, &c->down_task);
 }
 
+/*
+ * Free the connection now.  A flagged socket's reserves go with it: their
+ * pages are added to block.<dev> in the same step (the abort uncharges
+ * and removes them synchronously, so `min` does not drop in between),
+ * ready for the next connection's socket: a reconnect then needs no
+ * memory beyond the device's reserve.
+ */
 static void nc_drop_socket(struct nfs_client *c)
 {
 	struct tcp_sock *tp = c->tp;
+	size_t pages = 0;
 
 	if (!tp)
 		return;
 	c->tp = NULL;
 	c->connected = false;
+	if (sock_memalloc(&tp->sk))
+		pages = tp->sk.tx_rsv.own + tp->sk.rxq_rsv.own;
 	tp->sk.ops = NULL;
 	tp->sk.user = NULL;
 	tcp_abort(tp);
+	if (!pages || !c->bd.attached || c->destroying)
+		return;
+	if (mm_reserve_resize(&c->bd.rsv, c->bd.rsv.own + pages)) {
+		lb_warn(&c->host->log,
+			"nfs: %s: could not keep %zu socket reserve pages in %s: a reconnect will need free memory",
+			c->bd.name, pages, c->bd.rsv.name);
+		return;
+	}
+	c->moved_pages += pages;
 }
 
 static void nc_readable(struct sock *sk);
@@ -237,12 +257,32 @@ static int nc_open(struct nfs_client *c, uint16_t port)
 		}
 	}
 	if (port == c->nfs_port && c->phase >= NC_FSINFO) {
+		size_t given = 0;
+
+		/*
+		 * Give back the socket reserve pages block.<dev> held: it
+		 * shrinks and net.tx/net.rxq are registered with no
+		 * allocation in between.
+		 */
+		if (c->moved_pages) {
+			err = mm_reserve_resize(&c->bd.rsv,
+						c->bd.rsv.own - c->moved_pages);
+			if (err) {
+				tcp_close(tp);
+				return err;
+			}
+			given = c->moved_pages;
+			c->moved_pages = 0;
+		}
 		err = tcp_set_memalloc(tp);
 		if (err) {
 			lb_err(&c->host->log,
 			       "nfs: %s: the connection's reserves do not fit",
 			       c->bd.name);
 			tcp_close(tp);
+			if (given && !mm_reserve_resize(&c->bd.rsv,
+							c->bd.rsv.own + given))
+				c->moved_pages = given;
 			return err;
 		}
 	}

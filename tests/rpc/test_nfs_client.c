@@ -9,6 +9,7 @@
 #include "net_fixture.h"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../block/blk_io.h"
 #include "net/tcp.h"
@@ -210,6 +211,68 @@ static void test_restart_changes_verifier(void **state)
 	tw_free(&t);
 }
 
+static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
+				unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max && (socks[n] = tcp_socket(h->net, NULL, NULL)))
+		n++;
+	return n;
+}
+
+/*
+ * With no normal memory left on the client, writes and reads go on
+ * through the reserves, and a server restart is survived: the dead
+ * socket's reserve pages wait in block.nfs0 for the new connection.
+ */
+static void test_exhausted_reconnect(void **state)
+{
+	struct page **hold = calloc(4096, sizeof(*hold));
+	struct tcp_sock *socks[64];
+	struct bio_eng e;
+	struct tw t;
+	unsigned nsocks;
+	size_t held;
+
+	tw_setup(&t, NULL, 5);
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	bio_eng_init(&e, t.bd, 8, 15);
+	held = nf_exhaust(t.c, hold, 4096);
+	nsocks = drain_tcp_socks(t.c, socks, 64);
+	assert_int_equal(mm_normal_available(t.c->mm), 0);
+	bio_eng_start(&e, BIO_WRITE, 0, 1 << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	/* the server restarts: the client reconnects with no free memory */
+	nfs_server_destroy(t.srv);
+	nf_run_for(t.w, 10 * MS);
+	nsocks += drain_tcp_socks(t.c, socks + nsocks, 64 - nsocks);
+	nf_run_for(t.w, 200 * MS);
+	t.srv = nfs_server_create(t.s->net, &t.sc);
+	assert_non_null(t.srv);
+	bio_eng_start(&e, BIO_WRITE, 1 << 20, 1 << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	bio_eng_start(&e, BIO_READ, 0, FILE_SIZE, 4096, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(e.bad_bytes == 0);
+	assert_true(cstat(&t, "reconnects") >= 1);
+	assert_int_equal(mm_normal_available(t.c->mm), 0);
+	mm_check(t.c->mm);
+	bio_eng_free(&e);
+	nfs_client_destroy(t.bd);
+	t.bd = NULL;
+	for (unsigned i = 0; i < nsocks; i++)
+		tcp_close(socks[i]);
+	nf_release(t.c, hold, &held, held);
+	nf_release_objects(t.c);
+	free(hold);
+	tw_free(&t);
+}
+
 static void test_setup_failures(void **state)
 {
 	struct tw t;
@@ -245,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_restart_changes_verifier),
+		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
 
