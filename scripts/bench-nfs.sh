@@ -80,7 +80,8 @@ cp_mbs() { # from to -> MB/s
 }
 
 URL="nfs://198.51.100.1$TMP/export"
-cp_mbs "$TMP/data.img" "$URL/cp.img" >/dev/null # first touch
+# nfs-cp will not overwrite: a fresh name each time
+cp_mbs "$TMP/data.img" "$URL/warm.img" >/dev/null # first touch
 KW=$(cp_mbs "$TMP/data.img" "$URL/cp.img")
 KR=$(cp_mbs "$URL/cp.img" "$TMP/back.img")
 echo "BENCH storage.nfs.nfs_cp.write $KW MB/s"
@@ -91,7 +92,7 @@ ip netns exec "$A" "$LB" disk "nfs://192.0.2.1$TMP/export/disk.img" \
 	--size "${SIZE_MB}M" --bench-time "$SECS" --max-request 64K \
 	>"$TMP/disk.log" 2>&1
 grep "^BENCH" "$TMP/disk.log" | sed 's/^BENCH disk\./BENCH storage.nfs.lifeboat./'
-grep -q "^BENCH" "$TMP/disk.log" || { echo "# lifeboat disk failed:"; sed 's/^/# /' "$TMP/disk.log"; exit 1; }
+grep -q "^BENCH" "$TMP/disk.log" || { echo "# lifeboat disk failed:"; grep -v "^  " "$TMP/disk.log" | grep -iv "reserve" | head -40 | sed 's/^/# /'; exit 1; }
 LW=$(awk '/^BENCH disk.seq_write.bs65536.qd32 / { print $3 }' "$TMP/disk.log")
 LR=$(awk '/^BENCH disk.seq_read.bs65536.qd32 / { print $3 }' "$TMP/disk.log")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

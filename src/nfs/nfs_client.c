@@ -33,6 +33,7 @@
 #define NC_STAGE 4096
 #define NC_MACHINE "lifeboat"
 #define NC_MAX_PATH 1024
+#define NC_SETUP_RETRIES 3
 
 // clang-format off
 #define NC_STATS(X) \
@@ -123,6 +124,7 @@ struct nfs_client {
 	struct tcp_sock *tp;
 	bool connected, destroying;
 	size_t moved_pages; /* socket reserve pages held in block.<dev> */
+	unsigned setup_retries;
 	struct nfs_fh3 root, dir, fh;
 	uint64_t size;
 	uint32_t rtmax, wtmax;
@@ -1306,10 +1308,26 @@ static void nc_timeo(struct timer *t)
 		LB_ASSERT(r == 0); /* hard: never out of tries */
 		expired = true;
 	}
-	if (expired && c->phase == NC_READY)
+	if (expired && c->phase == NC_READY) {
 		nc_broken(c, ETIMEDOUT, "a call went unanswered");
-	else if (expired)
+	} else if (expired && c->phase != NC_FAILED &&
+		   c->setup_retries++ < NC_SETUP_RETRIES) {
+		/* a set-up call: a new connection, the same call and XID */
+		uint16_t port = c->peer.port;
+
+		counter_inc(&c->st.retransmits);
+		lb_warn(&c->host->log,
+			"nfs: %s: no answer on port %u: connecting again",
+			c->bd.name, port);
+		nc_drop_socket(c);
+		if (nc_open(c, port)) {
+			nc_fail_setup(c, -ECONNREFUSED);
+			return;
+		}
+		c->ctl_sent = 0;
+	} else if (expired) {
 		nc_fail_setup(c, -ETIMEDOUT);
+	}
 }
 
 static void nc_ready_fire(struct task *t)

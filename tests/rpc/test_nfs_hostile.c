@@ -31,6 +31,7 @@ enum mode {
 	M_CLOSE_MID,
 	M_JUKEBOX,
 	M_REVERSE,
+	M_SILENT_MNT,
 };
 
 struct hs {
@@ -49,6 +50,7 @@ struct hs {
 	unsigned nr_held;
 	enum mode mode;
 	unsigned inject; /* data replies still to mangle */
+	unsigned silent; /* set-up calls still to ignore */
 	struct blkdev *bd;
 	bool ready, dropping;
 	int ready_err;
@@ -90,6 +92,11 @@ static bool srv_call(void)
 
 	assert_true(n > 0);
 	rpc_rec_mark(hs->out, n, true);
+	if (hs->mode == M_SILENT_MNT && hs->silent) {
+		/* the first MNT is never answered (a server that lost it) */
+		hs->silent--;
+		return true;
+	}
 	if (!hs->inject || !is_data_call(hs->rec, hs->rec_len)) {
 		srv_send(hs->out, n + 4);
 		return true;
@@ -156,7 +163,10 @@ static bool srv_call(void)
 			hs->nr_held = 0;
 		}
 		return true;
+	case M_SILENT_MNT:
+		break; /* set-up only */
 	}
+	srv_send(hs->out, n + 4);
 	return true;
 }
 
@@ -262,6 +272,7 @@ static void run_mode(enum mode mode, unsigned inject, bool must_fail,
 	hs->srv =
 		(struct nfs_srv){ .exp = hs->exp, .port = 2049, .verf = { 9 } };
 	hs->mode = mode;
+	hs->silent = mode == M_SILENT_MNT;
 	task_init(&hs->accept_task, srv_accept);
 	task_init(&hs->drop_task, srv_drop_task);
 	hs->l = tcp_socket(hs->s->net, &listen_ops, NULL);
@@ -270,7 +281,7 @@ static void run_mode(enum mode mode, unsigned inject, bool must_fail,
 	cc.ip = ntohl(hs->s->ip);
 	assert_int_equal(
 		nfs_client_create(hs->c->net, &cc, on_ready, NULL, &hs->bd), 0);
-	for (int i = 0; i < 100 && !hs->ready; i++)
+	for (int i = 0; i < 500 && !hs->ready; i++)
 		nf_run_for(hs->w, 10 * MS);
 	assert_true(hs->ready);
 	assert_int_equal(hs->ready_err, 0);
@@ -347,6 +358,12 @@ static void test_jukebox(void **s)
 	run_mode(M_JUKEBOX, 3, false, "jukebox");
 }
 
+/* A set-up call without an answer is sent again on a new connection. */
+static void test_silent_mnt(void **s)
+{
+	run_mode(M_SILENT_MNT, 0, false, "retransmits");
+}
+
 static void test_reverse_order(void **s)
 {
 	run_mode(M_REVERSE, 4, false, NULL);
@@ -363,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_close_mid_record),
 		cmocka_unit_test(test_jukebox),
 		cmocka_unit_test(test_reverse_order),
+		cmocka_unit_test(test_silent_mnt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
