@@ -244,6 +244,8 @@ int rpc_rec_next(struct rpc_rec_rx *rx, const uint8_t *in, size_t n,
 	uint32_t v, flen;
 
 	memset(span, 0, sizeof(*span));
+	/* also when only header bytes were consumed: where the next data goes */
+	span->off = rx->rec_len;
 	while (!rx->in_frag) {
 		if (used == n)
 			return (int)used;

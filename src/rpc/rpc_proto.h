@@ -150,7 +150,7 @@ struct rpc_rec_rx {
 struct rpc_rec_span {
 	const uint8_t *data; /* NULL when the call returned only a header */
 	uint32_t len;
-	uint32_t off; /* of data within the record */
+	uint32_t off; /* of data within the record (of the next, if none) */
 	bool rec_start; /* data (possibly empty) begins a new record */
 	bool rec_end; /* the record is complete after data */
 };
