@@ -69,6 +69,7 @@ bench: build
 	./scripts/bench-tcploss.sh $(BUILD)
 	./scripts/bench-storage.sh $(BUILD)
 	./scripts/bench-iscsi.sh $(BUILD)
+	./scripts/bench-nfs.sh $(BUILD)
 
 # SIM_SEEDS seeds of each of the eight scenarios (4000 worlds by default),
 # then the allocation-failure sweep of every scenario; each prints its

@@ -6,7 +6,8 @@ set -e
 PKGS="build-essential meson ninja-build pkg-config libcmocka-dev clang \
 libclang-rt-14-dev valgrind clang-format \
 tshark iproute2 ethtool socat iputils-ping nftables \
-nbd-server nbdkit vblade libnbd-bin libiscsi-bin tgt"
+nbd-server nbdkit vblade libnbd-bin libiscsi-bin tgt libnfs-utils \
+nfs-ganesha nfs-ganesha-vfs rpcbind"
 
 missing=""
 for p in $PKGS; do

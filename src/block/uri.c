@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * uri.c - nbd://, aoe:// and iscsi:// names, and opening the device they name.
+ * uri.c - nbd://, aoe://, iscsi:// and nfs:// names, and opening the block devices they name.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -167,9 +167,120 @@ static int parse_iscsi(const char *s, struct blk_uri *u, const char **why)
 	return 0;
 }
 
+/* A decimal query value in [min, max]. */
+static int query_num(const char *v, size_t len, unsigned long max,
+		     unsigned long *out)
+{
+	char buf[16], *e;
+
+	if (!len || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, len);
+	buf[len] = 0;
+	*out = strtoul(buf, &e, 10);
+	return *e || buf[0] == '-' || *out > max ? -1 : 0;
+}
+
+static int parse_nfs_query(const char *q, struct blk_uri *u, const char **why)
+{
+	while (q && *q) {
+		const char *amp = strchr(q, '&'), *eq;
+		size_t len = amp ? (size_t)(amp - q) : strlen(q), klen;
+		unsigned long v;
+
+		eq = memchr(q, '=', len);
+		if (!eq)
+			return fail(why, "nfs URI query is KEY=VALUE&...");
+		klen = (size_t)(eq - q);
+		eq++;
+		len -= klen + 1;
+#define KEY(k) (klen == sizeof(k) - 1 && !memcmp(q, k, klen))
+		if (KEY("mountport") || KEY("nfsport")) {
+			if (query_num(eq, len, 65535, &v) || !v)
+				return fail(why, "bad port in nfs URI query");
+			if (KEY("mountport"))
+				u->mount_port = (uint16_t)v;
+			else
+				u->port = (uint16_t)v;
+		} else if (KEY("uid") || KEY("gid")) {
+			if (query_num(eq, len, UINT32_MAX, &v))
+				return fail(why, "bad uid/gid in nfs URI");
+			if (KEY("uid"))
+				u->uid = (uint32_t)v;
+			else
+				u->gid = (uint32_t)v;
+		} else if (KEY("version")) {
+			if (query_num(eq, len, 9, &v) || v != 3)
+				return fail(why, "only NFS version 3 is spoken");
+		} else if (KEY("secure") || KEY("sync")) {
+			if (query_num(eq, len, 1, &v))
+				return fail(why, "secure and sync are 0 or 1");
+			if (KEY("secure"))
+				u->secure = v;
+			else
+				u->sync = v;
+		} else {
+			return fail(why, "unknown key in nfs URI query");
+		}
+#undef KEY
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static int parse_nfs(const char *auth, struct blk_uri *u, const char **why)
+{
+	const char *path = strchr(auth, '/'), *q, *slash, *colon;
+	char host[32], buf[BLK_URI_NFS_PATH_MAX + 1];
+	size_t hlen;
+	int err;
+
+	u->kind = BLK_URI_NFS;
+	if (!path)
+		return fail(why, "nfs URI is nfs://HOST[:PORT]/EXPORT/FILE");
+	colon = memchr(auth, ':', (size_t)(path - auth));
+	hlen = (size_t)((colon ? colon : path) - auth);
+	if (!hlen || hlen >= sizeof(host) || auth[0] == '[')
+		return fail(why, "nfs URI host must be an IPv4 address");
+	memcpy(host, auth, hlen);
+	host[hlen] = 0;
+	if (ip_parse(host, &u->ip))
+		return fail(why, "nfs URI host must be an IPv4 address");
+	u->ip = ntohl(u->ip);
+	if (colon) {
+		char *e;
+		unsigned long p = strtoul(colon + 1, &e, 10);
+
+		if (e != path || colon + 1 == path || !p || p > 65535)
+			return fail(why, "bad port in nfs URI");
+		u->port = (uint16_t)p;
+	}
+	q = strchr(path, '?');
+	if (q && (err = parse_nfs_query(q + 1, u, why)))
+		return err;
+	err = pct_decode(path, q ? q : path + strlen(path), buf, sizeof(buf),
+			 why);
+	if (err)
+		return err;
+	slash = strrchr(buf, '/');
+	if (!slash[1])
+		return fail(why, "nfs URI names no file after the export");
+	if (strlen(slash + 1) > BLK_URI_NFS_NAME_MAX)
+		return fail(why, "nfs URI file name longer than 255 bytes");
+	strcpy(u->nfs_file, slash + 1);
+	if (slash == buf)
+		strcpy(u->nfs_export, "/");
+	else
+		snprintf(u->nfs_export, sizeof(u->nfs_export), "%.*s",
+			 (int)(slash - buf), buf);
+	return 0;
+}
+
 int blk_uri_parse(const char *s, struct blk_uri *u, const char **why)
 {
 	memset(u, 0, sizeof(*u));
+	if (!strncmp(s, "nfs://", 6))
+		return parse_nfs(s + 6, u, why);
 	if (!strncmp(s, "nbd://", 6))
 		return parse_nbd(s + 6, u, why);
 	if (!strncmp(s, "aoe://", 6))
@@ -182,7 +293,7 @@ int blk_uri_parse(const char *s, struct blk_uri *u, const char **why)
 		return fail(
 			why,
 			"nbd+unix URIs need a kernel socket; lifeboat speaks TCP on its own stack");
-	return fail(why, "URI must start with nbd://, aoe:// or iscsi://");
+	return fail(why, "URI must start with nbd://, aoe://, iscsi:// or nfs://");
 }
 
 int blk_uri_open(struct net *net, const struct blk_uri *u,
@@ -214,6 +325,8 @@ int blk_uri_open(struct net *net, const struct blk_uri *u,
 		};
 		return iscsi_client_create(net, &c, ready, arg, out);
 	}
+	if (u->kind == BLK_URI_NFS)
+		return -EPROTONOSUPPORT;
 	struct aoe_client_config c = {
 		.name = o->name,
 		.shelf = u->shelf,

@@ -17,6 +17,7 @@
 #include "args.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "nfs/nfs_uri.h"
 #include "hostopts.h"
 
 #define DISK_MAX_QD 256
@@ -596,7 +597,9 @@ int cmd_disk(int argc, char **argv)
 	j.seed = prng_next(&j.t.host->prng);
 	timer_init(&j.progress, progress_tick);
 	bo.queue_depth = j.qd;
-	rc = blk_uri_open(j.t.net, &j.uri, &bo, disk_ready, &j, &j.bd);
+	/* an NFS file that is missing is created this large */
+	bo.create_size = j.size ? j.size : 256ull << 20;
+	rc = lb_uri_open(j.t.net, &j.uri, &bo, disk_ready, &j, &j.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat disk: cannot open %s: %s\n",
 			argv[optind], strerror(-rc));
@@ -629,7 +632,7 @@ int cmd_disk(int argc, char **argv)
 	if (stats)
 		stats_print_table(&j.t.host->stats, stdout, "");
 	j.stopping = true;
-	blk_uri_close(&j.uri, j.bd);
+	lb_uri_close(&j.uri, j.bd);
 	/* bios still in flight were failed by the close: now free the pages */
 	slots_free(&j);
 	tool_host_stop(&j.t);

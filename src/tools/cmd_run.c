@@ -29,6 +29,7 @@
 #include "block/iscsi.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "nfs/nfs_uri.h"
 #include "hostopts.h"
 #include "sim/job.h"
 #include "sim/noise.h"
@@ -180,8 +181,9 @@ static int spawn_server(struct run *r, uint64_t bytes, char *wire,
 {
 	char size[32];
 	const char *args[] = {
-		"--proto",   r->uri.kind == BLK_URI_AOE	    ? "aoe" :
+		"--proto",   r->uri.kind == BLK_URI_AOE   ? "aoe" :
 			     r->uri.kind == BLK_URI_ISCSI ? "iscsi" :
+			     r->uri.kind == BLK_URI_NFS   ? "nfs" :
 							    "nbd",
 		"--size",    size,
 		"--ip",	     RUN_SERVER_IP "/24",
@@ -334,10 +336,11 @@ static void run_help(FILE *out)
 		"  --size S            working set: a size, or a multiple of RAM like 4x (default 4x)\n"
 		"  --noise on|off      flood the client with unrelated traffic (default on)\n"
 		"  --policy P          none | mainline | accounted (default accounted)\n"
-		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT, aoe://SHELF.SLOT\n"
-		"                      or iscsi://HOST[:PORT]/IQN/LUN\n"
+		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT, aoe://SHELF.SLOT,\n"
+		"                      iscsi://HOST[:PORT]/IQN/LUN or nfs://HOST[:PORT]/EXPORT/FILE\n"
 		"                      (then --wire and --ip are needed; no noise is sent)\n"
-		"  --proto nbd|aoe|iscsi  the embedded server's protocol (default nbd)\n"
+		"  --proto nbd|aoe|iscsi|nfs  the embedded server's protocol (default nbd;\n"
+		"                      nfs: the device is the file /export/swapfile)\n"
 		"  --wire WIRE, --ip ADDR/LEN   the client's wire and address (with --storage)\n"
 		"  --duration SECS     stop after SECS even if the workload has not finished\n"
 		"  --watchdog SECS     declare a deadlock after SECS without progress (default 5)\n"
@@ -456,13 +459,14 @@ int cmd_run(int argc, char **argv)
 			continue;
 		case OPT_PROTO:
 			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
-			    strcmp(optarg, "iscsi"))
+			    strcmp(optarg, "iscsi") && strcmp(optarg, "nfs"))
 				return usage_error(
 					"run",
-					"--proto is nbd, aoe or iscsi, not '%s'",
+					"--proto is nbd, aoe, iscsi or nfs, not '%s'",
 					optarg);
 			r.uri.kind = !strcmp(optarg, "aoe")   ? BLK_URI_AOE :
 				     !strcmp(optarg, "iscsi") ? BLK_URI_ISCSI :
+				     !strcmp(optarg, "nfs")   ? BLK_URI_NFS :
 								BLK_URI_NBD;
 			continue;
 		case OPT_DURATION:
@@ -540,6 +544,12 @@ int cmd_run(int argc, char **argv)
 		}
 		if (u.kind != BLK_URI_AOE)
 			ip_parse(RUN_SERVER_IP, &u.ip);
+		if (u.kind == BLK_URI_NFS) {
+			/* one port for MOUNT and NFS: no portmapper needed */
+			u.port = u.mount_port = 2049;
+			strcpy(u.nfs_export, "/export");
+			strcpy(u.nfs_file, "swapfile");
+		}
 		u.ip = ntohl(u.ip);
 		u.shelf = 1;
 		r.uri = u;
@@ -552,7 +562,9 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	timer_init(&r.tick, run_tick);
-	rc = blk_uri_open(r.t.net, &r.uri, &(struct blk_open_opts){ 0 },
+	rc = lb_uri_open(r.t.net, &r.uri,
+			 &(struct blk_open_opts){
+				 .create_size = job_device_bytes(&r.jc) },
 			  run_ready, &r, &r.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat run: cannot open the storage: %s\n",
@@ -631,7 +643,7 @@ int cmd_run(int argc, char **argv)
 			loop_run_once(&r.t.loop, 100000000ull);
 	}
 	if (r.bd)
-		blk_uri_close(&r.uri, r.bd);
+		lb_uri_close(&r.uri, r.bd);
 	tool_host_stop(&r.t);
 	stop_server(&r);
 	run_samples_free(&r.samples);

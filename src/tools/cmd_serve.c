@@ -3,7 +3,8 @@
  * cmd_serve.c - `lifeboat serve`: a storage server on a lifeboat host.
  * NBD on TCP port 10809 (or --port), or an AoE target SHELF.SLOT on the
  * wire, or an iSCSI target on TCP port 3260, serving RAM or a file until
- * interrupted.
+ * interrupted; or NFSv3 (with MOUNT and a portmapper) from an export of
+ * files in RAM.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "block/iscsi.h"
 #include "block/iscsi_proto.h"
 #include "block/nbd.h"
+#include "nfs/nfs.h"
+#include "rpc/rpc_proto.h"
 #include "commands.h"
 #include "hostopts.h"
 #include "sim/noise.h"
@@ -19,19 +22,25 @@
 static void serve_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat serve --proto nbd|aoe|iscsi (--size SIZE | --file PATH) --wire WIRE [options]\n"
+		"usage: lifeboat serve --proto nbd|aoe|iscsi|nfs (--size SIZE | --file PATH) --wire WIRE [options]\n"
 		"\n"
 		"Serves a block device from a lifeboat host until interrupted: NBD\n"
 		"(fixed newstyle, simple replies) on TCP, an AoE target on the\n"
-		"wire, or an iSCSI target (one LUN) on TCP.  RAM (--size) starts zeroed; a file (--file) is created with\n"
-		"--size bytes if missing.  Ctrl-C prints the statistics and exits 0.\n"
+		"wire, or an iSCSI target (one LUN) on TCP.  RAM (--size) starts\n"
+		"zeroed; a file (--file) is created with --size bytes if missing.\n"
+		"NFS serves an export (--export, default /export) of up to --files\n"
+		"files of up to --size bytes each, in RAM, with NFSv3, MOUNT v3 and\n"
+		"the portmapper's GETPORT on --port (default 2049) and on 111.\n"
+		"Ctrl-C prints the statistics and exits 0.\n"
 		"\n"
 		"options:\n" HOSTOPT_HELP
-		"  --proto nbd|aoe|iscsi  the protocol (default nbd)\n"
+		"  --proto nbd|aoe|iscsi|nfs  the protocol (default nbd)\n"
 		"  --size SIZE         device size (RAM, or a new file's size)\n"
 		"  --file PATH         serve a file instead of RAM\n"
-		"  --export NAME       NBD export name (default \"\", also served as the default)\n"
-		"  --port N            TCP port (default 10809 NBD, 3260 iSCSI)\n"
+		"  --export NAME       NBD export name (default \"\", also served as the default);\n"
+		"                      NFS export path (default /export)\n"
+		"  --files N           NFS: at most N files in the export (default 16, at most 64)\n"
+		"  --port N            TCP port (default 10809 NBD, 3260 iSCSI, 2049 NFS)\n"
 		"  --iqn NAME          iSCSI target name (default " ISCSI_DEFAULT_IQN
 		")\n"
 		"  --lun N             iSCSI LUN of the disk (default 0)\n"
@@ -71,7 +80,8 @@ int cmd_serve(int argc, char **argv)
 		OPT_NOISE,
 		OPT_QUIET,
 		OPT_IQN,
-		OPT_LUN
+		OPT_LUN,
+		OPT_FILES
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -88,15 +98,18 @@ int cmd_serve(int argc, char **argv)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "iqn", required_argument, NULL, OPT_IQN },
 		{ "lun", required_argument, NULL, OPT_LUN },
+		{ "files", required_argument, NULL, OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *file = NULL, *export_name = "", *json = NULL;
-	bool aoe = false, iscsi = false, ro = false, quiet = false;
-	bool port_set = false;
+	bool aoe = false, iscsi = false, nfs = false, ro = false, quiet = false;
+	bool port_set = false, export_set = false;
 	const char *iqn = ISCSI_DEFAULT_IQN;
-	unsigned lun = 0;
+	unsigned lun = 0, files = 16;
 	struct iscsi_target *itgt = NULL;
+	struct nfs_export *exp = NULL;
+	struct nfs_server *nfs_srv = NULL;
 	uint32_t noise_ip = 0;
 	struct noise_source *noise = NULL;
 	uint64_t size = 0, v;
@@ -118,13 +131,14 @@ int cmd_serve(int argc, char **argv)
 			return 0;
 		case OPT_PROTO:
 			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
-			    strcmp(optarg, "iscsi"))
+			    strcmp(optarg, "iscsi") && strcmp(optarg, "nfs"))
 				return usage_error(
 					"serve",
-					"--proto is nbd, aoe or iscsi, not '%s'",
+					"--proto is nbd, aoe, iscsi or nfs, not '%s'",
 					optarg);
 			aoe = !strcmp(optarg, "aoe");
 			iscsi = !strcmp(optarg, "iscsi");
+			nfs = !strcmp(optarg, "nfs");
 			continue;
 		case OPT_SIZE:
 			if (parse_size(optarg, &size) || !size ||
@@ -143,6 +157,15 @@ int cmd_serve(int argc, char **argv)
 					"serve",
 					"--export is at most 255 bytes");
 			export_name = optarg;
+			export_set = true;
+			continue;
+		case OPT_FILES:
+			if (parse_u64(optarg, &v) || !v ||
+			    v > NFS_SRV_MAX_FILES)
+				return usage_error(
+					"serve", "--files takes 1-%u, not '%s'",
+					NFS_SRV_MAX_FILES, optarg);
+			files = (unsigned)v;
 			continue;
 		case OPT_PORT:
 			if (parse_u64(optarg, &v) || !v || v > 65535)
@@ -208,13 +231,26 @@ int cmd_serve(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("serve", "unexpected argument '%s'",
 				   argv[optind]);
+	if (nfs && file)
+		return usage_error("serve",
+				   "--proto nfs serves RAM: say --size SIZE");
+	if (nfs && export_set && export_name[0] != '/')
+		return usage_error("serve",
+				   "an NFS --export is a path starting with /");
 	if (!file && !size)
 		return usage_error("serve", "say --size SIZE or --file PATH");
 	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
 	if (rc)
 		return rc;
-	rc = file ? store_open_file(&st, file, size) :
-		    store_open_ram(&st, size);
+	if (nfs) {
+		rc = nfs_export_create(export_set ? export_name : "/export",
+				       files, size, &exp);
+		if (!rc)
+			rc = store_open_ram(&st, SECTOR_SIZE);
+	} else {
+		rc = file ? store_open_file(&st, file, size) :
+			    store_open_ram(&st, size);
+	}
 	if (rc) {
 		fprintf(stderr, "lifeboat serve: cannot open %s: %s\n",
 			file ? file : "RAM", strerror(-rc));
@@ -223,6 +259,7 @@ int cmd_serve(int argc, char **argv)
 	if (tool_host_start(&t, &o, "serve")) {
 		tool_host_stop(&t);
 		store_close(&st);
+		nfs_export_destroy(exp);
 		return 1;
 	}
 	if (iscsi) {
@@ -236,6 +273,15 @@ int cmd_serve(int argc, char **argv)
 
 		port = ic.port;
 		itgt = iscsi_target_create(t.net, &ic);
+	} else if (nfs) {
+		struct nfs_server_config fc = { .port = port_set ? port :
+								   NFS_PORT,
+						.pmap_port = PMAP_PORT,
+						.exp = exp,
+						.read_only = ro };
+
+		nfs_srv = nfs_server_create(t.net, &fc);
+		port = fc.port;
 	} else if (aoe) {
 		struct aoe_target_config tc = { .shelf = shelf,
 						.slot = slot,
@@ -253,10 +299,11 @@ int cmd_serve(int argc, char **argv)
 
 		nbd = nbd_server_create(t.net, &sc);
 	}
-	if (!tgt && !nbd && !itgt) {
+	if (!tgt && !nbd && !itgt && !nfs_srv) {
 		fprintf(stderr, "lifeboat serve: cannot start the server\n");
 		tool_host_stop(&t);
 		store_close(&st);
+		nfs_export_destroy(exp);
 		return 1;
 	}
 	if (quiet)
@@ -265,6 +312,10 @@ int cmd_serve(int argc, char **argv)
 		printf("lifeboat serve: iSCSI on port %u, target %s LUN %u, %llu bytes%s\n",
 		       port, iqn, lun, (unsigned long long)st.size,
 		       ro ? " read-only" : "");
+	else if (nfs)
+		printf("lifeboat serve: NFS on port %u (portmapper on %u), export %s, %u files of up to %llu bytes%s\n",
+		       port, PMAP_PORT, exp->path, files,
+		       (unsigned long long)size, ro ? " read-only" : "");
 	else if (aoe)
 		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
 		       shelf, slot, t.dev->name, (unsigned long long)st.size,
@@ -300,7 +351,10 @@ int cmd_serve(int argc, char **argv)
 		aoe_target_destroy(tgt);
 	if (nbd)
 		nbd_server_destroy(nbd);
+	if (nfs_srv)
+		nfs_server_destroy(nfs_srv);
 	tool_host_stop(&t);
 	store_close(&st);
+	nfs_export_destroy(exp);
 	return 0;
 }

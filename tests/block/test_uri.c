@@ -64,6 +64,59 @@ static void test_nbd_export_length(void **state)
 	assert_int_equal(blk_uri_parse(s, &u, NULL), -EINVAL);
 }
 
+static void test_nfs_uris(void **state)
+{
+	struct blk_uri u;
+	const char *why = NULL;
+
+	assert_int_equal(
+		blk_uri_parse("nfs://192.0.2.1/export/swapfile", &u, &why), 0);
+	assert_int_equal(u.kind, BLK_URI_NFS);
+	assert_int_equal(u.ip, 0xc0000201);
+	assert_int_equal(u.port, 0); /* the portmapper is asked */
+	assert_int_equal(u.mount_port, 0);
+	assert_string_equal(u.nfs_export, "/export");
+	assert_string_equal(u.nfs_file, "swapfile");
+	assert_int_equal(
+		blk_uri_parse(
+			"nfs://10.0.0.1:2050/srv/nfs/a%20b?mountport=20048&uid=1000&gid=100&version=3&secure=1&sync=1",
+			&u, &why),
+		0);
+	assert_int_equal(u.port, 2050);
+	assert_int_equal(u.mount_port, 20048);
+	assert_int_equal(u.uid, 1000);
+	assert_int_equal(u.gid, 100);
+	assert_true(u.secure && u.sync);
+	assert_string_equal(u.nfs_export, "/srv/nfs");
+	assert_string_equal(u.nfs_file, "a b");
+	assert_int_equal(
+		blk_uri_parse("nfs://10.0.0.1/f?nfsport=2049", &u, NULL), 0);
+	assert_string_equal(u.nfs_export, "/");
+	assert_int_equal(u.port, 2049);
+
+	why = NULL;
+	assert_int_equal(blk_uri_parse("nfs://10.0.0.1/export/", &u, &why),
+			 -EINVAL);
+	assert_non_null(why);
+	assert_int_equal(blk_uri_parse("nfs://10.0.0.1", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://host/e/f", &u, NULL), -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4:0/e/f", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/f?version=4", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/f?mountport=70000", &u,
+				       NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/f?uid=-1", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/f?bogus=1", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/f?secure", &u, NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("nfs://1.2.3.4/e/%zz", &u, NULL),
+			 -EINVAL);
+}
+
 static void test_aoe_uris(void **state)
 {
 	struct blk_uri u;
@@ -134,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_nbd_export_length),
 		cmocka_unit_test(test_aoe_uris),
 		cmocka_unit_test(test_iscsi_uris),
+		cmocka_unit_test(test_nfs_uris),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ check "bench bad --only exits 2" status_is 2 "$LB" bench --only disk
 check "disk --help exits 0" status_is 0 "$LB" disk --help
 check "disk without a URI exits 2" status_is 2 "$LB" disk --verify 1M
 check "disk bad URI exits 2" status_is 2 "$LB" disk http://x --verify 1M --wire pair:3 --ip 10.0.0.1/24
-check "disk bad URI is explained" out_has "must start with nbd://, aoe:// or iscsi://" "$LB" disk http://x --verify 1M
+check "disk bad URI is explained" out_has "must start with nbd://, aoe://, iscsi:// or nfs://" "$LB" disk http://x --verify 1M
 check "disk NBD host must be IPv4" out_has "IPv4 address" "$LB" disk nbd://example.com/x --verify 1M
 check "disk bad AoE address exits 2" status_is 2 "$LB" disk aoe://1.255 --verify 1M --wire pair:3
 check "disk needs a mode" out_has "say --verify SIZE or --bench" "$LB" disk nbd://10.0.0.1/ --wire pair:3 --ip 10.0.0.2/24

@@ -1,0 +1,115 @@
+#!/bin/sh
+# NFS over TAP, every byte verified:
+#   our client -> nfs-ganesha (VFS) with rpcbind: lifeboat disk --verify 64M
+#                 and lifeboat run --storage (swapping to a file there)
+#   our server <- libnfs's tools (Debian libnfs-utils): nfs-cp in and out,
+#                 nfs-ls and nfs-cat; they find MOUNT and NFS through our
+#                 portmapper on port 111
+LB="$1"
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd nfs-cp nfs-ls nfs-cat
+
+setup_ns nfs
+nsx ip tuntap add dev lbtap0 mode tap
+nsx ip addr add 192.0.2.1/24 dev lbtap0
+nsx ip link set lbtap0 up
+
+# ---- our client against nfs-ganesha ------------------------------------------
+if command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null &&
+	[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] &&
+	! pgrep -x rpcbind >/dev/null; then
+	mkdir -p "$TMP/export"
+	cat >"$TMP/ganesha.conf" <<CONF
+NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048;
+	Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
+EXPORT { Export_Id = 1; Path = $TMP/export; Pseudo = $TMP/export;
+	Access_Type = RW; Squash = No_Root_Squash; Protocols = 3;
+	Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+LOG { Default_Log_Level = WARN; }
+CONF
+	# ganesha registers with rpcbind and dies if it cannot
+	rm -f /run/rpcbind.sock /run/rpcbind.lock
+	ip netns exec "$NS" rpcbind -f -w >"$TMP/rpcbind.log" 2>&1 &
+	RPCBIND=$!
+	PIDS="$PIDS $RPCBIND"
+	sleep 0.5
+	ip netns exec "$NS" ganesha.nfsd -F -f "$TMP/ganesha.conf" \
+		-L "$TMP/ganesha.log" -p "$TMP/ganesha.pid" >/dev/null 2>&1 &
+	GANESHA=$!
+	PIDS="$PIDS $GANESHA"
+	sleep 3
+	GURL="nfs://192.0.2.1$TMP/export"
+	timeout 120 ip netns exec "$NS" "$LB" disk "$GURL/disk.img" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 64M >"$TMP/g-disk.log" 2>&1
+	check "nfs: our client verifies 64 MiB in a file on nfs-ganesha" \
+		grep -q "every byte matches" "$TMP/g-disk.log"
+	check "nfs: ... the file was created there, 64 MiB" \
+		[ "$(stat -c %s "$TMP/export/disk.img" 2>/dev/null)" = 67108864 ]
+	check "nfs: ... with the portmapper finding MOUNT, and a reserve" \
+		grep -Eq "^  block\.nfs0 +[1-9]" "$TMP/g-disk.log"
+	timeout 120 ip netns exec "$NS" "$LB" run \
+		--storage "$GURL/swapfile?mountport=20048&nfsport=2049" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 16M --size 2x \
+		--seed 7 >"$TMP/g-run.log" 2>&1
+	check "nfs: lifeboat run pages to a file on nfs-ganesha, every page verified" \
+		grep -q "completed: every page verified" "$TMP/g-run.log"
+	kill "$GANESHA" 2>/dev/null
+	i=0
+	while kill -0 "$GANESHA" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill "$RPCBIND" 2>/dev/null
+	wait "$RPCBIND" 2>/dev/null
+	rm -f /run/rpcbind.sock /run/rpcbind.lock
+else
+	echo "# SKIP nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs, rpcbind) not installed, or an rpcbind is already running"
+fi
+
+# ---- libnfs's tools against our server ------------------------------------------
+
+ip netns exec "$NS" "$LB" serve --proto nfs --size 32M --files 8 \
+	--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 3 \
+	>"$TMP/serve.log" 2>&1 &
+SERVEPID=$!
+PIDS="$PIDS $SERVEPID"
+if ! wait_for "$TMP/serve.log" "lifeboat serve: NFS" 10; then
+	not_ok "nfs: lifeboat serve starts"
+	cat "$TMP/serve.log"
+	finish
+	exit 1
+fi
+URL=nfs://192.0.2.2/export
+
+# 5 MiB and a bit: not a multiple of the 64 KiB transfer size
+head -c 5243000 /dev/urandom >"$TMP/in.bin"
+head -c 1000 /dev/urandom >"$TMP/small.bin"
+timeout 60 ip netns exec "$NS" nfs-cp "$TMP/in.bin" "$URL/in.bin" \
+	>"$TMP/cp-in.log" 2>&1
+check "nfs: nfs-cp writes 5 MiB to our server" grep -q "copied 5243000 bytes" "$TMP/cp-in.log"
+timeout 60 ip netns exec "$NS" nfs-cp "$TMP/small.bin" "$URL/small.bin" \
+	>/dev/null 2>&1
+timeout 60 ip netns exec "$NS" nfs-ls "$URL" >"$TMP/ls.txt" 2>&1
+check "nfs: nfs-ls lists both files" sh -c "grep -q 'in.bin' '$TMP/ls.txt' && grep -q 'small.bin' '$TMP/ls.txt'"
+check "nfs: nfs-ls shows the size" grep -q "5243000" "$TMP/ls.txt"
+timeout 60 ip netns exec "$NS" nfs-cp "$URL/in.bin" "$TMP/out.bin" \
+	>/dev/null 2>&1
+check "nfs: nfs-cp reads it back byte for byte" cmp -s "$TMP/in.bin" "$TMP/out.bin"
+timeout 60 ip netns exec "$NS" nfs-cat "$URL/small.bin" >"$TMP/cat.bin" 2>/dev/null
+check "nfs: nfs-cat reads the small file byte for byte" cmp -s "$TMP/small.bin" "$TMP/cat.bin"
+timeout 60 ip netns exec "$NS" nfs-cat "$URL/nosuch" >/dev/null 2>&1
+check "nfs: a missing file is an error" [ $? -ne 0 ]
+timeout 60 ip netns exec "$NS" nfs-ls nfs://192.0.2.2/other >/dev/null 2>&1
+check "nfs: an unknown export is an error" [ $? -ne 0 ]
+
+kill -INT "$SERVEPID"
+i=0
+while kill -0 "$SERVEPID" 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "nfs: our server counted the writes and reads" sh -c "grep -Eq '^nfs\.server\.2049\.writes +[1-9]' '$TMP/serve.log' && grep -Eq '^nfs\.server\.2049\.reads +[1-9]' '$TMP/serve.log'"
+check "nfs: nothing was dropped as malformed" grep -Eq "^nfs\.server\.2049\.dropped +0$" "$TMP/serve.log"
+finish
