@@ -750,8 +750,12 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		return true;
 	}
 	if (seq_gt(c->ack, tp->snd_max)) {
-		/* acknowledges what we never sent */
-		tcp_send_ack(tp);
+		/*
+		 * Acknowledges what we never sent: ACK and drop (RFC 5961
+		 * §5.2), within the challenge budget, as a forger spraying
+		 * acknowledgment numbers would otherwise get one reply each.
+		 */
+		challenge_ack(tp);
 		return false;
 	}
 	if (seq_lt(c->ack, tp->snd_una - tp->max_wnd)) {
