@@ -53,9 +53,8 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->ts_recent_stamp = host_now(tp->sk.net->host);
 		/* an active opener chose its clock before its SYN */
 		if (tp->state != TCP_SYN_SENT)
-			tp->ts_offset = tcp_ts_offset(tp->sk.net,
-						      tp->sk.remote.ip,
-						      tp->sk.local.ip);
+			tp->ts_offset = tcp_ts_offset(
+				tp->sk.net, tp->sk.remote.ip, tp->sk.local.ip);
 	}
 	tp->irs = c->seq;
 	tp->rcv_nxt = c->seq + 1;
