@@ -46,8 +46,7 @@ static void arp_check(const struct net *net)
 		LB_ASSERT(n == e->nr_pending && n <= ARP_PENDING_PER_ENTRY);
 		total += n;
 	}
-	LB_ASSERT(total == net->arp_pending_total &&
-		  total <= ARP_PENDING_MAX);
+	LB_ASSERT(total == net->arp_pending_total && total <= ARP_PENDING_MAX);
 }
 
 const struct arp_entry *arp_lookup(const struct net *net, uint32_t ip)

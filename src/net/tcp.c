@@ -434,7 +434,8 @@ void tcp_set_state(struct tcp_sock *tp, enum tcp_state s)
 uint32_t tcp_ts_offset(struct net *net, uint32_t raddr, uint32_t laddr)
 {
 	return (uint32_t)siphash_2u64((uint64_t)raddr << 32 | laddr,
-				      0x74732d6f6666ull, tcp_table(net)->isn_key);
+				      0x74732d6f6666ull,
+				      tcp_table(net)->isn_key);
 }
 
 uint64_t tcp_hash_2u64(uint64_t a, uint64_t b, const uint64_t key[2])

@@ -53,9 +53,8 @@ static void apply_syn_options(struct tcp_sock *tp, const struct tcp_in_ctx *c)
 		tp->ts_recent_stamp = host_now(tp->sk.net->host);
 		/* an active opener chose its clock before its SYN */
 		if (tp->state != TCP_SYN_SENT)
-			tp->ts_offset = tcp_ts_offset(tp->sk.net,
-						      tp->sk.remote.ip,
-						      tp->sk.local.ip);
+			tp->ts_offset = tcp_ts_offset(
+				tp->sk.net, tp->sk.remote.ip, tp->sk.local.ip);
 	}
 	tp->irs = c->seq;
 	tp->rcv_nxt = c->seq + 1;
@@ -729,8 +728,12 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		return true;
 	}
 	if (seq_gt(c->ack, tp->snd_max)) {
-		/* acknowledges what we never sent */
-		tcp_send_ack(tp);
+		/*
+		 * Acknowledges what we never sent: ACK and drop (RFC 5961
+		 * §5.2), within the challenge budget, as a forger spraying
+		 * acknowledgment numbers would otherwise get one reply each.
+		 */
+		challenge_ack(tp);
 		return false;
 	}
 	if (seq_lt(c->ack, tp->snd_una - tp->max_wnd)) {

@@ -496,6 +496,28 @@ static void test_challenge_acks_bounded_on_reserve(void **state)
 	fx_done(&f);
 }
 
+/* ACKs of data never sent are answered within the same budget. */
+static void test_ack_of_unsent_data_limited(void **state)
+{
+	struct fx f;
+	struct th_pkt k;
+	uint64_t tx;
+
+	fx_passive(&f, TH_OFFER_ALL);
+	f.th->discard = true;
+	tx = f.th->tx_frames;
+	k = th_peer_pkt(&f.p, TCP_ACK, NULL, 0);
+	for (unsigned i = 0; i < 3000; i++) {
+		k.ack = f.p.ack + 1000 + i;
+		assert_true(th_inject(f.th, &k));
+	}
+	assert_true(f.th->tx_frames - tx < TCP_CHALLENGE_ACK_LIMIT * 3 / 2);
+	assert_true(th_stat(f.th, "tcp.challenge_acks_limited") > 1000);
+	assert_int_equal(f.tp->snd_una, f.p.ack);
+	f.th->discard = false;
+	fx_done(&f);
+}
+
 /* ---- SYN cookies (RFC 4987) ---------------------------------------------- */
 
 static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
@@ -762,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_synack_after_failed_syn_retransmission),
 		cmocka_unit_test(test_challenge_acks_limited_per_host),
 		cmocka_unit_test(test_challenge_acks_bounded_on_reserve),
+		cmocka_unit_test(test_ack_of_unsent_data_limited),
 		cmocka_unit_test(test_syn_flood_real_client_connects),
 		cmocka_unit_test(test_syn_cookie_without_timestamps),
 		cmocka_unit_test(test_syn_cookie_forged_or_stale_ack_rejected),
