@@ -28,6 +28,8 @@
  * plus an Ethernet and a VLAN header.
  */
 #define TAP_FRAME_MAX (65535 + 14 + 4)
+/* A netbuf's linear part and its fragments, at most. */
+#define TAP_IOV_MAX 32
 
 struct tap_priv {
 	struct dev_backend_stats st; /* first: see dev_backend_stats() */
@@ -57,16 +59,20 @@ static int tap_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static ssize_t tap_read_one(void *priv, uint8_t *buf, size_t cap,
-			    struct rx_meta *meta)
+static ssize_t tap_read_one(void *priv, const struct iovec *iov, unsigned cnt,
+			    size_t cap, struct rx_meta *meta)
 {
 	struct tap_priv *p = priv;
-	struct iovec iov[2] = {
-		{ .iov_base = buf, .iov_len = cap },
-		{ .iov_base = p->sink, .iov_len = sizeof(p->sink) },
-	};
+	struct iovec v[TAP_IOV_MAX + 1];
+	ssize_t n;
+
+	if (cnt > TAP_IOV_MAX)
+		return -EINVAL;
+	memcpy(v, iov, cnt * sizeof(*iov));
 	/* our MSG_TRUNC: what lands in the sink is the overlength */
-	ssize_t n = readv(p->fd, iov, 2);
+	v[cnt] = (struct iovec){ .iov_base = p->sink,
+				 .iov_len = sizeof(p->sink) };
+	n = readv(p->fd, v, (int)cnt + 1);
 
 	if (n < 0)
 		return -errno;
@@ -83,11 +89,18 @@ static ssize_t tap_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return dev_fd_recv(dev, buf, cap, meta, tap_read_one);
 }
 
+static ssize_t tap_recvv(struct net_device *dev, const struct iovec *iov,
+			 unsigned cnt, struct rx_meta *meta)
+{
+	return dev_fd_recvv(dev, iov, cnt, meta, tap_read_one);
+}
+
 DEV_FD_PRIV_CHECK(struct tap_priv);
 
 const struct net_device_ops dev_tap_ops = {
 	.xmit = tap_xmit,
 	.recv = tap_recv,
+	.recvv = tap_recvv,
 	.close = dev_fd_close,
 };
 

@@ -40,6 +40,13 @@ int netdev_register(struct net *net, struct net_device *dev)
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "eth%u",
 			 net->nr_devices);
+	/* A frame of this MTU must fit net.rx when it is the only memory. */
+	if (net_rx_reserve_fit(net, dev->mtu + ETH_HLEN)) {
+		lb_err(&net->host->log,
+		       "dev %s: net.rx cannot hold a %u-byte frame: the reserve does not fit",
+		       dev->name, dev->mtu + ETH_HLEN);
+		return -ENOMEM;
+	}
 	dev->scratch = malloc(NETDEV_SCRATCH);
 	dev->txbuf = malloc(NETDEV_SCRATCH);
 	if (!dev->scratch || !dev->txbuf) {
@@ -97,17 +104,72 @@ void netdev_schedule_poll(struct net_device *dev)
 		task_queue(dev->net->host->loop, &dev->poll_task);
 }
 
-/* Bytes a frame costs in net.rx: its data buffer plus a descriptor slot. */
-static uint32_t reserve_cost(uint32_t len)
+/* Bytes a frame costs in net.rx: its buffers plus a descriptor slot. */
+static uint32_t reserve_cost(struct net *net, uint32_t len)
 {
-	uint32_t need = len + NETBUF_HEADROOM + sizeof(struct netbuf_shared);
-	uint32_t buf = 32;
+	return netbuf_truesize_for(net, len);
+}
 
-	if (need > 2048)
-		return PAGE_SIZE + sizeof(struct netbuf);
-	while (buf < need)
-		buf <<= 1;
-	return buf + sizeof(struct netbuf);
+/*
+ * A netbuf for a received frame of up to @len bytes: one linear buffer
+ * when it fits a page, else a linear part and page fragments.
+ */
+static struct netbuf *rx_alloc(struct net *net, uint32_t len, unsigned flags,
+			       struct mm_reserve *rsv)
+{
+	struct netbuf *nb;
+
+	if (len <= NETBUF_LINEAR_MAX) {
+		nb = netbuf_alloc(net, len, flags, rsv);
+		if (nb)
+			nb->len = len;
+		return nb;
+	}
+	return netbuf_alloc_paged(net, len, flags, rsv);
+}
+
+/*
+ * The frame turned out to be @n bytes: give back the fragments it did
+ * not reach, so the netbuf holds (and its truesize says) only what the
+ * frame needs.
+ */
+static void rx_fit(struct net *net, struct netbuf *nb, uint32_t n)
+{
+	netbuf_trim(nb, n);
+	nb->truesize = (uint32_t)(net->netbuf_cache.size + sizeof(*nb->shared) +
+				  nb->shared->size + nb->nr_frags * PAGE_SIZE);
+}
+
+/*
+ * Read one frame of at most @cap bytes straight into @nb's buffers
+ * (rx_alloc'ed for @cap).  Backends without a scatter read get a paged
+ * netbuf through the scratch area.
+ */
+static ssize_t rx_read(struct net_device *dev, struct netbuf *nb, uint32_t cap,
+		       struct rx_meta *meta)
+{
+	struct iovec iov[1 + NETBUF_MAX_FRAGS];
+	unsigned cnt = 0;
+	ssize_t n;
+
+	if (!nb->nr_frags)
+		return dev->ops->recv(dev, nb->data, cap, meta);
+	if (!dev->ops->recvv) {
+		n = dev->ops->recv(dev, dev->scratch, cap, meta);
+		if (n > 0)
+			netbuf_store_bits(nb, 0, dev->scratch, (uint32_t)n);
+		return n;
+	}
+	iov[cnt++] = (struct iovec){ nb->data, nb->len };
+	for (unsigned i = 0; i < nb->nr_frags; i++) {
+		struct netbuf_frag *f = &nb->frags[i];
+
+		iov[cnt++] = (struct iovec){
+			(uint8_t *)page_address(dev->net->mm, f->page) + f->off,
+			f->len
+		};
+	}
+	return dev->ops->recvv(dev, iov, cnt, meta);
 }
 
 static void deliver(struct net_device *dev, struct netbuf *nb,
@@ -116,7 +178,7 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	struct net *net = dev->net;
 	bool pf = nb->pfmemalloc;
 	char comment[160];
-	uint32_t len = nb->len;
+	uint32_t len = netbuf_total(nb);
 
 	nb->dev = dev;
 	nb->mac_off = (uint16_t)netbuf_headroom(nb);
@@ -135,7 +197,7 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	 * Capture after processing so the record carries the verdict; the
 	 * frame is copied aside first because processing may free it.
 	 */
-	memcpy(dev->scratch, nb->data, len);
+	netbuf_copy_bits(nb, 0, dev->scratch, len);
 	net->rx_cur = nb;
 	net->rx_verdict = NULL;
 	eth_rcv(dev, nb);
@@ -184,20 +246,24 @@ static bool rx_one(struct net_device *dev)
 	struct netbuf *nb;
 	ssize_t n;
 
-	nb = netbuf_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	nb = rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
 	if (nb) {
-		n = dev->ops->recv(dev, nb->data, cap, &meta);
+		n = rx_read(dev, nb, cap, &meta);
 		if (n <= 0 || meta.wire_len > cap) {
-			if (n > 0)
-				drop_raw(dev, nb->data, (uint32_t)n,
+			if (n > 0) {
+				rx_fit(net, nb, (uint32_t)n);
+				netbuf_copy_bits(nb, 0, dev->scratch,
+						 (uint32_t)n);
+				drop_raw(dev, dev->scratch, (uint32_t)n,
 					 &dev->st.rx_drop_oversize,
 					 "longer than the MTU");
+			}
 			netbuf_free(nb);
 			if (n < 0)
 				rx_error(dev, n);
 			return n > 0;
 		}
-		nb->len = (uint32_t)n;
+		rx_fit(net, nb, (uint32_t)n);
 		deliver(dev, nb, &meta);
 		return true;
 	}
@@ -217,21 +283,19 @@ static bool rx_one(struct net_device *dev)
 	if (net->mm->policy == MM_POLICY_ACCOUNTED && dev->nr_flows &&
 	    !netdev_flow_match(dev, dev->scratch, (size_t)n)) {
 		counter_add(&dev->st.rx_reserve_saved,
-			    reserve_cost((uint32_t)n));
+			    reserve_cost(net, (uint32_t)n));
 		drop_raw(dev, dev->scratch, (uint32_t)n, &dev->st.rx_drop_early,
 			 "memory exhausted and not a critical flow");
 		return true;
 	}
-	nb = netbuf_alloc(net, (uint32_t)n, MM_ATOMIC | MM_MEMALLOC,
-			  &net->rsv_rx);
+	nb = rx_alloc(net, (uint32_t)n, MM_ATOMIC | MM_MEMALLOC, &net->rsv_rx);
 	if (!nb) {
 		drop_raw(dev, dev->scratch, (uint32_t)n,
 			 &dev->st.rx_drop_no_memory,
 			 "memory exhausted and net.rx full");
 		return true;
 	}
-	memcpy(nb->data, dev->scratch, (size_t)n);
-	nb->len = (uint32_t)n;
+	netbuf_store_bits(nb, 0, dev->scratch, (uint32_t)n);
 	deliver(dev, nb, &meta);
 	return true;
 }

@@ -7,7 +7,10 @@
  * receive of whole Ethernet frames (no FCS).  The core owns the policy:
  *
  *  receive  netdev_poll() takes frames one at a time: into normal memory
- *           (MM_ATOMIC|MM_NOMEMALLOC) when it can; otherwise into the
+ *           (MM_ATOMIC|MM_NOMEMALLOC) when it can, a frame larger than a
+ *           page into a netbuf with page fragments (a jumbo frame costs
+ *           netbuf_frame_pages(), and net.rx is grown to hold one of the
+ *           largest frame any registered device carries); otherwise into the
  *           device's fixed scratch area, where the early classifier may
  *           drop it before any reserve is touched; otherwise into the
  *           net.rx reserve, marked pfmemalloc; otherwise dropped.  A frame
@@ -26,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include "core/list.h"
 #include "core/loop.h"
 #include "core/stats.h"
@@ -61,6 +65,15 @@ struct net_device_ops {
 	 */
 	ssize_t (*recv)(struct net_device *dev, uint8_t *buf, size_t cap,
 			struct rx_meta *meta);
+	/*
+	 * Optional: the same, scattered over @iovcnt buffers filled in order
+	 * (a netbuf's linear part and its page fragments), their lengths
+	 * summing to the capacity.  The core uses it for frames larger than
+	 * one linear buffer; without it such frames are read into the
+	 * scratch area and copied.
+	 */
+	ssize_t (*recvv)(struct net_device *dev, const struct iovec *iov,
+			 unsigned iovcnt, struct rx_meta *meta);
 	void (*close)(struct net_device *dev);
 };
 
