@@ -38,6 +38,7 @@ struct blk_open_opts {
 	const char *name; /* device name; "nbd0"/"aoe0" if NULL */
 	unsigned queue_depth; /* 0: the transport's default */
 	uint32_t max_request; /* 0: the transport's default */
+	uint64_t stall_ns; /* nbd: see nbd_client_config; 0: off */
 };
 
 /* Start attaching the device @u names; see nbd_client_create. */

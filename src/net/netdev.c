@@ -16,6 +16,7 @@ static const char *const netdev_stat_names[] = {
 	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
+	"rx_drop_critical",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -211,11 +212,31 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 		    comment[0] ? comment : NULL);
 }
 
+/*
+ * A frame of a memory-critical flow lost before the stack saw it: the
+ * storage connection it belongs to will make no progress while this
+ * repeats, and nothing above can tell why.  Warned on the 1st, 8th,
+ * 64th... so a persistent cause is seen without flooding the log.
+ */
+static void drop_critical(struct net_device *dev, uint32_t len, const char *why)
+{
+	uint64_t n = ++dev->st.rx_drop_critical.v;
+
+	if (n & (n - 1) || __builtin_ctzll(n) % 3)
+		return;
+	lb_warn(&dev->net->host->log,
+		"dev %s: dropped a %u-byte frame of a memory-critical flow: %s (%llu so far)",
+		dev->name, len, why, (unsigned long long)n);
+}
+
 /* A frame we could not keep: count it and let the capture show it. */
 static void drop_raw(struct net_device *dev, const uint8_t *frame, uint32_t len,
 		     struct counter *c, const char *why)
 {
 	counter_inc(c);
+	if (c != &dev->st.rx_drop_early && dev->nr_flows &&
+	    netdev_flow_match(dev, frame, len))
+		drop_critical(dev, len, why);
 	host_trace(dev->net->host, "netdev.rx_drop", dev->ifindex, len, 0);
 	if (dev->net->pcap) {
 		char comment[128];

@@ -102,6 +102,8 @@ struct netdev_stats {
 	struct counter tx_drop_error; /* backend refused */
 	struct counter tx_drop_oversize; /* frame over MTU or gather buffer */
 	struct counter rx_reserve_saved; /* reserve pages the classifier spared */
+	struct counter rx_drop_critical; /* of the drops, frames of a critical
+					  * flow (or ARP): warned about */
 };
 
 struct net_device {

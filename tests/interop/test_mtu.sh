@@ -7,7 +7,8 @@
 #         as many sectors as the MTU allows (vblade's formula)
 #   TCP:  a Linux client echoes 16 MiB through `lifeboat host` and reads
 #         16 MiB of its chargen; Linux's MSS must be the MTU's
-# and no frame may be dropped by lifeboat's receive path.
+# and no frame may be dropped by lifeboat's receive path.  Then an NBD
+# read whose replies never arrive: `lifeboat disk` must report the stall.
 #
 #   test_mtu.sh LIFEBOAT
 #
@@ -16,7 +17,7 @@
 LB="$1"
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmd timeout python3 nbdkit vblade ethtool
+need_cmd timeout python3 nbdkit vblade ethtool nft
 
 MTUS="${LB_MTU_LIST:-1500 4000 9000}"
 
@@ -203,4 +204,33 @@ for mtu in $MTUS; do
 	trap - EXIT
 done
 rm -f "$PEER"
+
+# ---- no progress is reported, not left hanging silently ----------------------
+# nftables drops nbdkit's large segments (read replies) on their way out, so
+# the read-back waits for replies that never come; `lifeboat disk` must say
+# so (and is then stopped by timeout).
+setup_ns stall
+nsx ip tuntap add dev lbtap0 mode tap
+nsx ip link set lbtap0 mtu 9000
+nsx ip addr add 192.0.2.1/24 dev lbtap0
+nsx ip link set lbtap0 up
+nsx nft -f - <<'NFT'
+table inet lbstall {
+	chain out {
+		type filter hook output priority 0;
+		oifname "lbtap0" tcp sport 10809 meta length > 2000 drop
+	}
+}
+NFT
+nsx nbdkit -P "$TMP/nbdkit.pid" -i 192.0.2.1 -p 10809 memory 64M
+sleep 0.3
+PIDS="$PIDS $(cat "$TMP/nbdkit.pid" 2>/dev/null)"
+timeout 12 ip netns exec "$NS" "$LB" disk --memory 32M --seed 7 \
+	nbd://192.0.2.1/ --wire tap:lbtap0 --ip 192.0.2.2/24 --verify 4M \
+	>"$TMP/stall.log" 2>&1
+check "stall: lifeboat disk warns that nbd0 gets no reply" \
+	grep -q "nbd0: stalled: no reply for 5.0 s with 32 requests outstanding" "$TMP/stall.log"
+check "stall: ... and counts it in its summary" grep -q "^stalls: 1 " "$TMP/stall.log"
+cleanup
+trap - EXIT
 finish
