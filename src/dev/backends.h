@@ -119,11 +119,13 @@ int dev_pair_create(int fds[2]);
 int dev_udp_init(struct net_device *dev, const char *arg);
 
 /*
- * Attach to the TAP interface @ifname (IFF_TAP|IFF_NO_PI), persistent or
- * created here (then it vanishes on close); NULL or "" lets the kernel
- * choose the name, which is copied into dev->name.
+ * Attach to the TAP interface named by @spec, "NAME[,offload=on|off]"
+ * (IFF_TAP|IFF_NO_PI, with IFF_VNET_HDR and the TCP offloads unless off or
+ * refused; then dev->rx_max is NETDEV_RX_MAX), persistent or created here
+ * (then it vanishes on close); NULL or "" lets the kernel choose the
+ * name, which is copied into dev->name.
  */
-int dev_tap_init(struct net_device *dev, const char *ifname);
+int dev_tap_init(struct net_device *dev, const char *spec);
 
 /*
  * AF_PACKET on the existing interface @ifname, all ethertypes, in

@@ -62,7 +62,7 @@ struct netbuf {
 	uint16_t network_off; /* from head */
 	uint16_t transport_off; /* from head */
 	uint16_t mac_off; /* received frames: where the frame starts */
-	uint16_t rx_len; /* received frames: its length on arrival */
+	uint32_t rx_len; /* received frames: its length on arrival */
 	uint32_t truesize; /* memory it holds: descriptor + buffer */
 	uint64_t tstamp;
 	/* scratch for the layer that owns the netbuf (e.g. sender address) */

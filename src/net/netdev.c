@@ -16,7 +16,7 @@ static const char *const netdev_stat_names[] = {
 	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
-	"rx_drop_critical",
+	"rx_drop_critical",  "rx_gso_frames",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -41,15 +41,20 @@ int netdev_register(struct net *net, struct net_device *dev)
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "eth%u",
 			 net->nr_devices);
-	/* A frame of this MTU must fit net.rx when it is the only memory. */
-	if (net_rx_reserve_fit(net, dev->mtu + ETH_HLEN)) {
+	if (dev->rx_max > NETDEV_RX_MAX)
+		return -EINVAL;
+	/* Its largest frame must fit net.rx when that is the only memory. */
+	if (net_rx_reserve_fit(net, netdev_rx_max(dev))) {
 		lb_err(&net->host->log,
 		       "dev %s: net.rx cannot hold a %u-byte frame: the reserve does not fit",
-		       dev->name, dev->mtu + ETH_HLEN);
+		       dev->name, netdev_rx_max(dev));
 		return -ENOMEM;
 	}
-	dev->scratch = malloc(NETDEV_SCRATCH);
-	dev->txbuf = malloc(NETDEV_SCRATCH);
+	dev->scratch =
+		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
+	/* also where a dropped frame is gathered for the capture (net_drop) */
+	dev->txbuf =
+		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
 	if (!dev->scratch || !dev->txbuf) {
 		free(dev->scratch);
 		free(dev->txbuf);
@@ -63,6 +68,13 @@ int netdev_register(struct net *net, struct net_device *dev)
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_add_counter(&net->host->stats, netdev_counter(dev, i),
 				  "dev.%s.%s", dev->name, netdev_stat_names[i]);
+	gauge_set(&dev->offload_gso_rx,
+		  netdev_rx_max(dev) > dev->mtu + ETH_HLEN);
+	gauge_set(&dev->rx_frame_max, netdev_rx_max(dev));
+	stats_add_gauge(&net->host->stats, &dev->offload_gso_rx,
+			"dev.%s.offload_gso_rx", dev->name);
+	stats_add_gauge(&net->host->stats, &dev->rx_frame_max,
+			"dev.%s.rx_frame_max", dev->name);
 	dev->up = true;
 	return 0;
 }
@@ -77,6 +89,8 @@ void netdev_unregister(struct net_device *dev)
 		loop_unwatch(net->host->loop, &dev->watch);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_remove(&net->host->stats, netdev_counter(dev, i));
+	stats_remove(&net->host->stats, &dev->offload_gso_rx);
+	stats_remove(&net->host->stats, &dev->rx_frame_max);
 	list_del(&dev->node);
 	if (dev->ops->close)
 		dev->ops->close(dev);
@@ -183,11 +197,13 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 
 	nb->dev = dev;
 	nb->mac_off = (uint16_t)netbuf_headroom(nb);
-	nb->rx_len = (uint16_t)len;
+	nb->rx_len = len;
 	nb->tstamp = host_now(net->host);
 	nb->csum_ok = meta->csum_unnecessary;
 	counter_inc(&dev->st.rx_frames);
 	counter_add(&dev->st.rx_bytes, len);
+	if (len > dev->mtu + ETH_HLEN)
+		counter_inc(&dev->st.rx_gso_frames);
 	if (pf)
 		counter_inc(&dev->st.rx_pfmemalloc);
 	if (!net->pcap) {
@@ -199,6 +215,16 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	 * frame is copied aside first because processing may free it.
 	 */
 	netbuf_copy_bits(nb, 0, dev->scratch, len);
+	/* what tshark checks is what a wire would have carried */
+	if (meta->csum_partial && meta->csum_start < len &&
+	    (uint32_t)meta->csum_start + meta->csum_offset + 2 <= len) {
+		uint16_t c =
+			csum_fold(csum_partial(dev->scratch + meta->csum_start,
+					       len - meta->csum_start, 0));
+
+		memcpy(dev->scratch + meta->csum_start + meta->csum_offset, &c,
+		       2);
+	}
 	net->rx_cur = nb;
 	net->rx_verdict = NULL;
 	eth_rcv(dev, nb);
@@ -262,7 +288,7 @@ static void rx_error(struct net_device *dev, ssize_t err)
 static bool rx_one(struct net_device *dev)
 {
 	struct net *net = dev->net;
-	uint32_t cap = dev->mtu + ETH_HLEN;
+	uint32_t cap = netdev_rx_max(dev);
 	struct rx_meta meta = { 0 };
 	struct netbuf *nb;
 	ssize_t n;

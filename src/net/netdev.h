@@ -38,6 +38,8 @@
 #define ETH_HLEN 14
 #define NETDEV_MAX_MTU 9000
 #define NETDEV_SCRATCH (NETDEV_MAX_MTU + ETH_HLEN + 64)
+/* Largest coalesced frame a backend may deliver (64 KiB IP + headers). */
+#define NETDEV_RX_MAX (65535 + ETH_HLEN + 4)
 #define NETDEV_POLL_BUDGET 64
 #define NETDEV_MAX_FLOWS 16
 
@@ -48,6 +50,14 @@ struct netbuf;
 /* What a backend knows about a received frame besides its bytes. */
 struct rx_meta {
 	uint32_t wire_len; /* length on the wire (> cap: truncated) */
+	bool gso; /* a coalesced frame larger than the MTU (offload) */
+	/*
+	 * The checksum at csum_start + csum_offset holds only the
+	 * pseudo-header sum (a local sender left it to the NIC); set with
+	 * csum_unnecessary.  Completed in the capture's copy only.
+	 */
+	bool csum_partial;
+	uint16_t csum_start, csum_offset;
 	bool csum_unnecessary; /* checksum already verified, or left partial
 				* by a local sender (PACKET_AUXDATA) */
 };
@@ -104,6 +114,7 @@ struct netdev_stats {
 	struct counter rx_reserve_saved; /* reserve pages the classifier spared */
 	struct counter rx_drop_critical; /* of the drops, frames of a critical
 					  * flow (or ARP): warned about */
+	struct counter rx_gso_frames; /* coalesced frames over the MTU */
 };
 
 struct net_device {
@@ -114,6 +125,14 @@ struct net_device {
 	void *priv;
 	uint8_t mac[ETH_ALEN];
 	unsigned mtu;
+	/*
+	 * Largest frame the backend can deliver: 0 means MTU + Ethernet
+	 * header; more when the wire coalesces segments (TAP with GSO).
+	 * Scratch, net.rx and socket reserves are sized for it.
+	 */
+	unsigned rx_max;
+	struct gauge offload_gso_rx; /* 1: large coalesced frames accepted */
+	struct gauge rx_frame_max; /* the largest frame it can deliver */
 	unsigned ifindex;
 	/* IPv4 configuration, network order */
 	uint32_t ip, netmask, gateway;
@@ -145,6 +164,13 @@ void netdev_unregister(struct net_device *dev);
 void netdev_schedule_poll(struct net_device *dev);
 /* Receive up to the budget; returns frames handled. */
 unsigned netdev_poll(struct net_device *dev);
+
+/* The largest frame @dev can deliver (see rx_max). */
+static inline uint32_t netdev_rx_max(const struct net_device *dev)
+{
+	return dev->rx_max > dev->mtu + ETH_HLEN ? dev->rx_max :
+						   dev->mtu + ETH_HLEN;
+}
 
 /* Send one frame; consumes @nb.  0 or -errno. */
 int netdev_xmit(struct net_device *dev, struct netbuf *nb);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Jumbo frames against the Linux kernel and unmodified servers: at MTU
-# 1500, 4000 and 9000, on each wire that has an MTU (a TAP, and AF_PACKET
-# on a veth pair), every transfer checked byte for byte:
+# 1500, 4000 and 9000, on each wire that has an MTU (a TAP with its
+# offloads on, so the kernel hands over coalesced 64 KiB TCP frames, and
+# forced off; AF_PACKET on a veth pair), every transfer checked byte for
+# byte:
 #   NBD:  our client writes, reads back and verifies 32 MiB on nbdkit
 #   AoE:  our initiator verifies 16 MiB on vblade, with frames carrying
 #         as many sectors as the MTU allows (vblade's formula)
@@ -140,6 +142,12 @@ run_case() {
 		--verify 32M
 	check "$what: nbd: our client verifies 32 MiB on nbdkit" verified "$TMP/nbd.log"
 	check "$what: nbd: no frame dropped on receive" no_rx_drops "$TMP/nbd.log"
+	case "$WIRE" in
+	*offload=off) check "$what: nbd: no coalesced frame" \
+		grep -Eq "^dev\.[^ ]*\.rx_gso_frames +0$" "$TMP/nbd.log" ;;
+	tap:*) check "$what: nbd: read replies came coalesced (GSO)" \
+		grep -Eq "^dev\.[^ ]*\.rx_gso_frames +[1-9]" "$TMP/nbd.log" ;;
+	esac
 	kill "$NBDKIT" 2>/dev/null
 
 	# vblade: frames as large as the MTU allows
@@ -182,6 +190,9 @@ for mtu in $MTUS; do
 	nsx ip link set lbtap0 up
 	KIF=lbtap0 WIRE=tap:lbtap0
 	run_case tap "$mtu"
+	# the same with the offloads forced off: plain frames
+	KIF=lbtap0 WIRE=tap:lbtap0,offload=off
+	run_case "tap,offload=off" "$mtu"
 	cleanup
 	trap - EXIT
 
