@@ -25,8 +25,7 @@ ssize_t dev_fd_recvv(struct net_device *dev, const struct iovec *iov,
 {
 	size_t cap = 0;
 
-	meta->wire_len = 0;
-	meta->csum_unnecessary = false;
+	*meta = (struct rx_meta){ 0 };
 	for (unsigned i = 0; i < cnt; i++)
 		cap += iov[i].iov_len;
 	if (!cap)
