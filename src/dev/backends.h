@@ -120,8 +120,8 @@ int dev_udp_init(struct net_device *dev, const char *arg);
 
 /*
  * Attach to the TAP interface named by @spec, "NAME[,offload=on|off]"
- * (IFF_TAP|IFF_NO_PI, with IFF_VNET_HDR and the TCP offloads unless off or
- * refused; then dev->rx_max is NETDEV_RX_MAX), persistent or created here
+ * (IFF_TAP|IFF_NO_PI; with offload=on also IFF_VNET_HDR and the TCP
+ * offloads unless refused, then dev->rx_max is NETDEV_RX_MAX), persistent or created here
  * (then it vanishes on close); NULL or "" lets the kernel choose the
  * name, which is copied into dev->name.
  */

@@ -3,7 +3,7 @@
  * tap - a TAP interface: the kernel's own stack is the peer on the other
  * end of the wire, so lifeboat can talk to unmodified servers.
  *
- * Offloads (unless the spec says tap:NAME,offload=off): IFF_VNET_HDR
+ * Offloads (when the spec says tap:NAME,offload=on): IFF_VNET_HDR
  * puts a virtio-net header before every frame in both directions, and
  * TUNSETOFFLOAD(CSUM|TSO4|TSO6) lets the kernel hand us TCP segments
  * coalesced up to 64 KiB (GSO) with their checksum left partial (we trust
@@ -12,6 +12,10 @@
  * the header all zero.  When the kernel refuses the header or the
  * offloads, the wire falls back to plain frames: rx_max tells the core
  * which (dev.<if>.offload_gso_rx in the statistics), and a log line says.
+ * Off by default: each read allocates room for a 64 KiB frame (a page
+ * per 4 KiB) and gives back what a small frame did not use, which costs
+ * more than it saves when most frames are ACKs (bench-storage.sh's
+ * write_offload_vs_plain measured 0.40).
  * Without IFF_VNET_HDR the kernel finishes every checksum and segments
  * every GSO packet before handing frames to us.
  */
@@ -196,7 +200,7 @@ int dev_tap_init(struct net_device *dev, const char *spec)
 	uint8_t kmac[ETH_ALEN] = { 0 };
 	char name[IFNAMSIZ];
 	const char *ifname = NULL, *opt;
-	bool want_offload = true;
+	bool want_offload = false;
 	unsigned mtu = 1500;
 	struct tap_priv *p;
 	struct ifreq ifr;
@@ -212,9 +216,9 @@ int dev_tap_init(struct net_device *dev, const char *spec)
 		name[len] = '\0';
 		ifname = name;
 		opt = spec[len] ? spec + len + 1 : NULL;
-		if (opt && !strcmp(opt, "offload=off"))
-			want_offload = false;
-		else if (opt && strcmp(opt, "offload=on"))
+		if (opt && !strcmp(opt, "offload=on"))
+			want_offload = true;
+		else if (opt && strcmp(opt, "offload=off"))
 			return -EINVAL;
 	}
 	p = calloc(1, sizeof(*p));
