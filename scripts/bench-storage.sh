@@ -11,6 +11,8 @@
 # clients use one connection, 64 KiB requests and 32 in flight.  The export
 # is written once first (nbdkit's first touch is slow).
 #
+# lifeboat runs twice, with plain frames and with the TAP's offloads
+# (offload=on: virtio-net header, GSO receive).
 # BENCH lines: lifeboat's phases (from `lifeboat disk --bench`), nbdcopy's
 # write and read in MB/s, and the ratios lifeboat/nbdcopy for sequential
 # write and read at queue depth 32.  Namespaces lbs-PID-* are removed on
@@ -83,3 +85,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo "BENCH storage.nbd.write_lifeboat_vs_nbdcopy $(ratio "$LW" "$KW") ratio"
 echo "BENCH storage.nbd.read_lifeboat_vs_nbdcopy $(ratio "$LR" "$KR") ratio"
 grep -A6 "^reserves" "$TMP/disk.log" | sed 's/^/# /'
+
+# The same with the TAP's offloads on (coalesced 64 KiB frames received);
+# the run above is plain frames, one per read()/write() on /dev/net/tun.
+ip netns exec "$A" "$LB" disk nbd://192.0.2.1/ --wire tap:lbs0,offload=on \
+	--ip 192.0.2.2/24 --memory 64M --bench --size "${SIZE_MB}M" \
+	--bench-time "$SECS" --max-request 64K >"$TMP/disk-plain.log" 2>&1
+grep "^BENCH" "$TMP/disk-plain.log" |
+	sed 's/^BENCH disk\./BENCH storage.nbd.lifeboat_offload./'
+PW=$(awk '/^BENCH disk.seq_write.bs65536.qd32 / { print $3 }' "$TMP/disk-plain.log")
+PR=$(awk '/^BENCH disk.seq_read.bs65536.qd32 / { print $3 }' "$TMP/disk-plain.log")
+echo "BENCH storage.nbd.write_offload_vs_plain $(ratio "$PW" "$LW") ratio"
+echo "BENCH storage.nbd.read_offload_vs_plain $(ratio "$PR" "$LR") ratio"

@@ -34,6 +34,12 @@ struct nbd_client_config {
 	uint32_t max_request; /* 0: 128 KiB; capped by the server's limit */
 	uint64_t reconnect_ns; /* first back-off; 0: 100 ms */
 	uint64_t dead_ns; /* give up after this long without a connection; 0: 60 s */
+	/*
+	 * Warn (and count nbd.<dev>.stalls) when requests are outstanding on
+	 * a connection and no reply has come for this long; 0: never (the
+	 * simulator's watchdog judges progress there).
+	 */
+	uint64_t stall_ns;
 };
 
 /* Starts connecting; 0 or -errno.  *out is valid until nbd_client_destroy. */

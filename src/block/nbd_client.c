@@ -603,6 +603,7 @@ static void nbd_queue_rq(struct blkdev *bd, struct blk_request *rq)
 		return;
 	}
 	list_add_tail(&rq->node, &c->rqs);
+	nbd_stall_watch(c);
 	nbd_tx(c);
 }
 
@@ -624,8 +625,10 @@ static void nbd_sk_readable(struct sock *sk)
 {
 	struct nbd_client *c = nbd_of(sk);
 
-	if (c)
+	if (c) {
+		nbd_stall_progress(c);
 		nbd_rx(c);
+	}
 }
 
 static void nbd_sk_writable(struct sock *sk)
@@ -707,6 +710,7 @@ int nbd_client_create(struct net *net, const struct nbd_client_config *cfg,
 	list_init(&c->rqs);
 	timer_init(&c->retry_timer, nbd_retry);
 	timer_init(&c->dead_timer, nbd_dead);
+	nbd_stall_init(c, cfg->stall_ns);
 	task_init(&c->down_task, nbd_down);
 	task_init(&c->ready_task, nbd_ready);
 	nbd_stats(c, true);
@@ -732,6 +736,7 @@ void nbd_client_destroy(struct blkdev *bd)
 
 	timer_cancel(l, &c->retry_timer);
 	timer_cancel(l, &c->dead_timer);
+	nbd_stall_stop(c);
 	task_cancel(l, &c->down_task);
 	task_cancel(l, &c->ready_task);
 	/* soft disconnect: only with nothing in flight (the spec's rule) */

@@ -36,7 +36,8 @@
 	X(server_errors) \
 	X(resent) \
 	X(soft_disconnects) \
-	X(failed_dead)
+	X(failed_dead) \
+	X(stalls)
 // clang-format on
 
 #define NBD_STAT_FIELD(name) struct counter name;
@@ -122,6 +123,10 @@ struct nbd_client {
 
 	struct list_head rqs; /* struct blk_request.node, in dispatch order */
 	struct timer retry_timer, dead_timer;
+	/* nbd_client_stall.c: no reply for stall_ns with requests outstanding */
+	struct timer stall_timer;
+	uint64_t stall_ns, last_progress;
+	bool stalled;
 	struct task down_task, ready_task;
 	struct nbd_client_stats st;
 };
@@ -142,6 +147,14 @@ void nbd_complete(struct nbd_client *c, struct blk_request *rq, int err);
 /* The handshake is over: attach, or check the export and re-send. */
 void nbd_handshake_done(struct nbd_client *c);
 void nbd_send_disc(struct nbd_client *c);
+
+/* nbd_client_stall.c */
+void nbd_stall_init(struct nbd_client *c, uint64_t stall_ns);
+/* A request went out: watch it. */
+void nbd_stall_watch(struct nbd_client *c);
+/* Bytes arrived on the connection. */
+void nbd_stall_progress(struct nbd_client *c);
+void nbd_stall_stop(struct nbd_client *c);
 
 /* nbd_client_rx.c */
 void nbd_hs_start(struct nbd_client *c);

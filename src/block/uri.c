@@ -308,6 +308,7 @@ int blk_uri_open(struct net *net, const struct blk_uri *u,
 			.export_name = u->export_name,
 			.queue_depth = o->queue_depth,
 			.max_request = o->max_request,
+			.stall_ns = o->stall_ns,
 		};
 		return nbd_client_create(net, &c, ready, arg, out);
 	}

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include "core/stats.h"
 #include "net/netdev.h"
 
@@ -68,16 +69,24 @@ struct dev_fd_priv {
 void dev_fd_close(struct net_device *dev);
 
 /*
- * ops->recv of the descriptor backends, around their @read_one: that reads
- * one message and returns the bytes stored for a frame (having set
- * meta->wire_len), 0 for a message that is not a frame for us (counted by
- * it), or -errno (-EAGAIN: nothing pending).  This applies the recv
- * contract above: at most NETDEV_POLL_BUDGET messages, EINTR retried.
+ * One message read into @cnt buffers of @cap bytes in all: returns the
+ * bytes stored for a frame (having set meta->wire_len), 0 for a message
+ * that is not a frame for us (counted by it), or -errno (-EAGAIN: nothing
+ * pending).
+ */
+typedef ssize_t dev_read_one_fn(void *priv, const struct iovec *iov,
+				unsigned cnt, size_t cap, struct rx_meta *meta);
+
+/*
+ * ops->recv and ops->recvv of the descriptor backends, around their
+ * @read_one.  These apply the recv contract above: at most
+ * NETDEV_POLL_BUDGET messages, EINTR retried.
  */
 ssize_t dev_fd_recv(struct net_device *dev, uint8_t *buf, size_t cap,
-		    struct rx_meta *meta,
-		    ssize_t (*read_one)(void *priv, uint8_t *buf, size_t cap,
-					struct rx_meta *meta));
+		    struct rx_meta *meta, dev_read_one_fn *read_one);
+ssize_t dev_fd_recvv(struct net_device *dev, const struct iovec *iov,
+		     unsigned cnt, struct rx_meta *meta,
+		     dev_read_one_fn *read_one);
 
 /* A frame of @wire bytes read into a @cap-byte buffer: what recv returns. */
 static inline ssize_t dev_rx_frame(struct rx_meta *meta, size_t wire,
@@ -110,11 +119,13 @@ int dev_pair_create(int fds[2]);
 int dev_udp_init(struct net_device *dev, const char *arg);
 
 /*
- * Attach to the TAP interface @ifname (IFF_TAP|IFF_NO_PI), persistent or
- * created here (then it vanishes on close); NULL or "" lets the kernel
- * choose the name, which is copied into dev->name.
+ * Attach to the TAP interface named by @spec, "NAME[,offload=on|off]"
+ * (IFF_TAP|IFF_NO_PI; with offload=on also IFF_VNET_HDR and the TCP
+ * offloads unless refused, then dev->rx_max is NETDEV_RX_MAX), persistent or created here
+ * (then it vanishes on close); NULL or "" lets the kernel choose the
+ * name, which is copied into dev->name.
  */
-int dev_tap_init(struct net_device *dev, const char *ifname);
+int dev_tap_init(struct net_device *dev, const char *spec);
 
 /*
  * AF_PACKET on the existing interface @ifname, all ethertypes, in

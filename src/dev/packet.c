@@ -50,12 +50,21 @@ static int packet_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Byte @i of the frame scattered over @iov. */
+static uint8_t *iov_byte(const struct iovec *iov, size_t i)
+{
+	while (i >= iov->iov_len)
+		i -= (iov++)->iov_len;
+	return (uint8_t *)iov->iov_base + i;
+}
+
 /*
- * Re-insert a VLAN tag the driver stripped into the @copied bytes at
- * @buf (room for @cap); returns the new number of bytes in @buf.
+ * Re-insert a VLAN tag the driver stripped into the @copied bytes
+ * scattered over @iov (room for @cap); returns the new number of bytes.
+ * Byte by byte across the buffers: a rare path, kept simple.
  */
-static size_t packet_put_vlan(uint8_t *buf, size_t copied, size_t cap,
-			      uint16_t tpid, uint16_t tci)
+static size_t packet_put_vlan(const struct iovec *iov, size_t copied,
+			      size_t cap, uint16_t tpid, uint16_t tci)
 {
 	const uint8_t tag[VLAN_HLEN] = { (uint8_t)(tpid >> 8), (uint8_t)tpid,
 					 (uint8_t)(tci >> 8), (uint8_t)tci };
@@ -63,15 +72,15 @@ static size_t packet_put_vlan(uint8_t *buf, size_t copied, size_t cap,
 
 	if (copied < 2 * ETH_ALEN)
 		return copied;
-	if (len > 2 * ETH_ALEN + VLAN_HLEN)
-		memmove(buf + 2 * ETH_ALEN + VLAN_HLEN, buf + 2 * ETH_ALEN,
-			len - 2 * ETH_ALEN - VLAN_HLEN);
-	memcpy(buf + 2 * ETH_ALEN, tag, lb_min(len - 2 * ETH_ALEN, VLAN_HLEN));
+	for (size_t i = len; i-- > 2 * ETH_ALEN + VLAN_HLEN;)
+		*iov_byte(iov, i) = *iov_byte(iov, i - VLAN_HLEN);
+	for (size_t i = 0; i < VLAN_HLEN && 2 * ETH_ALEN + i < len; i++)
+		*iov_byte(iov, 2 * ETH_ALEN + i) = tag[i];
 	return len;
 }
 
-static ssize_t packet_read_one(void *priv, uint8_t *buf, size_t cap,
-			       struct rx_meta *meta)
+static ssize_t packet_read_one(void *priv, const struct iovec *iov,
+			       unsigned cnt, size_t cap, struct rx_meta *meta)
 {
 	struct packet_priv *p = priv;
 	union {
@@ -79,12 +88,11 @@ static ssize_t packet_read_one(void *priv, uint8_t *buf, size_t cap,
 		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 	} ctl;
 	struct sockaddr_ll from;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr msg = {
 		.msg_name = &from,
 		.msg_namelen = sizeof(from),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = cnt,
 		.msg_control = &ctl,
 		.msg_controllen = sizeof(ctl),
 	};
@@ -125,7 +133,7 @@ static ssize_t packet_read_one(void *priv, uint8_t *buf, size_t cap,
 					aux->tp_vlan_tpid :
 					ETH_P_8021Q_TAG;
 
-			copied = packet_put_vlan(buf, copied, cap, tpid,
+			copied = packet_put_vlan(iov, copied, cap, tpid,
 						 aux->tp_vlan_tci);
 			wire += VLAN_HLEN;
 		}
@@ -140,11 +148,18 @@ static ssize_t packet_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return dev_fd_recv(dev, buf, cap, meta, packet_read_one);
 }
 
+static ssize_t packet_recvv(struct net_device *dev, const struct iovec *iov,
+			    unsigned cnt, struct rx_meta *meta)
+{
+	return dev_fd_recvv(dev, iov, cnt, meta, packet_read_one);
+}
+
 DEV_FD_PRIV_CHECK(struct packet_priv);
 
 const struct net_device_ops dev_packet_ops = {
 	.xmit = packet_xmit,
 	.recv = packet_recv,
+	.recvv = packet_recvv,
 	.close = dev_fd_close,
 };
 

@@ -51,12 +51,14 @@ static bool pair_peer_gone(int fd)
 	return pfd.revents & (POLLHUP | POLLRDHUP);
 }
 
-static ssize_t pair_read_one(void *priv, uint8_t *buf, size_t cap,
-			     struct rx_meta *meta)
+static ssize_t pair_read_one(void *priv, const struct iovec *iov, unsigned cnt,
+			     size_t cap, struct rx_meta *meta)
 {
 	struct pair_priv *p = priv;
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov,
+			      .msg_iovlen = cnt };
 	/* MSG_TRUNC: the true length, and the message is consumed. */
-	ssize_t n = recv(p->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 
 	if (n < 0)
 		return -errno;
@@ -75,11 +77,18 @@ static ssize_t pair_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return dev_fd_recv(dev, buf, cap, meta, pair_read_one);
 }
 
+static ssize_t pair_recvv(struct net_device *dev, const struct iovec *iov,
+			  unsigned cnt, struct rx_meta *meta)
+{
+	return dev_fd_recvv(dev, iov, cnt, meta, pair_read_one);
+}
+
 DEV_FD_PRIV_CHECK(struct pair_priv);
 
 const struct net_device_ops dev_pair_ops = {
 	.xmit = pair_xmit,
 	.recv = pair_recv,
+	.recvv = pair_recvv,
 	.close = dev_fd_close,
 };
 

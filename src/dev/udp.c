@@ -72,17 +72,16 @@ static bool udp_from_peer(const struct udp_priv *p,
 	return false;
 }
 
-static ssize_t udp_read_one(void *priv, uint8_t *buf, size_t cap,
-			    struct rx_meta *meta)
+static ssize_t udp_read_one(void *priv, const struct iovec *iov, unsigned cnt,
+			    size_t cap, struct rx_meta *meta)
 {
 	struct udp_priv *p = priv;
 	struct sockaddr_storage from;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr msg = {
 		.msg_name = &from,
 		.msg_namelen = sizeof(from),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
+		.msg_iov = (struct iovec *)iov,
+		.msg_iovlen = cnt,
 	};
 	ssize_t n;
 
@@ -108,11 +107,18 @@ static ssize_t udp_recv(struct net_device *dev, uint8_t *buf, size_t cap,
 	return dev_fd_recv(dev, buf, cap, meta, udp_read_one);
 }
 
+static ssize_t udp_recvv(struct net_device *dev, const struct iovec *iov,
+			 unsigned cnt, struct rx_meta *meta)
+{
+	return dev_fd_recvv(dev, iov, cnt, meta, udp_read_one);
+}
+
 DEV_FD_PRIV_CHECK(struct udp_priv);
 
 const struct net_device_ops dev_udp_ops = {
 	.xmit = udp_xmit,
 	.recv = udp_recv,
+	.recvv = udp_recvv,
 	.close = dev_fd_close,
 };
 

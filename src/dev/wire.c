@@ -71,6 +71,10 @@ int wire_open(struct net *net, const char *spec, struct net_device **out)
 		return err;
 	}
 	dev->release = wire_release;
+	if (dev->rx_max > dev->mtu + ETH_HLEN)
+		lb_info(log,
+			"wire '%s': offloads on: coalesced frames up to %u bytes received",
+			spec, dev->rx_max);
 	*out = dev;
 	return 0;
 }

@@ -4,7 +4,8 @@
  *
  *   pair:FD               an inherited SOCK_SEQPACKET descriptor
  *   udp:LPORT@HOST:PORT   one frame per UDP datagram
- *   tap:NAME              /dev/net/tun, IFF_TAP|IFF_NO_PI
+ *   tap:NAME[,offload=on] /dev/net/tun, IFF_TAP|IFF_NO_PI, with
+ *                         offload=on the virtio-net header and TCP offloads
  *   packet:IFNAME         AF_PACKET on an existing interface
  *
  * The device is allocated here (start-up), registered with the stack and

@@ -27,7 +27,9 @@ static struct counter *net_counter(struct net *net, size_t i)
  * Reserve sizes follow from the stack's bounds, not guesses:
  * - net.rx: a reserve frame lives only while the stack processes it
  *   (flagged sockets copy what they keep into their own reserve), so one
- *   frame in flight: a descriptor slab page and a data page.
+ *   frame in flight: a descriptor slab page and a data page, and the
+ *   page fragments of a frame larger than a page when a device with a
+ *   larger MTU registers (net_rx_reserve_fit).
  * - net.ctl: one ARP or ICMP control frame in flight, the same.
  * - ip.frag: one maximal datagram of MTU-sized fragments, each a data slot
  *   (two per page) and a descriptor (eight per page), plus partial pages,
@@ -67,6 +69,16 @@ static int net_reserves_add(struct net *net, const struct net_config *cfg)
 		err = mm_reserve_add(net->mm, &net->rsv_frag, &net->rsv_net,
 				     "ip.frag", frag);
 	return err;
+}
+
+int net_rx_reserve_fit(struct net *net, uint32_t frame_len)
+{
+	size_t need =
+		(size_t)NET_RX_FRAMES_IN_FLIGHT * netbuf_frame_pages(frame_len);
+
+	if (net->rsv_rx.own >= need)
+		return 0;
+	return mm_reserve_resize(&net->rsv_rx, need);
 }
 
 static void net_reserves_remove(struct net *net)
@@ -177,11 +189,27 @@ void net_drop(struct net *net, struct netbuf *nb, struct counter *c,
 	if (nb == net->rx_cur) {
 		net->rx_verdict = reason;
 	} else if (net->pcap && nb->dev && nb->rx_len) {
+		const uint8_t *frame = nb->head + nb->mac_off;
+		uint32_t len = nb->rx_len;
 		char comment[128];
 
+		/*
+		 * A frame with page fragments is gathered (the device's
+		 * transmit buffer is free between transmissions); what
+		 * processing has trimmed is gone.
+		 */
+		if (nb->nr_frags) {
+			uint32_t lin = (uint32_t)(nb->data + nb->len - frame);
+
+			len = lb_min(len, lin + nb->data_len);
+			lin = lb_min(lin, len);
+			memcpy(nb->dev->txbuf, frame, lin);
+			netbuf_copy_bits(nb, nb->len, nb->dev->txbuf + lin,
+					 len - lin);
+			frame = nb->dev->txbuf;
+		}
 		snprintf(comment, sizeof(comment), "dropped later: %s", reason);
-		net_capture(net, nb->dev, nb->head + nb->mac_off, nb->rx_len,
-			    false, comment);
+		net_capture(net, nb->dev, frame, len, false, comment);
 	}
 	list_del(&nb->node);
 	netbuf_free(nb);

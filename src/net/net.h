@@ -188,6 +188,13 @@ struct net_config {
 	size_t frag_reserve_pages; /* 0: one 64 KiB datagram */
 };
 
+/*
+ * Grow net.rx, if need be, to hold the frames in flight at @frame_len bytes
+ * each (a device with a larger MTU registers).  0, or -ENOMEM when the
+ * reserve does not fit.
+ */
+int net_rx_reserve_fit(struct net *net, uint32_t frame_len);
+
 /* Create the stack on @h (h->mm must exist); attaches as h->net. */
 struct net *net_create(struct host *h, const struct net_config *cfg);
 void net_destroy(struct net *net);

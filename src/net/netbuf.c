@@ -13,6 +13,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 /* Largest linear area a kmalloc class can give (2048-byte class). */
 #define NETBUF_KMALLOC_MAX (2048 - sizeof(struct netbuf_shared))
+/* Linear bytes netbuf_alloc_paged() puts before its page fragments. */
+#define NETBUF_PAGED_LINEAR (NETBUF_KMALLOC_MAX - NETBUF_HEADROOM)
 
 static struct netbuf_shared *alloc_shared(struct net *net, uint32_t need,
 					  unsigned flags,
@@ -100,8 +102,7 @@ struct netbuf *__netbuf_alloc_paged(struct net *net, uint32_t len,
 				    unsigned flags, struct mm_reserve *rsv,
 				    const struct mm_site *site)
 {
-	uint32_t lin =
-		lb_min(len, (uint32_t)(NETBUF_KMALLOC_MAX - NETBUF_HEADROOM));
+	uint32_t lin = lb_min(len, (uint32_t)NETBUF_PAGED_LINEAR);
 	struct netbuf *nb = __netbuf_alloc(net, lin, flags, rsv, site);
 	uint32_t left = len - lin;
 
@@ -236,12 +237,22 @@ uint32_t netbuf_truesize_for(const struct net *net, uint32_t size)
 	uint32_t need = size + NETBUF_HEADROOM + sizeof(struct netbuf_shared);
 	uint32_t buf = 1u << MM_KMALLOC_MIN_SHIFT;
 
-	if (need > NETBUF_KMALLOC_MAX + sizeof(struct netbuf_shared))
+	if (size > NETBUF_LINEAR_MAX)
+		buf = 2048 + (uint32_t)PAGES_FOR(size - NETBUF_PAGED_LINEAR) *
+				     PAGE_SIZE;
+	else if (need > NETBUF_KMALLOC_MAX + sizeof(struct netbuf_shared))
 		buf = PAGE_SIZE;
 	else
 		while (buf < need)
 			buf <<= 1;
 	return (uint32_t)net->netbuf_cache.size + buf;
+}
+
+uint32_t netbuf_frame_pages(uint32_t len)
+{
+	if (len <= NETBUF_LINEAR_MAX)
+		return 2;
+	return 2 + (uint32_t)PAGES_FOR(len - NETBUF_PAGED_LINEAR);
 }
 
 /*

@@ -62,7 +62,7 @@ struct netbuf {
 	uint16_t network_off; /* from head */
 	uint16_t transport_off; /* from head */
 	uint16_t mac_off; /* received frames: where the frame starts */
-	uint16_t rx_len; /* received frames: its length on arrival */
+	uint32_t rx_len; /* received frames: its length on arrival */
 	uint32_t truesize; /* memory it holds: descriptor + buffer */
 	uint64_t tstamp;
 	/* scratch for the layer that owns the netbuf (e.g. sender address) */
@@ -168,8 +168,23 @@ int netbuf_store_bits(struct netbuf *nb, uint32_t off, const void *from,
 int netbuf_copy_into(struct netbuf *to, const struct netbuf *from,
 		     uint32_t len);
 
-/* Memory a netbuf of @size linear bytes holds (for queue and reserve sums). */
+/*
+ * Memory a netbuf of @size bytes holds (for queue and reserve sums): linear
+ * up to a page, beyond that as netbuf_alloc_paged() lays it out.
+ */
 uint32_t netbuf_truesize_for(const struct net *net, uint32_t size);
+
+/*
+ * Pages one received frame of @len bytes can pin, as the receive path
+ * allocates it (linear up to a page, page fragments beyond): a partly used
+ * slab page for the descriptor, one for the buffer, plus the fragments.
+ * What net.rx must hold per frame in flight.
+ */
+uint32_t netbuf_frame_pages(uint32_t len);
+
+/* Largest frame the receive path keeps in one linear buffer (a page). */
+#define NETBUF_LINEAR_MAX \
+	(PAGE_SIZE - NETBUF_HEADROOM - sizeof(struct netbuf_shared))
 
 /* Internet checksum (unfolded 32-bit sum) of @len bytes from @off. */
 uint32_t netbuf_csum(const struct netbuf *nb, uint32_t off, uint32_t len,

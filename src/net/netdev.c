@@ -16,6 +16,7 @@ static const char *const netdev_stat_names[] = {
 	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
+	"rx_drop_critical",  "rx_gso_frames",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -40,8 +41,20 @@ int netdev_register(struct net *net, struct net_device *dev)
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "eth%u",
 			 net->nr_devices);
-	dev->scratch = malloc(NETDEV_SCRATCH);
-	dev->txbuf = malloc(NETDEV_SCRATCH);
+	if (dev->rx_max > NETDEV_RX_MAX)
+		return -EINVAL;
+	/* Its largest frame must fit net.rx when that is the only memory. */
+	if (net_rx_reserve_fit(net, netdev_rx_max(dev))) {
+		lb_err(&net->host->log,
+		       "dev %s: net.rx cannot hold a %u-byte frame: the reserve does not fit",
+		       dev->name, netdev_rx_max(dev));
+		return -ENOMEM;
+	}
+	dev->scratch =
+		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
+	/* also where a dropped frame is gathered for the capture (net_drop) */
+	dev->txbuf =
+		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
 	if (!dev->scratch || !dev->txbuf) {
 		free(dev->scratch);
 		free(dev->txbuf);
@@ -55,6 +68,13 @@ int netdev_register(struct net *net, struct net_device *dev)
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_add_counter(&net->host->stats, netdev_counter(dev, i),
 				  "dev.%s.%s", dev->name, netdev_stat_names[i]);
+	gauge_set(&dev->offload_gso_rx,
+		  netdev_rx_max(dev) > dev->mtu + ETH_HLEN);
+	gauge_set(&dev->rx_frame_max, netdev_rx_max(dev));
+	stats_add_gauge(&net->host->stats, &dev->offload_gso_rx,
+			"dev.%s.offload_gso_rx", dev->name);
+	stats_add_gauge(&net->host->stats, &dev->rx_frame_max,
+			"dev.%s.rx_frame_max", dev->name);
 	dev->up = true;
 	return 0;
 }
@@ -69,6 +89,8 @@ void netdev_unregister(struct net_device *dev)
 		loop_unwatch(net->host->loop, &dev->watch);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_remove(&net->host->stats, netdev_counter(dev, i));
+	stats_remove(&net->host->stats, &dev->offload_gso_rx);
+	stats_remove(&net->host->stats, &dev->rx_frame_max);
 	list_del(&dev->node);
 	if (dev->ops->close)
 		dev->ops->close(dev);
@@ -97,17 +119,72 @@ void netdev_schedule_poll(struct net_device *dev)
 		task_queue(dev->net->host->loop, &dev->poll_task);
 }
 
-/* Bytes a frame costs in net.rx: its data buffer plus a descriptor slot. */
-static uint32_t reserve_cost(uint32_t len)
+/* Bytes a frame costs in net.rx: its buffers plus a descriptor slot. */
+static uint32_t reserve_cost(struct net *net, uint32_t len)
 {
-	uint32_t need = len + NETBUF_HEADROOM + sizeof(struct netbuf_shared);
-	uint32_t buf = 32;
+	return netbuf_truesize_for(net, len);
+}
 
-	if (need > 2048)
-		return PAGE_SIZE + sizeof(struct netbuf);
-	while (buf < need)
-		buf <<= 1;
-	return buf + sizeof(struct netbuf);
+/*
+ * A netbuf for a received frame of up to @len bytes: one linear buffer
+ * when it fits a page, else a linear part and page fragments.
+ */
+static struct netbuf *rx_alloc(struct net *net, uint32_t len, unsigned flags,
+			       struct mm_reserve *rsv)
+{
+	struct netbuf *nb;
+
+	if (len <= NETBUF_LINEAR_MAX) {
+		nb = netbuf_alloc(net, len, flags, rsv);
+		if (nb)
+			nb->len = len;
+		return nb;
+	}
+	return netbuf_alloc_paged(net, len, flags, rsv);
+}
+
+/*
+ * The frame turned out to be @n bytes: give back the fragments it did
+ * not reach, so the netbuf holds (and its truesize says) only what the
+ * frame needs.
+ */
+static void rx_fit(struct net *net, struct netbuf *nb, uint32_t n)
+{
+	netbuf_trim(nb, n);
+	nb->truesize = (uint32_t)(net->netbuf_cache.size + sizeof(*nb->shared) +
+				  nb->shared->size + nb->nr_frags * PAGE_SIZE);
+}
+
+/*
+ * Read one frame of at most @cap bytes straight into @nb's buffers
+ * (rx_alloc'ed for @cap).  Backends without a scatter read get a paged
+ * netbuf through the scratch area.
+ */
+static ssize_t rx_read(struct net_device *dev, struct netbuf *nb, uint32_t cap,
+		       struct rx_meta *meta)
+{
+	struct iovec iov[1 + NETBUF_MAX_FRAGS];
+	unsigned cnt = 0;
+	ssize_t n;
+
+	if (!nb->nr_frags)
+		return dev->ops->recv(dev, nb->data, cap, meta);
+	if (!dev->ops->recvv) {
+		n = dev->ops->recv(dev, dev->scratch, cap, meta);
+		if (n > 0)
+			netbuf_store_bits(nb, 0, dev->scratch, (uint32_t)n);
+		return n;
+	}
+	iov[cnt++] = (struct iovec){ nb->data, nb->len };
+	for (unsigned i = 0; i < nb->nr_frags; i++) {
+		struct netbuf_frag *f = &nb->frags[i];
+
+		iov[cnt++] = (struct iovec){
+			(uint8_t *)page_address(dev->net->mm, f->page) + f->off,
+			f->len
+		};
+	}
+	return dev->ops->recvv(dev, iov, cnt, meta);
 }
 
 static void deliver(struct net_device *dev, struct netbuf *nb,
@@ -116,15 +193,17 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	struct net *net = dev->net;
 	bool pf = nb->pfmemalloc;
 	char comment[160];
-	uint32_t len = nb->len;
+	uint32_t len = netbuf_total(nb);
 
 	nb->dev = dev;
 	nb->mac_off = (uint16_t)netbuf_headroom(nb);
-	nb->rx_len = (uint16_t)len;
+	nb->rx_len = len;
 	nb->tstamp = host_now(net->host);
 	nb->csum_ok = meta->csum_unnecessary;
 	counter_inc(&dev->st.rx_frames);
 	counter_add(&dev->st.rx_bytes, len);
+	if (len > dev->mtu + ETH_HLEN)
+		counter_inc(&dev->st.rx_gso_frames);
 	if (pf)
 		counter_inc(&dev->st.rx_pfmemalloc);
 	if (!net->pcap) {
@@ -135,8 +214,19 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 	 * Capture after processing so the record carries the verdict; the
 	 * frame is copied aside first because processing may free it.
 	 */
-	LB_ASSERT(len <= NETDEV_SCRATCH); /* the copy fits the scratch area */
-	memcpy(dev->scratch, nb->data, len);
+	/* the copy fits the scratch area, sized at register */
+	LB_ASSERT(len <= lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
+	netbuf_copy_bits(nb, 0, dev->scratch, len);
+	/* what tshark checks is what a wire would have carried */
+	if (meta->csum_partial && meta->csum_start < len &&
+	    (uint32_t)meta->csum_start + meta->csum_offset + 2 <= len) {
+		uint16_t c =
+			csum_fold(csum_partial(dev->scratch + meta->csum_start,
+					       len - meta->csum_start, 0));
+
+		memcpy(dev->scratch + meta->csum_start + meta->csum_offset, &c,
+		       2);
+	}
 	net->rx_cur = nb;
 	net->rx_verdict = NULL;
 	eth_rcv(dev, nb);
@@ -150,11 +240,31 @@ static void deliver(struct net_device *dev, struct netbuf *nb,
 		    comment[0] ? comment : NULL);
 }
 
+/*
+ * A frame of a memory-critical flow lost before the stack saw it: the
+ * storage connection it belongs to will make no progress while this
+ * repeats, and nothing above can tell why.  Warned on the 1st, 8th,
+ * 64th... so a persistent cause is seen without flooding the log.
+ */
+static void drop_critical(struct net_device *dev, uint32_t len, const char *why)
+{
+	uint64_t n = ++dev->st.rx_drop_critical.v;
+
+	if (n & (n - 1) || __builtin_ctzll(n) % 3)
+		return;
+	lb_warn(&dev->net->host->log,
+		"dev %s: dropped a %u-byte frame of a memory-critical flow: %s (%llu so far)",
+		dev->name, len, why, (unsigned long long)n);
+}
+
 /* A frame we could not keep: count it and let the capture show it. */
 static void drop_raw(struct net_device *dev, const uint8_t *frame, uint32_t len,
 		     struct counter *c, const char *why)
 {
 	counter_inc(c);
+	if (c != &dev->st.rx_drop_early && dev->nr_flows &&
+	    netdev_flow_match(dev, frame, len))
+		drop_critical(dev, len, why);
 	host_trace(dev->net->host, "netdev.rx_drop", dev->ifindex, len, 0);
 	if (dev->net->pcap) {
 		char comment[128];
@@ -180,25 +290,29 @@ static void rx_error(struct net_device *dev, ssize_t err)
 static bool rx_one(struct net_device *dev)
 {
 	struct net *net = dev->net;
-	uint32_t cap = dev->mtu + ETH_HLEN;
+	uint32_t cap = netdev_rx_max(dev);
 	struct rx_meta meta = { 0 };
 	struct netbuf *nb;
 	ssize_t n;
 
-	nb = netbuf_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	nb = rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
 	if (nb) {
-		n = dev->ops->recv(dev, nb->data, cap, &meta);
+		n = rx_read(dev, nb, cap, &meta);
 		if (n <= 0 || meta.wire_len > cap) {
-			if (n > 0)
-				drop_raw(dev, nb->data, (uint32_t)n,
+			if (n > 0) {
+				rx_fit(net, nb, (uint32_t)n);
+				netbuf_copy_bits(nb, 0, dev->scratch,
+						 (uint32_t)n);
+				drop_raw(dev, dev->scratch, (uint32_t)n,
 					 &dev->st.rx_drop_oversize,
 					 "longer than the MTU");
+			}
 			netbuf_free(nb);
 			if (n < 0)
 				rx_error(dev, n);
 			return n > 0;
 		}
-		nb->len = (uint32_t)n;
+		rx_fit(net, nb, (uint32_t)n);
 		deliver(dev, nb, &meta);
 		return true;
 	}
@@ -218,21 +332,19 @@ static bool rx_one(struct net_device *dev)
 	if (net->mm->policy == MM_POLICY_ACCOUNTED && dev->nr_flows &&
 	    !netdev_flow_match(dev, dev->scratch, (size_t)n)) {
 		counter_add(&dev->st.rx_reserve_saved,
-			    reserve_cost((uint32_t)n));
+			    reserve_cost(net, (uint32_t)n));
 		drop_raw(dev, dev->scratch, (uint32_t)n, &dev->st.rx_drop_early,
 			 "memory exhausted and not a critical flow");
 		return true;
 	}
-	nb = netbuf_alloc(net, (uint32_t)n, MM_ATOMIC | MM_MEMALLOC,
-			  &net->rsv_rx);
+	nb = rx_alloc(net, (uint32_t)n, MM_ATOMIC | MM_MEMALLOC, &net->rsv_rx);
 	if (!nb) {
 		drop_raw(dev, dev->scratch, (uint32_t)n,
 			 &dev->st.rx_drop_no_memory,
 			 "memory exhausted and net.rx full");
 		return true;
 	}
-	memcpy(nb->data, dev->scratch, (size_t)n);
-	nb->len = (uint32_t)n;
+	netbuf_store_bits(nb, 0, dev->scratch, (uint32_t)n);
 	deliver(dev, nb, &meta);
 	return true;
 }

@@ -7,7 +7,10 @@
  * receive of whole Ethernet frames (no FCS).  The core owns the policy:
  *
  *  receive  netdev_poll() takes frames one at a time: into normal memory
- *           (MM_ATOMIC|MM_NOMEMALLOC) when it can; otherwise into the
+ *           (MM_ATOMIC|MM_NOMEMALLOC) when it can, a frame larger than a
+ *           page into a netbuf with page fragments (a jumbo frame costs
+ *           netbuf_frame_pages(), and net.rx is grown to hold one of the
+ *           largest frame any registered device carries); otherwise into the
  *           device's fixed scratch area, where the early classifier may
  *           drop it before any reserve is touched; otherwise into the
  *           net.rx reserve, marked pfmemalloc; otherwise dropped.  A frame
@@ -26,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include "core/list.h"
 #include "core/loop.h"
 #include "core/stats.h"
@@ -34,6 +38,8 @@
 #define ETH_HLEN 14
 #define NETDEV_MAX_MTU 9000
 #define NETDEV_SCRATCH (NETDEV_MAX_MTU + ETH_HLEN + 64)
+/* Largest coalesced frame a backend may deliver (64 KiB IP + headers). */
+#define NETDEV_RX_MAX (65535 + ETH_HLEN + 4)
 #define NETDEV_POLL_BUDGET 64
 #define NETDEV_MAX_FLOWS 16
 
@@ -44,6 +50,14 @@ struct netbuf;
 /* What a backend knows about a received frame besides its bytes. */
 struct rx_meta {
 	uint32_t wire_len; /* length on the wire (> cap: truncated) */
+	bool gso; /* a coalesced frame larger than the MTU (offload) */
+	/*
+	 * The checksum at csum_start + csum_offset holds only the
+	 * pseudo-header sum (a local sender left it to the NIC); set with
+	 * csum_unnecessary.  Completed in the capture's copy only.
+	 */
+	bool csum_partial;
+	uint16_t csum_start, csum_offset;
 	bool csum_unnecessary; /* checksum already verified, or left partial
 				* by a local sender (PACKET_AUXDATA) */
 };
@@ -61,6 +75,15 @@ struct net_device_ops {
 	 */
 	ssize_t (*recv)(struct net_device *dev, uint8_t *buf, size_t cap,
 			struct rx_meta *meta);
+	/*
+	 * Optional: the same, scattered over @iovcnt buffers filled in order
+	 * (a netbuf's linear part and its page fragments), their lengths
+	 * summing to the capacity.  The core uses it for frames larger than
+	 * one linear buffer; without it such frames are read into the
+	 * scratch area and copied.
+	 */
+	ssize_t (*recvv)(struct net_device *dev, const struct iovec *iov,
+			 unsigned iovcnt, struct rx_meta *meta);
 	void (*close)(struct net_device *dev);
 };
 
@@ -89,6 +112,9 @@ struct netdev_stats {
 	struct counter tx_drop_error; /* backend refused */
 	struct counter tx_drop_oversize; /* frame over MTU or gather buffer */
 	struct counter rx_reserve_saved; /* reserve pages the classifier spared */
+	struct counter rx_drop_critical; /* of the drops, frames of a critical
+					  * flow (or ARP): warned about */
+	struct counter rx_gso_frames; /* coalesced frames over the MTU */
 };
 
 struct net_device {
@@ -99,6 +125,14 @@ struct net_device {
 	void *priv;
 	uint8_t mac[ETH_ALEN];
 	unsigned mtu;
+	/*
+	 * Largest frame the backend can deliver: 0 means MTU + Ethernet
+	 * header; more when the wire coalesces segments (TAP with GSO).
+	 * Scratch, net.rx and socket reserves are sized for it.
+	 */
+	unsigned rx_max;
+	struct gauge offload_gso_rx; /* 1: large coalesced frames accepted */
+	struct gauge rx_frame_max; /* the largest frame it can deliver */
 	unsigned ifindex;
 	/* IPv4 configuration, network order */
 	uint32_t ip, netmask, gateway;
@@ -130,6 +164,13 @@ void netdev_unregister(struct net_device *dev);
 void netdev_schedule_poll(struct net_device *dev);
 /* Receive up to the budget; returns frames handled. */
 unsigned netdev_poll(struct net_device *dev);
+
+/* The largest frame @dev can deliver (see rx_max). */
+static inline uint32_t netdev_rx_max(const struct net_device *dev)
+{
+	return dev->rx_max > dev->mtu + ETH_HLEN ? dev->rx_max :
+						   dev->mtu + ETH_HLEN;
+}
 
 /* Send one frame; consumes @nb.  0 or -errno. */
 int netdev_xmit(struct net_device *dev, struct netbuf *nb);

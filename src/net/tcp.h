@@ -121,6 +121,7 @@ struct tcp_hdr {
 	X(rx_ofo_pruned) \
 	X(rx_out_of_window) \
 	X(rx_dup_data) \
+	X(rx_stalls) \
 	X(tx_no_memory) \
 	X(tx_spare_ack_used) \
 	X(retransmits) \
@@ -178,6 +179,22 @@ struct tcp_cb {
 	};
 };
 
+/*
+ * No progress while the peer keeps sending (tcp_stall.c): data segments
+ * arrive but rcv_nxt stays where it was since @since.
+ */
+struct tcp_rx_stall {
+	tcp_seq_t rcv_nxt; /* where the receive side stood at @since */
+	uint64_t since; /* 0: nothing tracked yet */
+	unsigned segs; /* data segments since then, none moving rcv_nxt */
+	unsigned dups; /* of them, wholly before rcv_nxt (our ACKs lost?) */
+	bool stalled; /* reported; cleared when rcv_nxt moves */
+};
+
+/* Both must hold before a stall is reported. */
+#define TCP_STALL_NS (3 * NSEC_PER_SEC)
+#define TCP_STALL_SEGS 4
+
 struct tcp_sock {
 	struct sock sk; /* first: the generic socket (addresses, ops, flags) */
 	enum tcp_state state;
@@ -232,6 +249,7 @@ struct tcp_sock {
 	uint64_t ka_idle_ns, ka_intvl_ns;
 	uint64_t last_rx;
 	bool nodelay, keepalive;
+	struct tcp_rx_stall rx_stall; /* tcp_stall.c */
 
 	struct netbuf *spare_ack; /* flagged: an ACK that needs no memory */
 	/* flagged: challenge ACKs charged to net.tx.<id> in this second */
@@ -297,5 +315,12 @@ int tcp_set_memalloc(struct tcp_sock *tp);
 /* Reserve pages a flagged connection needs for @rcvbuf/@sndbuf and @mss. */
 size_t tcp_reserve_rx_pages(uint32_t rcvbuf, uint32_t mss);
 size_t tcp_reserve_tx_pages(uint32_t sndbuf, uint32_t mss);
+
+/*
+ * Is the receive side stalled: the peer has kept sending data for at least
+ * TCP_STALL_NS (TCP_STALL_SEGS segments or more) and none of it moved
+ * rcv_nxt?  Writes a one-line reason into @why (may be NULL) when it is.
+ */
+bool tcp_rx_stalled(const struct tcp_sock *tp, char *why, size_t len);
 
 #endif

@@ -122,6 +122,8 @@ void tcp_refill_spare_ack(struct tcp_sock *tp);
 
 /* tcp_input.c */
 void tcp_rcv(struct net *net, struct netbuf *nb);
+/* tcp_stall.c: a data segment @c arrived for @tp, before processing. */
+void tcp_stall_note(struct tcp_sock *tp, const struct tcp_in_ctx *c);
 
 /* tcp_cookie.c */
 /* Answer the SYN in @c with a cookie: @l's SYN queue is full. */

@@ -968,6 +968,9 @@ void tcp_rcv(struct net *net, struct netbuf *nb)
 			tcp_reply_rst(net, &c);
 		goto out;
 	}
+	/* before anything may drop it: a stall is data that never lands */
+	if (tp->state >= TCP_ESTABLISHED)
+		tcp_stall_note(tp, &c);
 	/* the reserve is for memory-critical connections only */
 	if (nb->pfmemalloc && !sock_memalloc(&tp->sk)) {
 		drop(&c, &tcp_table(net)->st.rx_drop_pfmemalloc,

@@ -22,6 +22,8 @@
 
 #define DISK_MAX_QD 256
 #define PROGRESS_NS 250000000ull
+/* No reply for this long with requests outstanding: say so (NBD). */
+#define DISK_STALL_NS (5 * NSEC_PER_SEC)
 
 enum disk_mode { DISK_VERIFY, DISK_BENCH };
 
@@ -442,6 +444,11 @@ static void print_summary(struct disk_job *j)
 	snprintf(name, sizeof(name), "block.%s.errors", j->bd->name);
 	if (!stats_get(&j->t.host->stats, name, &v))
 		printf("device errors: %lld\n", (long long)v);
+	snprintf(name, sizeof(name), "nbd.%s.stalls", j->bd->name);
+	if (!stats_get(&j->t.host->stats, name, &v) && v)
+		printf("stalls: %lld (no reply for %llu s with requests outstanding; see the warnings above)\n",
+		       (long long)v,
+		       (unsigned long long)(DISK_STALL_NS / NSEC_PER_SEC));
 }
 
 static void disk_help(FILE *out)
@@ -490,7 +497,7 @@ int cmd_disk(int argc, char **argv)
 		{ 0 },
 	};
 	static struct disk_job j;
-	struct blk_open_opts bo = { 0 };
+	struct blk_open_opts bo = { .stall_ns = DISK_STALL_NS };
 	struct host_opts o;
 	bool have_mode = false, stats = false;
 	const char *why = "";

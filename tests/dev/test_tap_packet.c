@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "dev/backends.h"
+#include "net/proto.h"
 
 #define BUF 16384
 #define WAIT_MS 5000
@@ -391,7 +392,7 @@ static void test_tap(void **state)
 	assert_int_equal(dev_if_query("lbtap0", &mtu, kmac), 0);
 
 	memset(&dev, 0, sizeof(dev));
-	fd = dev_tap_init(&dev, "lbtap0");
+	fd = dev_tap_init(&dev, "lbtap0,offload=on");
 	assert_true(fd >= 0);
 	assert_ptr_equal(dev.ops, &dev_tap_ops);
 	assert_string_equal(dev.name, "lbtap0");
@@ -417,12 +418,41 @@ static void test_tap(void **state)
 	print_message("tap: %u frames, %u IPv6 noise\n", seen.frames,
 		      seen.ipv6);
 
-	/* the kernel finishes checksums for a TAP without vnet headers */
+	/*
+	 * Offloads on: large frames may come, and the kernel
+	 * may leave a checksum partial, saying where it goes.
+	 */
+	assert_int_equal(dev.rx_max, NETDEV_RX_MAX);
 	neigh_add("lbtap0", TAP_OUR_IP, dev.mac);
 	kernel_send_udp(TAP_KERNEL_IP, TAP_OUR_IP, port, 300);
 	n = wait_frame(&dev, fd, buf, sizeof(buf), &meta, WAIT_MS, match_udp,
 		       &port, &seen);
 	assert_int_equal(n, 14 + 20 + 8 + 300);
+	assert_true(meta.csum_unnecessary);
+	if (meta.csum_partial) {
+		uint16_t c;
+
+		assert_int_equal(meta.csum_start, 14 + 20);
+		assert_int_equal(meta.csum_offset, 6);
+		c = csum_fold(csum_partial(buf + 34, (size_t)n - 34, 0));
+		memcpy(buf + 34 + 6, &c, 2);
+	}
+	assert_true(udp4_csum_ok(buf, (size_t)n));
+	dev.ops->close(&dev);
+
+	/* off (the default): the kernel finishes checksums, no vnet header */
+	memset(&dev, 0, sizeof(dev));
+	fd = dev_tap_init(&dev, "lbtap0");
+	assert_true(fd >= 0);
+	assert_int_equal(dev.rx_max, 0);
+	assert_int_equal(dev_tap_init(&(struct net_device){ 0 },
+				      "lbtap0,offload=maybe"),
+			 -EINVAL);
+	kernel_send_udp(TAP_KERNEL_IP, TAP_OUR_IP, ++port, 300);
+	n = wait_frame(&dev, fd, buf, sizeof(buf), &meta, WAIT_MS, match_udp,
+		       &port, &seen);
+	assert_int_equal(n, 14 + 20 + 8 + 300);
+	assert_false(meta.csum_partial);
 	assert_true(udp4_csum_ok(buf, (size_t)n));
 
 	/* oversize: the first cap bytes, the true length, and gone */

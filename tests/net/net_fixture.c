@@ -16,6 +16,12 @@ struct nf *nf_new(const struct sim_link_config *cfg, uint64_t seed)
 
 struct nf_host *nf_add_host(struct nf *w, size_t pages, enum mm_policy policy)
 {
+	return nf_add_host_mtu(w, pages, policy, 0);
+}
+
+struct nf_host *nf_add_host_mtu(struct nf *w, size_t pages,
+				enum mm_policy policy, unsigned mtu)
+{
 	struct nf_host *h = &w->h[w->nr];
 	struct host_config hc = { .seed = 100 + w->nr, .log_level = LOG_ERR };
 	struct mm_config mc = { .nr_pages = pages, .policy = policy };
@@ -30,6 +36,7 @@ struct nf_host *nf_add_host(struct nf *w, size_t pages, enum mm_policy policy)
 	assert_non_null(h->mm);
 	h->net = net_create(h->host, NULL);
 	assert_non_null(h->net);
+	h->dev.mtu = mtu;
 	assert_int_equal(dev_sim_init(&h->dev, &w->link), 0);
 	assert_int_equal(netdev_register(h->net, &h->dev), 0);
 	h->ip = htonl(0xc0000201u + w->nr); /* 192.0.2.(n+1) */

@@ -37,6 +37,9 @@ struct nf {
 struct nf *nf_new(const struct sim_link_config *cfg, uint64_t seed);
 /* Host 192.0.2.(n+1)/24 with @pages of RAM under @policy. */
 struct nf_host *nf_add_host(struct nf *w, size_t pages, enum mm_policy policy);
+/* The same with a wire MTU of @mtu (0: the sim wire's default, 1500). */
+struct nf_host *nf_add_host_mtu(struct nf *w, size_t pages,
+				enum mm_policy policy, unsigned mtu);
 void nf_free(struct nf *w);
 /* Run virtual time forward by @ns. */
 void nf_run_for(struct nf *w, uint64_t ns);
