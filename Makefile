@@ -78,7 +78,7 @@ sim-long: build
 	./$(BUILD)/lifeboat sim --seeds $(SIM_SEEDS) --first-seed 100000 \
 		--json $(BUILD)/sim-long.json
 	@for s in swap-nbd swap-aoe mmap-nbd mmap-aoe write-nbd write-aoe \
-		mixed-nbd mixed-aoe; do \
+		mixed-nbd mixed-aoe swap-nfs mmap-nfs write-nfs mixed-nfs; do \
 		./$(BUILD)/lifeboat sim --sites --scenario $$s || exit 1; \
 	done
 

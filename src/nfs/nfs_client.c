@@ -124,6 +124,15 @@ struct nfs_client {
 	struct tcp_sock *tp;
 	bool connected, destroying;
 	size_t moved_pages; /* socket reserve pages held in block.<dev> */
+	/*
+	 * What a new socket's send reserve needs beyond the first one's:
+	 * the first may be sized once connected (the peer's MSS, when MOUNT
+	 * and NFS share a port), a reconnect's is sized before (with
+	 * TCP_DEFAULT_MSS: more segments per buffer).  Held in
+	 * block.<dev> from the attach until the first reconnect takes it.
+	 */
+	size_t mss_slack;
+	uint16_t rsv_mss; /* the MSS the socket's reserves were sized with */
 	unsigned setup_retries;
 	struct nfs_fh3 root, dir, fh;
 	uint64_t size;
@@ -259,32 +268,39 @@ static int nc_open(struct nfs_client *c, uint16_t port)
 		}
 	}
 	if (port == c->nfs_port && c->phase >= NC_FSINFO) {
-		size_t given = 0;
+		size_t given = 0, slack = 0;
 
 		/*
 		 * Give back the socket reserve pages block.<dev> held: it
 		 * shrinks and net.tx/net.rxq are registered with no
 		 * allocation in between.
 		 */
-		if (c->moved_pages) {
+		if (c->moved_pages + c->mss_slack) {
 			err = mm_reserve_resize(&c->bd.rsv,
-						c->bd.rsv.own - c->moved_pages);
+						c->bd.rsv.own - c->moved_pages -
+							c->mss_slack);
 			if (err) {
 				tcp_close(tp);
 				return err;
 			}
 			given = c->moved_pages;
+			slack = c->mss_slack;
 			c->moved_pages = 0;
+			c->mss_slack = 0;
 		}
+		c->rsv_mss = tp->mss;
 		err = tcp_set_memalloc(tp);
 		if (err) {
 			lb_err(&c->host->log,
 			       "nfs: %s: the connection's reserves do not fit",
 			       c->bd.name);
 			tcp_close(tp);
-			if (given && !mm_reserve_resize(&c->bd.rsv,
-							c->bd.rsv.own + given))
+			if (given + slack &&
+			    !mm_reserve_resize(&c->bd.rsv,
+					       c->bd.rsv.own + given + slack)) {
 				c->moved_pages = given;
+				c->mss_slack = slack;
+			}
 			return err;
 		}
 	}
@@ -873,8 +889,10 @@ static int nc_switch(struct nfs_client *c, uint16_t port)
 
 	if (c->tp && c->peer.port == port) {
 		if (port == c->nfs_port && c->phase >= NC_FSINFO &&
-		    !sock_memalloc(&c->tp->sk))
+		    !sock_memalloc(&c->tp->sk)) {
+			c->rsv_mss = c->tp->mss;
 			err = tcp_set_memalloc(c->tp);
+		}
 	} else {
 		nc_drop_socket(c);
 		err = nc_open(c, port);
@@ -895,8 +913,13 @@ static void nc_attach(struct nfs_client *c)
 		.rsv_per_request = 0,
 		.rsv_fixed = PAGES_FOR(sizeof(struct tcp_sock)),
 	};
+	size_t fresh, now;
 	int err;
 
+	fresh = tcp_reserve_tx_pages(c->tp->sndbuf, TCP_DEFAULT_MSS);
+	now = tcp_reserve_tx_pages(c->tp->sndbuf, c->rsv_mss);
+	c->mss_slack = fresh > now ? fresh - now : 0;
+	lim.rsv_fixed += c->mss_slack;
 	if (!lim.capacity) {
 		lb_err(&c->host->log, "nfs: %s: %s is %llu bytes: too small",
 		       c->bd.name, c->path, (unsigned long long)c->size);

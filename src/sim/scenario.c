@@ -19,6 +19,7 @@
 #include <string.h>
 #include "block/aoe.h"
 #include "block/nbd.h"
+#include "nfs/nfs.h"
 #include "core/log.h"
 #include "net/net.h"
 #include "job.h"
@@ -32,6 +33,8 @@
 #define NOISE_MEMORY (16ull << 20)
 #define AOE_SHELF 1
 #define AOE_SLOT 0
+#define NFS_PORT 2049
+#define NFS_FILE "swap"
 
 struct whost {
 	struct host *host;
@@ -60,6 +63,8 @@ struct world {
 	struct blk_store store;
 	struct nbd_server *nbd;
 	struct aoe_target *aoe;
+	struct nfs_export *exp; /* outlives its servers, as a disk does */
+	struct nfs_server *nfs;
 	struct blkdev *bd;
 	int ready_err;
 	bool ready, done, fired;
@@ -68,6 +73,7 @@ struct world {
 	struct timer sampler;
 	struct nbd_server_config nbd_cfg;
 	struct aoe_target_config aoe_cfg;
+	struct nfs_server_config nfs_cfg;
 	struct fstate fst[FAULT_EVENTS_MAX];
 	unsigned active[FK_NR]; /* windows of each kind now open */
 	uint64_t base_latency;
@@ -78,7 +84,7 @@ struct world {
 
 const char *scn_proto_name(enum scn_proto p)
 {
-	return p == SCN_AOE ? "aoe" : "nbd";
+	return p == SCN_AOE ? "aoe" : p == SCN_NFS ? "nfs" : "nbd";
 }
 
 static int whost_init(struct world *w, struct whost *h, const char *name,
@@ -195,6 +201,10 @@ static int server_start(struct world *w)
 		w->aoe = aoe_target_create(w->server.net, &w->aoe_cfg);
 		return w->aoe ? 0 : -ENOMEM;
 	}
+	if (w->s->proto == SCN_NFS) {
+		w->nfs = nfs_server_create(w->server.net, &w->nfs_cfg);
+		return w->nfs ? 0 : -ENOMEM;
+	}
 	w->nbd = nbd_server_create(w->server.net, &w->nbd_cfg);
 	return w->nbd ? 0 : -ENOMEM;
 }
@@ -205,8 +215,14 @@ static void server_crash(struct world *w)
 		aoe_target_destroy(w->aoe);
 	if (w->nbd)
 		nbd_server_destroy(w->nbd);
+	if (w->nfs) {
+		nfs_server_destroy(w->nfs);
+		/* its page cache dies with it: uncommitted writes are lost */
+		w->r->nfs_lost_writes += nfs_export_crash(w->exp);
+	}
 	w->aoe = NULL;
 	w->nbd = NULL;
+	w->nfs = NULL;
 }
 
 /*
@@ -235,9 +251,40 @@ static void run_world(struct world *w, uint64_t limit)
 	}
 }
 
+/*
+ * NFS: an export holding one file of @bytes, created by the client; the
+ * server keeps UNSTABLE writes volatile, so a restart (a new verifier)
+ * loses what was not committed and the client must send it again.
+ */
+static int world_nfs(struct world *w, uint64_t bytes)
+{
+	struct nfs_client_config cc = { .ip = SERVER_IP,
+					.nfs_port = NFS_PORT,
+					.mount_port = NFS_PORT,
+					.export_path = "/export",
+					.path = NFS_FILE,
+					.create_size = bytes,
+					.timeo_ns = 2000000000ull };
+	int err = nfs_export_create("/export", 1, bytes, &w->exp);
+
+	if (err)
+		return err;
+	w->exp->volatile_writes = true;
+	w->nfs_cfg =
+		(struct nfs_server_config){ .port = NFS_PORT, .exp = w->exp };
+	err = server_start(w);
+	if (err)
+		return err;
+	return nfs_client_create(w->client.net, &cc, on_ready, w, &w->bd);
+}
+
 static int world_storage(struct world *w, uint64_t bytes)
 {
-	int err = store_open_ram(&w->store, bytes);
+	int err;
+
+	if (w->s->proto == SCN_NFS)
+		return world_nfs(w, bytes);
+	err = store_open_ram(&w->store, bytes);
 
 	if (err)
 		return err;
@@ -417,7 +464,7 @@ static void fault_end(struct fstate *f)
 		 */
 		break;
 	case FK_RESTART:
-		if (!w->nbd && !w->aoe && server_start(w))
+		if (!w->nbd && !w->aoe && !w->nfs && server_start(w))
 			lb_err(&w->server.host->log,
 			       "scenario: the server could not restart");
 		break;
@@ -541,7 +588,15 @@ static uint64_t host_digest(uint64_t h, const struct host *host)
 static uint64_t world_digest(struct world *w)
 {
 	uint64_t h = 0xcbf29ce484222325ull, d = 0;
-	const uint64_t *words = (const uint64_t *)(void *)w->store.ram;
+	const struct blk_store *st = &w->store;
+	const uint64_t *words;
+
+	if (w->exp) {
+		struct nfs_file *f = nfs_export_lookup(w->exp, NFS_FILE);
+
+		st = f ? &f->st : NULL;
+	}
+	words = st ? (const uint64_t *)(void *)st->ram : NULL;
 
 	h = host_digest(h, w->client.host);
 	h = host_digest(h, w->server.host);
@@ -549,7 +604,7 @@ static uint64_t world_digest(struct world *w)
 	h = fnv(h, w->link.st.delivered.v);
 	h = fnv(h, w->link.st.lost.v);
 	h = fnv(h, w->link.st.duplicated.v);
-	for (uint64_t i = 0; words && i < w->store.size / 8; i++)
+	for (uint64_t i = 0; words && i < st->size / 8; i++)
 		d = (d ^ words[i]) * 0x9e3779b97f4a7c15ull + i;
 	h = fnv(h, d);
 	return fnv(h, loop_now(&w->loop));
@@ -664,6 +719,8 @@ static bool world_teardown(struct world *w)
 	if (w->bd) {
 		if (w->s->proto == SCN_AOE)
 			aoe_client_destroy(w->bd);
+		else if (w->s->proto == SCN_NFS)
+			nfs_client_destroy(w->bd);
 		else
 			nbd_client_destroy(w->bd);
 	}
@@ -671,6 +728,8 @@ static bool world_teardown(struct world *w)
 		aoe_target_destroy(w->aoe);
 	if (w->nbd)
 		nbd_server_destroy(w->nbd);
+	if (w->nfs)
+		nfs_server_destroy(w->nfs);
 	/* let closing connections finish before the stacks go */
 	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull);
 	w->r->rsv_used_after = w->client.mm->root.used.v;
@@ -680,7 +739,10 @@ static bool world_teardown(struct world *w)
 	}
 	whost_fini(&w->server, NULL);
 	whost_fini(&w->noise, NULL);
-	store_close(&w->store);
+	if (w->exp)
+		nfs_export_destroy(w->exp);
+	else
+		store_close(&w->store);
 	sim_link_destroy(&w->link);
 	loop_destroy(&w->loop);
 	return true;

@@ -30,6 +30,7 @@
 enum scn_proto {
 	SCN_NBD,
 	SCN_AOE,
+	SCN_NFS, /* a file on an NFSv3 export; restarts lose UNSTABLE writes */
 };
 
 const char *scn_proto_name(enum scn_proto p);
@@ -106,6 +107,7 @@ struct scenario_result {
 	int64_t leaked_pages; /* client pages still allocated at the end */
 	uint64_t injected; /* allocation failures injected */
 	uint64_t restarts, stalls, partitions, floods; /* faults applied */
+	uint64_t nfs_lost_writes; /* UNSTABLE writes the NFS restarts lost */
 	uint64_t frames_lost, frames_dup, frames_reordered, frames_corrupted;
 	struct scn_site sites[SCN_MAX_SITES]; /* with track_sites */
 	unsigned nr_sites; /* reached (may exceed SCN_MAX_SITES) */

@@ -30,6 +30,10 @@ const struct sim_scn sim_scenarios[] = {
 	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC },
 	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC },
 	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC },
+	{ "swap-nfs", VM_WL_SWAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC },
+	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC },
+	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC },
+	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC },
 };
 const unsigned sim_nr_scenarios = ARRAY_SIZE(sim_scenarios);
 
@@ -46,6 +50,9 @@ unsigned sim_scn_faults(const struct sim_scn *sc, unsigned mask)
 	/* AoE has no checksum: a flipped payload bit is undetectable */
 	if (sc->proto == SCN_AOE)
 		mask &= ~(1u << FK_CORRUPT);
+	/* the NFS server has no stall hook: its outages are restarts */
+	if (sc->proto == SCN_NFS)
+		mask &= ~(1u << FK_STALL);
 	return mask;
 }
 

@@ -25,7 +25,7 @@ static void usage(FILE *out)
 		"                    [--verbose]\n"
 		"       lifeboat sim --matrix\n"
 		"\n"
-		"Runs whole worlds (client with pager and workload, NBD or AoE server,\n"
+		"Runs whole worlds (client with pager and workload, NBD, AoE or NFS server,\n"
 		"noise host, simulated switch) in virtual time, one per seed, with a\n"
 		"fault schedule drawn from the seed, and checks after each: forward\n"
 		"progress within a bound derived from the schedule, data integrity (no\n"
@@ -115,6 +115,9 @@ static int one_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
 	       (unsigned long long)o.r.frames_dup,
 	       (unsigned long long)o.r.frames_reordered,
 	       (unsigned long long)o.r.frames_corrupted);
+	if (sc->proto == SCN_NFS)
+		printf("  nfs: %llu UNSTABLE writes lost in restarts (sent again after the verifier changed)\n",
+		       (unsigned long long)o.r.nfs_lost_writes);
 	printf("  digest %016llx%s\n", (unsigned long long)o.r.digest,
 	       o.twice ? " (twice)" : "");
 	if (!o.pass)
