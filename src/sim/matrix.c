@@ -70,6 +70,9 @@ const struct matrix_cell matrix_cells[] = {
 	WORLD(MX_FRAGS6, MMAP, NBD, NONE, D, false),
 	WORLD(MX_FRAGS6, MMAP, NBD, MAINLINE, D, false),
 	WORLD(MX_FRAGS6, MMAP, NBD, ACCOUNTED, C, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, NONE, D, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, MAINLINE, D, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, ACCOUNTED, C, false),
 	/*
 	 * frags while the server stalls: mainline still completes (said
 	 * plainly in docs/matrix.md), overdrawing its reserve.
