@@ -20,10 +20,11 @@
 		.world = MX_BASE, .workload = VM_WL_##wl, .proto = SCN_##pr, \
 		.noise = nz, .policy = MM_POLICY_##pol, .expect = ex         \
 	}
-#define FRAGS(wl, pr, pol, ex, od)                                            \
-	{                                                                     \
-		.world = MX_FRAGS, .workload = VM_WL_##wl, .proto = SCN_##pr, \
-		.policy = MM_POLICY_##pol, .expect = ex, .overdraws = od      \
+#define FRAGS(wl, pr, pol, ex, od) WORLD(MX_FRAGS, wl, pr, pol, ex, od)
+#define WORLD(wo, wl, pr, pol, ex, od)                                   \
+	{                                                                \
+		.world = wo, .workload = VM_WL_##wl, .proto = SCN_##pr,  \
+		.policy = MM_POLICY_##pol, .expect = ex, .overdraws = od \
 	}
 #define ROW(wl, pr, nz, none, mainline, accounted)                          \
 	CELL(wl, pr, nz, NONE, none), CELL(wl, pr, nz, MAINLINE, mainline), \
@@ -59,15 +60,55 @@ const struct matrix_cell matrix_cells[] = {
 	FRAGS(MMAP, NBD, NONE, D, false),
 	FRAGS(MMAP, NBD, MAINLINE, C, true),
 	FRAGS(MMAP, NBD, ACCOUNTED, C, false),
+	/*
+	 * The same fragments with 6 MiB of RAM: the reassembly bound is now
+	 * more than reclaim can refill, and mainline deadlocks.
+	 */
+	WORLD(MX_FRAGS6, SWAP, NBD, NONE, D, false),
+	WORLD(MX_FRAGS6, SWAP, NBD, MAINLINE, D, false),
+	WORLD(MX_FRAGS6, SWAP, NBD, ACCOUNTED, C, false),
+	WORLD(MX_FRAGS6, MMAP, NBD, NONE, D, false),
+	WORLD(MX_FRAGS6, MMAP, NBD, MAINLINE, D, false),
+	WORLD(MX_FRAGS6, MMAP, NBD, ACCOUNTED, C, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, NONE, D, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, MAINLINE, D, false),
+	WORLD(MX_FRAGS6, SWAP, AOE, ACCOUNTED, C, false),
+	/*
+	 * frags while the server stalls: mainline still completes (said
+	 * plainly in docs/matrix.md), overdrawing its reserve.
+	 */
+	WORLD(MX_FSTALL, SWAP, NBD, NONE, D, false),
+	WORLD(MX_FSTALL, SWAP, NBD, MAINLINE, C, true),
+	WORLD(MX_FSTALL, SWAP, NBD, ACCOUNTED, C, false),
 };
 
 const char *matrix_world_name(enum matrix_world w)
 {
-	return w == MX_FRAGS ? "frags" : "base";
+	switch (w) {
+	case MX_FRAGS:
+		return "frags";
+	case MX_FRAGS6:
+		return "frags6";
+	case MX_FSTALL:
+		return "fstall";
+	default:
+		return "base";
+	}
 }
+
+/* fstall: the storage server holds every request for 1.5 s from 30 ms. */
+static const struct fault_schedule matrix_stall = {
+	.mask = 1u << FK_STALL,
+	.ev = { { .kind = FK_STALL,
+		  .at_ns = 30000000ull,
+		  .dur_ns = 1500000000ull } },
+	.nr = 1,
+	.outage_ns = 1500000000ull,
+};
 
 #undef ROW
 #undef FRAGS
+#undef WORLD
 #undef CELL
 #undef D
 #undef C
@@ -84,11 +125,15 @@ void matrix_cell_scenario(const struct matrix_cell *c, struct scenario *s)
 	s->seed = 1;
 	s->memory = MATRIX_MEMORY;
 	s->watchdog_ns = MATRIX_WATCHDOG;
-	if (c->world == MX_FRAGS) {
+	if (c->world != MX_BASE) {
 		s->frag_pps = 100000;
 		s->linux_min = true;
 		s->frag_queues = 64; /* 64 x 64 KiB: ipfrag_high_thresh */
 	}
+	if (c->world == MX_FRAGS6)
+		s->memory = 6ull << 20;
+	if (c->world == MX_FSTALL)
+		s->faults = &matrix_stall;
 }
 
 int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r)
@@ -225,7 +270,7 @@ void matrix_print_row(FILE *f, const struct matrix_cell *c,
 	char why[160];
 
 	fprintf(f,
-		"| %-5s | %-5s | %-3s | %-3s | %-9s | %-10s | %-20s | %7llu | %5.2f | %6llu | %6lld | %4lld | %5lld | %4lld |%s\n",
+		"| %-6s | %-5s | %-3s | %-3s | %-9s | %-10s | %-20s | %7llu | %5.2f | %6llu | %6lld | %4lld | %5lld | %4lld |%s\n",
 		matrix_world_name(c->world), vm_workload_name(c->workload),
 		scn_proto_name(c->proto), c->noise ? "on" : "off",
 		mm_policy_name(c->policy),
@@ -264,7 +309,8 @@ int matrix_run_all(FILE *f, FILE *out)
 		fflush(f);
 		if (!matrix_cell_ok(c, &r, why, sizeof(why))) {
 			fprintf(stderr,
-				"matrix: %s %s noise %s policy %s: %s\n",
+				"matrix: %s %s %s noise %s policy %s: %s\n",
+				matrix_world_name(c->world),
 				vm_workload_name(c->workload),
 				scn_proto_name(c->proto),
 				c->noise ? "on" : "off",

@@ -31,11 +31,15 @@ enum matrix_expect {
  * (100 000 a second, no other noise); the client reassembles up to 64
  * datagrams of 64 KiB at once (Linux's 4 MiB ipfrag_high_thresh), and
  * mainline's one reserve is sized as Linux sizes it, by min_free_kbytes
- * for the client's RAM.
+ * for the client's RAM.  frags6: the same with 6 MiB of RAM instead of 8,
+ * where the reassembly bound leaves reclaim nothing to refill.  fstall: frags
+ * while the storage server stalls for 1.5 s early in the run.
  */
 enum matrix_world {
 	MX_BASE,
 	MX_FRAGS,
+	MX_FRAGS6,
+	MX_FSTALL,
 };
 
 struct matrix_cell {

@@ -730,8 +730,13 @@ static bool world_teardown(struct world *w)
 		nbd_server_destroy(w->nbd);
 	if (w->nfs)
 		nfs_server_destroy(w->nfs);
-	/* let closing connections finish before the stacks go */
-	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull);
+	/*
+	 * let closing connections finish before the stacks go; with the
+	 * fragment flood, also let the datagrams still in reassembly time
+	 * out, so the reserve they hold must come back by the expiry path
+	 */
+	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull +
+					 (w->s->frag_pps ? IPFRAG_TIMEOUT_NS : 0));
 	w->r->rsv_used_after = w->client.mm->root.used.v;
 	if (!whost_fini(&w->client, &w->r->leaked_pages)) {
 		dump_trace(w);

@@ -22,18 +22,21 @@
  * takes 0.1 .. 2 s); the fault schedule adds its own allowance.
  */
 const struct sim_scn sim_scenarios[] = {
-	{ "swap-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "swap-aoe", VM_WL_SWAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "mmap-nbd", VM_WL_MMAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "mmap-aoe", VM_WL_MMAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "write-nbd", VM_WL_WRITE, SCN_NBD, 8 * MIB, 2, 20 * SEC, 1 * SEC },
-	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC },
-	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC },
-	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC },
-	{ "swap-nfs", VM_WL_SWAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC },
-	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC },
-	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC },
+	{ "swap-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "swap-aoe", VM_WL_SWAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "mmap-nbd", VM_WL_MMAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "mmap-aoe", VM_WL_MMAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "write-nbd", VM_WL_WRITE, SCN_NBD, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
+	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
+	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
+	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
+	{ "swap-nfs", VM_WL_SWAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
+	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
+	/* the matrix's frags6 world (docs/matrix.md) under faults */
+	{ "frags6-nbd", VM_WL_SWAP, SCN_NBD, 6 * MIB, 2, 20 * SEC, 2 * SEC,
+	  100000 },
 };
 const unsigned sim_nr_scenarios = ARRAY_SIZE(sim_scenarios);
 
@@ -70,6 +73,10 @@ void sim_scn_world(const struct sim_scn *sc, uint64_t seed,
 	/* longer than any outage and its recovery: a stop is a deadlock */
 	s->watchdog_ns = 20 * SEC;
 	s->faults = fs;
+	if (sc->frag_pps) {
+		s->frag_pps = sc->frag_pps;
+		s->frag_queues = 64;
+	}
 	s->time_limit_ns = fs ? fault_schedule_bound(fs, sc->clean_ns) :
 				sc->clean_ns;
 }

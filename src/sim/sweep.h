@@ -37,6 +37,8 @@ struct sim_scn {
 	unsigned size_x; /* working set in multiples of RAM */
 	uint64_t clean_ns; /* virtual time a clean world may take */
 	uint64_t horizon_ns; /* faults start within this much of the run */
+	uint32_t frag_pps; /* the matrix's frags flood on top of the noise,
+			      with Linux's 64 datagrams in reassembly; 0: none */
 };
 
 extern const struct sim_scn sim_scenarios[];
