@@ -44,5 +44,10 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 					 const struct iscsi_target_config *cfg);
 /* Closes the listener and every connection. */
 void iscsi_target_destroy(struct iscsi_target *t);
+/*
+ * Hold every PDU (and login step) until host time @until_ns: the
+ * simulator's server stall.  Connections stay open; TCP keeps acking.
+ */
+void iscsi_target_set_stall(struct iscsi_target *t, uint64_t until_ns);
 
 #endif

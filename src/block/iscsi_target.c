@@ -53,7 +53,8 @@
 	X(proto_errors) \
 	X(digest_errors) \
 	X(bytes_read) \
-	X(bytes_written)
+	X(bytes_written) \
+	X(stalls)
 // clang-format on
 
 #define TGT_STAT_FIELD(name) struct counter name;
@@ -80,6 +81,8 @@ struct iscsi_target {
 	uint16_t next_tsih;
 	unsigned max_clients, nr_conns;
 	struct list_head conns, reap;
+	uint64_t stall_until;
+	struct timer stall_timer;
 	struct task reap_task, accept_task;
 	struct iscsi_target_stats st;
 };
@@ -1068,6 +1071,15 @@ static int rx_pdu(struct iscsi_tconn *c)
 	return 1;
 }
 
+static bool tgt_stalled(struct iscsi_target *tgt)
+{
+	if (host_now(tgt->host) >= tgt->stall_until)
+		return false;
+	if (!timer_armed(&tgt->stall_timer))
+		timer_arm(tgt->host->loop, &tgt->stall_timer, tgt->stall_until);
+	return true;
+}
+
 /* queue the next PDU some task has to send, round robin: false if none */
 static bool conn_send_one(struct iscsi_tconn *c)
 {
@@ -1105,6 +1117,8 @@ static void conn_run(struct iscsi_tconn *c)
 			conn_kill(c, false);
 			return;
 		}
+		if (tgt_stalled(c->tgt))
+			return;
 		if (conn_send_one(c))
 			continue;
 		if (rx_pdu(c) <= 0)
@@ -1203,6 +1217,29 @@ static void tgt_listen_readable(struct sock *sk)
 static const struct sock_ops tgt_listen_ops = { .readable =
 							tgt_listen_readable };
 
+static void tgt_unstall(struct timer *t)
+{
+	struct iscsi_target *tgt =
+		container_of(t, struct iscsi_target, stall_timer);
+	struct iscsi_tconn *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &tgt->conns, node)
+		conn_run(c);
+}
+
+void iscsi_target_set_stall(struct iscsi_target *tgt, uint64_t until_ns)
+{
+	uint64_t now = host_now(tgt->host);
+
+	tgt->stall_until = until_ns;
+	timer_cancel(tgt->host->loop, &tgt->stall_timer);
+	if (until_ns > now)
+		counter_inc(&tgt->st.stalls);
+	/* ending a stall early also resumes what it held */
+	timer_arm(tgt->host->loop, &tgt->stall_timer,
+		  until_ns > now ? until_ns : now);
+}
+
 static void tgt_stats(struct iscsi_target *tgt, bool add)
 {
 	struct stats *s = &tgt->host->stats;
@@ -1244,6 +1281,7 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 					      TGT_DEFAULT_CLIENTS;
 	list_init(&tgt->conns);
 	list_init(&tgt->reap);
+	timer_init(&tgt->stall_timer, tgt_unstall);
 	task_init(&tgt->reap_task, tgt_reap);
 	task_init(&tgt->accept_task, tgt_accept);
 	tgt->listener = tcp_socket(net, &tgt_listen_ops, tgt);
@@ -1273,6 +1311,7 @@ void iscsi_target_destroy(struct iscsi_target *tgt)
 {
 	struct loop *l = tgt->host->loop;
 
+	timer_cancel(l, &tgt->stall_timer);
 	task_cancel(l, &tgt->reap_task);
 	task_cancel(l, &tgt->accept_task);
 	tcp_close(tgt->listener);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "block/aoe.h"
+#include "block/iscsi.h"
+#include "block/iscsi_client.h"
 #include "block/nbd.h"
 #include "core/log.h"
 #include "net/net.h"
@@ -59,6 +61,7 @@ struct world {
 	struct blk_store store;
 	struct nbd_server *nbd;
 	struct aoe_target *aoe;
+	struct iscsi_target *iscsi;
 	struct blkdev *bd;
 	int ready_err;
 	bool ready, done, fired;
@@ -67,6 +70,7 @@ struct world {
 	struct timer sampler;
 	struct nbd_server_config nbd_cfg;
 	struct aoe_target_config aoe_cfg;
+	struct iscsi_target_config iscsi_cfg;
 	struct fstate fst[FAULT_EVENTS_MAX];
 	unsigned active[FK_NR]; /* windows of each kind now open */
 	uint64_t base_latency;
@@ -77,7 +81,7 @@ struct world {
 
 const char *scn_proto_name(enum scn_proto p)
 {
-	return p == SCN_AOE ? "aoe" : "nbd";
+	return p == SCN_AOE ? "aoe" : p == SCN_ISCSI ? "iscsi" : "nbd";
 }
 
 static int whost_init(struct world *w, struct whost *h, const char *name,
@@ -188,6 +192,10 @@ static int server_start(struct world *w)
 		w->aoe = aoe_target_create(w->server.net, &w->aoe_cfg);
 		return w->aoe ? 0 : -ENOMEM;
 	}
+	if (w->s->proto == SCN_ISCSI) {
+		w->iscsi = iscsi_target_create(w->server.net, &w->iscsi_cfg);
+		return w->iscsi ? 0 : -ENOMEM;
+	}
 	w->nbd = nbd_server_create(w->server.net, &w->nbd_cfg);
 	return w->nbd ? 0 : -ENOMEM;
 }
@@ -198,8 +206,11 @@ static void server_crash(struct world *w)
 		aoe_target_destroy(w->aoe);
 	if (w->nbd)
 		nbd_server_destroy(w->nbd);
+	if (w->iscsi)
+		iscsi_target_destroy(w->iscsi);
 	w->aoe = NULL;
 	w->nbd = NULL;
+	w->iscsi = NULL;
 }
 
 /*
@@ -239,6 +250,7 @@ static int world_storage(struct world *w, uint64_t bytes)
 						 .dev = &w->server.dev,
 						 .store = &w->store };
 	w->nbd_cfg = (struct nbd_server_config){ .store = &w->store };
+	w->iscsi_cfg = (struct iscsi_target_config){ .store = &w->store };
 	err = server_start(w);
 	if (err)
 		return err;
@@ -248,6 +260,18 @@ static int world_storage(struct world *w, uint64_t bytes)
 						.dev = &w->client.dev };
 		return aoe_client_create(w->client.net, &cc, on_ready, w,
 					 &w->bd);
+	}
+	if (w->s->proto == SCN_ISCSI) {
+		/* a lost target is found by pings as soon as NBD's
+		 * keepalive finds it (2 s idle, then probes) */
+		struct iscsi_client_config ic = {
+			.ip = SERVER_IP,
+			.target = ISCSI_DEFAULT_IQN,
+			.task_timeout_ns = 6000000000ull,
+		};
+
+		return iscsi_client_create(w->client.net, &ic, on_ready, w,
+					   &w->bd);
 	}
 	struct nbd_client_config cc = { .ip = SERVER_IP };
 	return nbd_client_create(w->client.net, &cc, on_ready, w, &w->bd);
@@ -356,6 +380,8 @@ static void fault_begin(struct fstate *f)
 			nbd_server_set_stall(w->nbd, until);
 		if (w->aoe)
 			aoe_target_set_stall(w->aoe, until);
+		if (w->iscsi)
+			iscsi_target_set_stall(w->iscsi, until);
 		w->r->stalls++;
 		break;
 	case FK_RESTART:
@@ -405,7 +431,7 @@ static void fault_end(struct fstate *f)
 		 */
 		break;
 	case FK_RESTART:
-		if (!w->nbd && !w->aoe && server_start(w))
+		if (!w->nbd && !w->aoe && !w->iscsi && server_start(w))
 			lb_err(&w->server.host->log,
 			       "scenario: the server could not restart");
 		break;
@@ -651,6 +677,8 @@ static bool world_teardown(struct world *w)
 	if (w->bd) {
 		if (w->s->proto == SCN_AOE)
 			aoe_client_destroy(w->bd);
+		else if (w->s->proto == SCN_ISCSI)
+			iscsi_client_destroy(w->bd);
 		else
 			nbd_client_destroy(w->bd);
 	}
@@ -658,6 +686,8 @@ static bool world_teardown(struct world *w)
 		aoe_target_destroy(w->aoe);
 	if (w->nbd)
 		nbd_server_destroy(w->nbd);
+	if (w->iscsi)
+		iscsi_target_destroy(w->iscsi);
 	/* let closing connections finish before the stacks go */
 	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull);
 	w->r->rsv_used_after = w->client.mm->root.used.v;

@@ -30,6 +30,7 @@
 enum scn_proto {
 	SCN_NBD,
 	SCN_AOE,
+	SCN_ISCSI,
 };
 
 const char *scn_proto_name(enum scn_proto p);

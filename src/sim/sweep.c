@@ -30,6 +30,10 @@ const struct sim_scn sim_scenarios[] = {
 	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC },
 	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC },
 	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC },
+	{ "swap-iscsi", VM_WL_SWAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC },
+	{ "mmap-iscsi", VM_WL_MMAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC },
+	{ "write-iscsi", VM_WL_WRITE, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 1 * SEC },
+	{ "mixed-iscsi", VM_WL_MIXED, SCN_ISCSI, 8 * MIB, 3, 20 * SEC, 2 * SEC },
 };
 const unsigned sim_nr_scenarios = ARRAY_SIZE(sim_scenarios);
 

@@ -23,7 +23,7 @@ static void usage(FILE *out)
 		"                    [--twice-every N] [--sites [--max-sites N]] [--bench]\n"
 		"                    [--verbose]\n"
 		"\n"
-		"Runs whole worlds (client with pager and workload, NBD or AoE server,\n"
+		"Runs whole worlds (client with pager and workload, NBD, AoE or iSCSI server,\n"
 		"noise host, simulated switch) in virtual time, one per seed, with a\n"
 		"fault schedule drawn from the seed, and checks after each: forward\n"
 		"progress within a bound derived from the schedule, data integrity (no\n"
