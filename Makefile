@@ -79,7 +79,8 @@ sim-long: build
 	./$(BUILD)/lifeboat sim --seeds $(SIM_SEEDS) --first-seed 100000 \
 		--json $(BUILD)/sim-long.json
 	@for s in swap-nbd swap-aoe mmap-nbd mmap-aoe write-nbd write-aoe \
-		mixed-nbd mixed-aoe swap-nfs mmap-nfs write-nfs mixed-nfs; do \
+		mixed-nbd mixed-aoe swap-nfs mmap-nfs write-nfs mixed-nfs \
+		swap-iscsi mmap-iscsi write-iscsi mixed-iscsi; do \
 		./$(BUILD)/lifeboat sim --sites --scenario $$s || exit 1; \
 	done
 

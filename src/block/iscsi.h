@@ -7,12 +7,14 @@
  * 10/12/16, UNMAP, SYNCHRONIZE CACHE 10/16, MODE SENSE 6/10 and REPORT
  * LUNS; anything else is answered CHECK CONDITION, ILLEGAL REQUEST.
  *
- * Memory: a connection is one kmalloc'd struct and two pages, taken when
+ * Memory: a connection is one kmalloc'd struct and four pages, taken when
  * it is accepted (MM_ATOMIC, refused when they are not there), nothing
  * after.  Its state is bounded whatever the initiator does: the target
  * declares MaxRecvDataSegmentLength = one page, so a whole PDU's data fits
- * the receive page; it opens a command window of one (MaxCmdSN =
- * ExpCmdSN), so at most one task exists per connection; write data is
+ * the receive page; its command window (MaxCmdSN) offers only the free
+ * slots of 32 in the task page, and the one command at a time whose data
+ * cannot stream keeps it in the hold page (another meanwhile gets TASK SET
+ * FULL); each write's data is
  * solicited by R2T one burst at a time and goes to the store PDU by PDU;
  * read data is sent one page-sized Data-In PDU at a time as TCP's send
  * buffer drains, and no PDU is read while one is being sent.  ERL 0: a
@@ -44,5 +46,10 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 					 const struct iscsi_target_config *cfg);
 /* Closes the listener and every connection. */
 void iscsi_target_destroy(struct iscsi_target *t);
+/*
+ * Hold every PDU (and login step) until host time @until_ns: the
+ * simulator's server stall.  Connections stay open; TCP keeps acking.
+ */
+void iscsi_target_set_stall(struct iscsi_target *t, uint64_t until_ns);
 
 #endif

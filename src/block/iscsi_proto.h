@@ -87,6 +87,7 @@
 #define SCSI_GOOD 0x00
 #define SCSI_CHECK_CONDITION 0x02
 #define SCSI_BUSY 0x08
+#define SCSI_TASK_SET_FULL 0x28
 
 /* Sense keys. */
 #define SCSI_SENSE_NO_SENSE 0x0

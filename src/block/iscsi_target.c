@@ -8,8 +8,15 @@
  * A connection alternates strictly between sending one PDU and reading
  * one: a PDU is read whole (header, then data into the receive page) and
  * handled, and nothing more is read until every PDU that handling queued
- * is with TCP.  So an initiator that never reads stalls only itself, and
- * the state per connection is the struct and its two pages.
+ * is with TCP.  So an initiator that never reads stalls only itself.
+ *
+ * Up to TGT_WINDOW commands are in flight per connection (MaxCmdSN offers
+ * only free task slots), each with its own R2T/Data-Out or Data-In state.
+ * The slots live in a page taken at accept, so the state per connection
+ * is fixed: the struct, its receive and send pages, the task page and one
+ * hold page for the data of a command that cannot stream (INQUIRY, MODE
+ * SENSE, UNMAP, WRITE SAME...); a second such command while the hold page
+ * is taken gets TASK SET FULL.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@
 #define TGT_DEFAULT_CLIENTS 8
 #define TGT_MRDSL TSCSI_BUF /* what we accept per PDU: one page */
 #define TGT_TPGT 1
+#define TGT_WINDOW 32u /* commands in flight per connection */
 
 // clang-format off
 #define ISCSI_TARGET_STATS(X) \
@@ -32,6 +40,8 @@
 	X(login_rejects) \
 	X(discoveries) \
 	X(commands) \
+	X(tasks_overlapped) \
+	X(task_set_full) \
 	X(check_conditions) \
 	X(r2ts) \
 	X(data_in_pdus) \
@@ -43,7 +53,8 @@
 	X(proto_errors) \
 	X(digest_errors) \
 	X(bytes_read) \
-	X(bytes_written)
+	X(bytes_written) \
+	X(stalls)
 // clang-format on
 
 #define TGT_STAT_FIELD(name) struct counter name;
@@ -70,6 +81,8 @@ struct iscsi_target {
 	uint16_t next_tsih;
 	unsigned max_clients, nr_conns;
 	struct list_head conns, reap;
+	uint64_t stall_until;
+	struct timer stall_timer;
 	struct task reap_task, accept_task;
 	struct iscsi_target_stats st;
 };
@@ -81,6 +94,18 @@ enum tconn_task {
 	TASK_DATA_OUT, /* waiting for Data-Out of the current burst */
 	TASK_STATUS, /* the SCSI Response to send */
 };
+
+struct tgt_task {
+	enum tconn_task state;
+	bool held; /* its data is in the hold page */
+	struct tscsi_task t;
+	uint32_t itt, edtl, got, sent, datasn, r2tsn, ttt;
+	uint32_t burst_end; /* the current R2T's end offset */
+};
+
+_Static_assert(TGT_WINDOW * sizeof(struct tgt_task) <= TSCSI_BUF &&
+		       TGT_WINDOW <= 32,
+	       "the task slots fit the task page and the busy mask");
 
 struct iscsi_tconn {
 	struct list_head node;
@@ -108,16 +133,15 @@ struct iscsi_tconn {
 	uint32_t tx_hdr_len, tx_data_len, tx_trl_len, tx_sent;
 	bool tx_busy;
 
-	/* the one task */
-	enum tconn_task task;
-	struct tscsi_task t;
-	bool lu_ok;
-	uint32_t itt, edtl, got, sent, datasn, r2tsn, ttt;
-	uint32_t burst_end; /* the current R2T's end offset */
+	/* the tasks: TGT_WINDOW slots in the task page */
+	struct tgt_task *tasks;
+	uint32_t busy_mask; /* slots in use */
+	unsigned nr_tasks, next_run; /* next_run: round robin among them */
+	bool hold_busy;
 	uint32_t next_ttt;
 
-	struct page *rx_page, *tx_page;
-	uint8_t *rx, *tx; /* one page each */
+	struct page *rx_page, *tx_page, *task_page, *hold_page;
+	uint8_t *rx, *tx, *hold; /* one page each */
 };
 
 _Static_assert(sizeof(struct iscsi_tconn) <= 2048 &&
@@ -155,6 +179,8 @@ static void conn_free(struct iscsi_tconn *c)
 		tcp_close(c->tp);
 	mm_page_put(tgt->mm, c->rx_page);
 	mm_page_put(tgt->mm, c->tx_page);
+	mm_page_put(tgt->mm, c->task_page);
+	mm_page_put(tgt->mm, c->hold_page);
 	mm_kfree(tgt->mm, c);
 	tgt->nr_conns--;
 }
@@ -267,8 +293,10 @@ static void rsp_sns(struct iscsi_tconn *c, struct iscsi_bhs *h, bool status)
 {
 	h->w[ISCSI_W_STATSN] = status ? c->stat_sn++ : c->stat_sn;
 	h->w[ISCSI_W_EXPCMDSN] = c->exp_cmdsn;
-	/* a window of one command: at most one task per connection */
-	h->w[ISCSI_W_MAXCMDSN] = c->exp_cmdsn;
+	/* the window is the free task slots; it never shrinks, as a
+	 * command arriving takes one slot and moves ExpCmdSN by one */
+	LB_ASSERT(c->nr_tasks <= TGT_WINDOW);
+	h->w[ISCSI_W_MAXCMDSN] = c->exp_cmdsn + (TGT_WINDOW - c->nr_tasks) - 1;
 }
 
 static void tx_reject(struct iscsi_tconn *c, uint8_t reason)
@@ -526,12 +554,56 @@ static void handle_text(struct iscsi_tconn *c)
 
 /* ---- tasks ---------------------------------------------------------------- */
 
-static void task_status(struct iscsi_tconn *c)
+static unsigned task_index(struct iscsi_tconn *c, struct tgt_task *k)
 {
-	struct tscsi_task *t = &c->t;
+	return (unsigned)(k - c->tasks);
+}
+
+static struct tgt_task *task_get(struct iscsi_tconn *c)
+{
+	for (unsigned i = 0; i < TGT_WINDOW; i++) {
+		if (!(c->busy_mask & (1u << i))) {
+			struct tgt_task *k = &c->tasks[i];
+
+			memset(k, 0, sizeof(*k));
+			c->busy_mask |= 1u << i;
+			c->nr_tasks++;
+			return k;
+		}
+	}
+	return NULL;
+}
+
+/* the task is over: its slot (and the hold page, if it had it) are free */
+static void task_put(struct iscsi_tconn *c, struct tgt_task *k)
+{
+	unsigned i = task_index(c, k);
+
+	LB_ASSERT(c->busy_mask & (1u << i));
+	LB_ASSERT(c->nr_tasks > 0);
+	if (k->held) {
+		LB_ASSERT(c->hold_busy);
+		c->hold_busy = false;
+	}
+	k->state = TASK_NONE;
+	c->busy_mask &= ~(1u << i);
+	c->nr_tasks--;
+}
+
+static struct tgt_task *task_by_itt(struct iscsi_tconn *c, uint32_t itt)
+{
+	for (unsigned i = 0; i < TGT_WINDOW; i++)
+		if ((c->busy_mask & (1u << i)) && c->tasks[i].itt == itt)
+			return &c->tasks[i];
+	return NULL;
+}
+
+static void task_status(struct iscsi_tconn *c, struct tgt_task *k)
+{
+	struct tscsi_task *t = &k->t;
 	struct iscsi_bhs h = { .op = ISCSI_OP_SCSI_RSP,
 			       .flags = ISCSI_FLAG_FINAL,
-			       .itt = c->itt };
+			       .itt = k->itt };
 	uint32_t len = 0, moved = t->xfer;
 
 	h.b3 = t->status;
@@ -541,123 +613,172 @@ static void task_status(struct iscsi_tconn *c)
 		len = 2 + scsi_sense_build(c->tx + 2, t->sense_key, t->asc);
 		moved = 0;
 	}
+	if (t->status == SCSI_TASK_SET_FULL)
+		moved = 0;
 	/* a residual is how the EDTL compares with what the CDB moved */
-	if (t->status == SCSI_GOOD && moved != c->edtl) {
-		h.flags |= moved < c->edtl ? ISCSI_FLAG_UNDER : ISCSI_FLAG_OVER;
-		h.w[ISCSI_W_RESIDUAL] = moved < c->edtl ? c->edtl - moved :
-							  moved - c->edtl;
+	if (t->status == SCSI_GOOD && moved != k->edtl) {
+		h.flags |= moved < k->edtl ? ISCSI_FLAG_UNDER : ISCSI_FLAG_OVER;
+		h.w[ISCSI_W_RESIDUAL] = moved < k->edtl ? k->edtl - moved :
+							  moved - k->edtl;
 	}
 	/* ExpDataSN: the R2Ts of a write, the Data-In PDUs of a read */
-	h.w[ISCSI_W_DATASN] = c->r2tsn ? c->r2tsn : c->datasn;
+	h.w[ISCSI_W_DATASN] = k->r2tsn ? k->r2tsn : k->datasn;
+	task_put(c, k);
 	rsp_sns(c, &h, true);
 	tx_pdu(c, &h, c->tx, len);
-	c->task = TASK_NONE;
 }
 
 /* the next Data-In PDU; the last carries GOOD status */
-static void task_data_in(struct iscsi_tconn *c)
+static void task_data_in(struct iscsi_tconn *c, struct tgt_task *k)
 {
 	struct iscsi_target *tgt = c->tgt;
-	struct tscsi_task *t = &c->t;
-	uint32_t total = t->xfer < c->edtl ? t->xfer : c->edtl;
-	uint32_t n = total - c->sent, cap = c->p.max_xmit_dsl;
-	struct iscsi_bhs h = { .op = ISCSI_OP_DATA_IN, .itt = c->itt };
+	struct tscsi_task *t = &k->t;
+	uint32_t total = t->xfer < k->edtl ? t->xfer : k->edtl;
+	uint32_t n = total - k->sent, cap = c->p.max_xmit_dsl;
+	struct iscsi_bhs h = { .op = ISCSI_OP_DATA_IN, .itt = k->itt };
+	const uint8_t *data;
 
 	if (cap > TSCSI_BUF)
 		cap = TSCSI_BUF;
 	if (n > cap)
 		n = cap;
 	if (t->kind == TSCSI_READ) {
-		if (store_read(tgt->lu.store, t->off + c->sent, c->tx, n)) {
+		if (store_read(tgt->lu.store, t->off + k->sent, c->tx, n)) {
 			/* before any data went out this is a clean error */
-			if (!c->sent) {
+			if (!k->sent) {
 				tscsi_check(t, SCSI_SENSE_MEDIUM_ERROR,
 					    SCSI_ASC_UNRECOVERED_READ);
-				task_status(c);
+				task_status(c, k);
 				return;
 			}
 			conn_malformed(c, "store read failed mid-transfer");
 			return;
 		}
 		counter_add(&tgt->st.bytes_read, n);
+		data = c->tx;
+	} else {
+		/* TSCSI_DONE data waits in the hold page from offset 0 */
+		LB_ASSERT(k->held);
+		data = c->hold + k->sent;
 	}
-	/* TSCSI_DONE data is already in tx[] from offset 0 */
 	h.lun = iscsi_lun_encode(tgt->lu.lun);
 	h.w[ISCSI_W_TTT] = ISCSI_RSVD_TAG;
-	h.w[ISCSI_W_DATASN] = c->datasn++;
-	h.w[ISCSI_W_OFFSET] = c->sent;
+	h.w[ISCSI_W_DATASN] = k->datasn++;
+	h.w[ISCSI_W_OFFSET] = k->sent;
 	counter_inc(&tgt->st.data_in_pdus);
-	c->sent += n;
-	if (c->sent == total) {
+	k->sent += n;
+	if (k->sent == total) {
 		h.flags = ISCSI_FLAG_FINAL | ISCSI_DATA_STATUS;
 		h.b3 = SCSI_GOOD;
-		if (t->xfer != c->edtl) {
-			h.flags |= t->xfer < c->edtl ? ISCSI_FLAG_UNDER :
+		if (t->xfer != k->edtl) {
+			h.flags |= t->xfer < k->edtl ? ISCSI_FLAG_UNDER :
 						       ISCSI_FLAG_OVER;
-			h.w[ISCSI_W_RESIDUAL] = t->xfer < c->edtl ?
-							c->edtl - t->xfer :
-							t->xfer - c->edtl;
+			h.w[ISCSI_W_RESIDUAL] = t->xfer < k->edtl ?
+							k->edtl - t->xfer :
+							t->xfer - k->edtl;
 		}
+		/* the hold page stays put until this PDU is sent: nothing
+		 * is read (so nothing prepared) before tx_flush is done */
+		task_put(c, k);
 		rsp_sns(c, &h, true);
-		c->task = TASK_NONE;
 	} else {
 		rsp_sns(c, &h, false);
 	}
-	tx_pdu(c, &h, t->kind == TSCSI_READ ? c->tx : c->tx + c->sent - n, n);
+	tx_pdu(c, &h, data, n);
 }
 
-static void task_r2t(struct iscsi_tconn *c)
+static void task_r2t(struct iscsi_tconn *c, struct tgt_task *k)
 {
-	uint32_t want = c->edtl - c->got;
+	uint32_t want = k->edtl - k->got;
 	struct iscsi_bhs h = { .op = ISCSI_OP_R2T,
 			       .flags = ISCSI_FLAG_FINAL,
-			       .itt = c->itt };
+			       .itt = k->itt };
 
 	if (want > c->p.max_burst)
 		want = c->p.max_burst;
-	c->ttt = ++c->next_ttt == ISCSI_RSVD_TAG ? ++c->next_ttt : c->next_ttt;
-	c->burst_end = c->got + want;
-	c->datasn = 0;
+	k->ttt = ++c->next_ttt == ISCSI_RSVD_TAG ? ++c->next_ttt : c->next_ttt;
+	k->burst_end = k->got + want;
+	k->datasn = 0;
 	h.lun = iscsi_lun_encode(c->tgt->lu.lun);
-	h.w[ISCSI_W_TTT] = c->ttt;
-	h.w[ISCSI_W_DATASN] = c->r2tsn++;
-	h.w[ISCSI_W_OFFSET] = c->got;
+	h.w[ISCSI_W_TTT] = k->ttt;
+	h.w[ISCSI_W_DATASN] = k->r2tsn++;
+	h.w[ISCSI_W_OFFSET] = k->got;
 	h.w[ISCSI_W_DDTL] = want;
 	rsp_sns(c, &h, false);
 	counter_inc(&c->tgt->st.r2ts);
 	tx_pdu(c, &h, NULL, 0);
-	c->task = TASK_DATA_OUT;
+	k->state = TASK_DATA_OUT;
 }
 
 /* every solicited byte is in: finish and answer */
-static void task_data_done(struct iscsi_tconn *c)
+static void task_data_done(struct iscsi_tconn *c, struct tgt_task *k)
 {
 	struct iscsi_target *tgt = c->tgt;
 
-	if (c->t.kind == TSCSI_WRITE && c->t.status == SCSI_GOOD)
+	if (k->t.kind == TSCSI_WRITE && k->t.status == SCSI_GOOD)
 		counter_add(&tgt->st.bytes_written,
-			    c->t.xfer < c->edtl ? c->t.xfer : c->edtl);
-	tscsi_finish(&tgt->lu, &c->t, c->tx);
-	c->task = TASK_STATUS;
+			    k->t.xfer < k->edtl ? k->t.xfer : k->edtl);
+	tscsi_finish(&tgt->lu, &k->t, k->held ? c->hold : c->tx);
+	k->state = TASK_STATUS;
+}
+
+/*
+ * Commands whose data streams straight between the PDUs and the store
+ * (or that move none) need no buffer of their own; the rest (INQUIRY,
+ * MODE SENSE, UNMAP, WRITE SAME...) keep their data in the one hold page.
+ */
+static bool cdb_streams(uint8_t op)
+{
+	switch (op) {
+	case SCSI_TEST_UNIT_READY:
+	case SCSI_READ_10:
+	case SCSI_READ_12:
+	case SCSI_READ_16:
+	case SCSI_WRITE_10:
+	case SCSI_WRITE_12:
+	case SCSI_WRITE_16:
+	case SCSI_VERIFY_10:
+	case SCSI_VERIFY_12:
+	case SCSI_VERIFY_16:
+	case SCSI_SYNC_CACHE_10:
+	case SCSI_SYNC_CACHE_16:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void handle_scsi_cmd(struct iscsi_tconn *c)
 {
 	struct iscsi_target *tgt = c->tgt;
 	struct iscsi_bhs *b = &c->bhs;
-	struct tscsi_task *t = &c->t;
+	struct tgt_task *k;
+	struct tscsi_task *t;
 	int lun = iscsi_lun_decode(b->lun);
-	bool want_out;
+	bool want_out, streams = cdb_streams(b->cdb[0]);
+	uint8_t *buf;
 
 	if (c->discovery) {
 		conn_malformed(c, "SCSI command in a discovery session");
 		return;
 	}
-	if (c->task != TASK_NONE || b->immediate ||
-	    b->w[ISCSI_W_CMDSN] != c->exp_cmdsn) {
-		conn_malformed(c, "SCSI command outside the window of one");
+	if (b->immediate || b->w[ISCSI_W_CMDSN] != c->exp_cmdsn) {
+		conn_malformed(c, "SCSI command out of CmdSN order");
 		return;
 	}
+	if (task_by_itt(c, b->itt)) {
+		conn_malformed(c, "SCSI command reuses a task's ITT");
+		return;
+	}
+	/* MaxCmdSN only ever offered free slots: none left is a violation */
+	k = task_get(c);
+	if (!k) {
+		conn_malformed(c, "SCSI command beyond MaxCmdSN");
+		return;
+	}
+	t = &k->t;
+	if (c->nr_tasks > 1)
+		counter_inc(&tgt->st.tasks_overlapped);
 	if (!(b->flags & ISCSI_FLAG_FINAL)) {
 		/* InitialR2T=Yes always: unsolicited Data-Out is illegal */
 		conn_malformed(c, "unsolicited Data-Out announced");
@@ -665,76 +786,90 @@ static void handle_scsi_cmd(struct iscsi_tconn *c)
 	}
 	c->exp_cmdsn++;
 	counter_inc(&tgt->st.commands);
-	c->itt = b->itt;
-	c->edtl = b->w[ISCSI_W_EDTL];
-	c->got = c->sent = c->datasn = c->r2tsn = 0;
+	k->itt = b->itt;
+	k->edtl = b->w[ISCSI_W_EDTL];
 	memcpy(t->cdb, b->cdb, 16);
-	tscsi_prepare(lun == (int)tgt->lu.lun ? &tgt->lu : NULL, t, c->tx);
+	if (!streams && c->hold_busy) {
+		/* another buffered command holds the page: retry later */
+		t->status = SCSI_TASK_SET_FULL;
+		counter_inc(&tgt->st.task_set_full);
+		k->state = TASK_STATUS;
+		return;
+	}
+	if (!streams) {
+		k->held = true;
+		c->hold_busy = true;
+	}
+	/* a streaming command writes nothing to buf; tx is idle here */
+	buf = k->held ? c->hold : c->tx;
+	tscsi_prepare(lun == (int)tgt->lu.lun ? &tgt->lu : NULL, t, buf);
 	want_out = t->kind == TSCSI_WRITE || t->kind == TSCSI_VERIFY ||
 		   t->kind == TSCSI_PARAM;
 	if (b->dlen) {
 		/* immediate data: only for a write, within FirstBurstLength */
 		if (!(b->flags & ISCSI_CMD_WRITE) || !c->p.immediate_data ||
-		    b->dlen > c->p.first_burst || b->dlen > c->edtl) {
+		    b->dlen > c->p.first_burst || b->dlen > k->edtl) {
 			conn_malformed(c, "bad immediate data");
 			return;
 		}
 		if (want_out)
-			tscsi_data_out(&tgt->lu, t, 0, c->rx, b->dlen, c->tx,
+			tscsi_data_out(&tgt->lu, t, 0, c->rx, b->dlen, buf,
 				       c->tx);
-		c->got = b->dlen;
+		k->got = b->dlen;
 	}
 	if (want_out && t->status == SCSI_GOOD) {
-		uint32_t need = t->xfer < c->edtl ? t->xfer : c->edtl;
+		uint32_t need = t->xfer < k->edtl ? t->xfer : k->edtl;
 
 		if (!(b->flags & ISCSI_CMD_WRITE) && need) {
 			tscsi_check(t, SCSI_SENSE_ILLEGAL_REQUEST,
 				    SCSI_ASC_INVALID_FIELD_IN_CDB);
-			c->task = TASK_STATUS;
+			k->state = TASK_STATUS;
 			return;
 		}
 		/* solicit the whole EDTL so the initiator's view is done */
-		c->task = c->got < c->edtl ? TASK_R2T : TASK_STATUS;
-		if (c->task == TASK_STATUS)
-			task_data_done(c);
+		if (k->got < k->edtl)
+			k->state = TASK_R2T;
+		else
+			task_data_done(c, k);
 		return;
 	}
 	if (t->status == SCSI_GOOD && (t->kind == TSCSI_READ || t->in_len) &&
-	    t->xfer && c->edtl && (b->flags & ISCSI_CMD_READ)) {
-		c->task = TASK_DATA_IN;
+	    t->xfer && k->edtl && (b->flags & ISCSI_CMD_READ)) {
+		k->state = TASK_DATA_IN;
 		return;
 	}
-	c->task = TASK_STATUS;
+	k->state = TASK_STATUS;
 }
 
 static void handle_data_out(struct iscsi_tconn *c)
 {
 	struct iscsi_bhs *b = &c->bhs;
 	uint32_t off = b->w[ISCSI_W_OFFSET];
+	struct tgt_task *k = task_by_itt(c, b->itt);
 
 	counter_inc(&c->tgt->st.data_out_pdus);
-	if (c->task != TASK_DATA_OUT || b->itt != c->itt ||
-	    b->w[ISCSI_W_TTT] != c->ttt) {
+	if (!k || k->state != TASK_DATA_OUT || b->w[ISCSI_W_TTT] != k->ttt) {
 		conn_malformed(c, "Data-Out for no outstanding R2T");
 		return;
 	}
-	if (b->w[ISCSI_W_DATASN] != c->datasn || off != c->got ||
-	    b->dlen > c->burst_end - c->got) {
+	if (b->w[ISCSI_W_DATASN] != k->datasn || off != k->got ||
+	    b->dlen > k->burst_end - k->got) {
 		conn_malformed(c, "Data-Out out of order or beyond the R2T");
 		return;
 	}
-	c->datasn++;
-	tscsi_data_out(&c->tgt->lu, &c->t, off, c->rx, b->dlen, c->tx, c->tx);
-	c->got += b->dlen;
+	k->datasn++;
+	tscsi_data_out(&c->tgt->lu, &k->t, off, c->rx, b->dlen,
+		       k->held ? c->hold : c->tx, c->tx);
+	k->got += b->dlen;
 	if (b->flags & ISCSI_FLAG_FINAL) {
-		if (c->got != c->burst_end) {
+		if (k->got != k->burst_end) {
 			conn_malformed(c, "Data-Out burst ended short");
 			return;
 		}
-		if (c->got == c->edtl)
-			task_data_done(c);
+		if (k->got == k->edtl)
+			task_data_done(c, k);
 		else
-			c->task = TASK_R2T;
+			k->state = TASK_R2T;
 	}
 }
 
@@ -768,6 +903,7 @@ static void handle_tmf(struct iscsi_tconn *c)
 {
 	struct iscsi_bhs *b = &c->bhs, h = { .op = ISCSI_OP_TMF_RSP };
 	uint8_t fn = b->flags & 0x7f;
+	struct tgt_task *k;
 
 	counter_inc(&c->tgt->st.tmfs);
 	if (!b->immediate) {
@@ -780,9 +916,10 @@ static void handle_tmf(struct iscsi_tconn *c)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.itt = b->itt;
 	switch (fn) {
-	case 1: /* ABORT TASK: the task is ours only while data is due */
-		if (c->task != TASK_NONE && b->w[ISCSI_W_TTT] == c->itt) {
-			c->task = TASK_NONE;
+	case 1: /* ABORT TASK: the task is ours while it is in a slot */
+		k = task_by_itt(c, b->w[ISCSI_W_TTT]);
+		if (k) {
+			task_put(c, k);
 			h.b2 = 0;
 		} else {
 			h.b2 = 1; /* task does not exist */
@@ -792,7 +929,9 @@ static void handle_tmf(struct iscsi_tconn *c)
 	case 3:
 	case 5:
 	case 6:
-		c->task = TASK_NONE;
+		for (unsigned i = 0; i < TGT_WINDOW; i++)
+			if (c->busy_mask & (1u << i))
+				task_put(c, &c->tasks[i]);
 		h.b2 = 0;
 		break;
 	default:
@@ -932,6 +1071,43 @@ static int rx_pdu(struct iscsi_tconn *c)
 	return 1;
 }
 
+static bool tgt_stalled(struct iscsi_target *tgt)
+{
+	if (host_now(tgt->host) >= tgt->stall_until)
+		return false;
+	if (!timer_armed(&tgt->stall_timer))
+		timer_arm(tgt->host->loop, &tgt->stall_timer, tgt->stall_until);
+	return true;
+}
+
+/* queue the next PDU some task has to send, round robin: false if none */
+static bool conn_send_one(struct iscsi_tconn *c)
+{
+	for (unsigned n = 0; n < TGT_WINDOW && c->busy_mask; n++) {
+		unsigned i = (c->next_run + n) % TGT_WINDOW;
+		struct tgt_task *k = &c->tasks[i];
+
+		if (!(c->busy_mask & (1u << i)))
+			continue;
+		c->next_run = (i + 1) % TGT_WINDOW;
+		switch (k->state) {
+		case TASK_DATA_IN:
+			task_data_in(c, k);
+			return true;
+		case TASK_R2T:
+			task_r2t(c, k);
+			return true;
+		case TASK_STATUS:
+			task_status(c, k);
+			return true;
+		case TASK_NONE:
+		case TASK_DATA_OUT:
+			break;
+		}
+	}
+	return false;
+}
+
 static void conn_run(struct iscsi_tconn *c)
 {
 	while (!c->dead) {
@@ -941,20 +1117,10 @@ static void conn_run(struct iscsi_tconn *c)
 			conn_kill(c, false);
 			return;
 		}
-		switch (c->task) {
-		case TASK_DATA_IN:
-			task_data_in(c);
+		if (tgt_stalled(c->tgt))
+			return;
+		if (conn_send_one(c))
 			continue;
-		case TASK_R2T:
-			task_r2t(c);
-			continue;
-		case TASK_STATUS:
-			task_status(c);
-			continue;
-		case TASK_NONE:
-		case TASK_DATA_OUT:
-			break;
-		}
 		if (rx_pdu(c) <= 0)
 			return;
 		handle_pdu(c);
@@ -994,18 +1160,21 @@ static void tgt_accept(struct task *task)
 
 	while ((tp = tcp_accept(tgt->listener))) {
 		struct iscsi_tconn *c = NULL;
-		struct page *rx = NULL, *tx = NULL;
+		struct page *pg[4] = { NULL };
+		unsigned np = 0;
 
 		if (tgt->nr_conns < tgt->max_clients) {
 			c = mm_kmalloc(tgt->mm, sizeof(*c), MM_ATOMIC | MM_ZERO,
 				       NULL);
-			rx = c ? mm_page_alloc(tgt->mm, MM_ATOMIC, NULL) : NULL;
-			tx = rx ? mm_page_alloc(tgt->mm, MM_ATOMIC, NULL) :
-				  NULL;
+			/* rx, tx, the task slots and the hold page */
+			while (c && np < 4 &&
+			       (pg[np] = mm_page_alloc(tgt->mm, MM_ATOMIC,
+						       NULL)))
+				np++;
 		}
-		if (!tx) {
-			if (rx)
-				mm_page_put(tgt->mm, rx);
+		if (np < 4) {
+			while (np)
+				mm_page_put(tgt->mm, pg[--np]);
 			if (c)
 				mm_kfree(tgt->mm, c);
 			counter_inc(&tgt->st.refused);
@@ -1018,10 +1187,14 @@ static void tgt_accept(struct task *task)
 		}
 		c->tgt = tgt;
 		c->tp = tp;
-		c->rx_page = rx;
-		c->tx_page = tx;
-		c->rx = page_address(tgt->mm, rx);
-		c->tx = page_address(tgt->mm, tx);
+		c->rx_page = pg[0];
+		c->tx_page = pg[1];
+		c->task_page = pg[2];
+		c->hold_page = pg[3];
+		c->rx = page_address(tgt->mm, pg[0]);
+		c->tx = page_address(tgt->mm, pg[1]);
+		c->tasks = page_address(tgt->mm, pg[2]);
+		c->hold = page_address(tgt->mm, pg[3]);
 		iscsi_params_default(&c->p);
 		c->p.max_recv_dsl = TGT_MRDSL;
 		list_add_tail(&c->node, &tgt->conns);
@@ -1043,6 +1216,29 @@ static void tgt_listen_readable(struct sock *sk)
 
 static const struct sock_ops tgt_listen_ops = { .readable =
 							tgt_listen_readable };
+
+static void tgt_unstall(struct timer *t)
+{
+	struct iscsi_target *tgt =
+		container_of(t, struct iscsi_target, stall_timer);
+	struct iscsi_tconn *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &tgt->conns, node)
+		conn_run(c);
+}
+
+void iscsi_target_set_stall(struct iscsi_target *tgt, uint64_t until_ns)
+{
+	uint64_t now = host_now(tgt->host);
+
+	tgt->stall_until = until_ns;
+	timer_cancel(tgt->host->loop, &tgt->stall_timer);
+	if (until_ns > now)
+		counter_inc(&tgt->st.stalls);
+	/* ending a stall early also resumes what it held */
+	timer_arm(tgt->host->loop, &tgt->stall_timer,
+		  until_ns > now ? until_ns : now);
+}
 
 static void tgt_stats(struct iscsi_target *tgt, bool add)
 {
@@ -1085,6 +1281,7 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 					      TGT_DEFAULT_CLIENTS;
 	list_init(&tgt->conns);
 	list_init(&tgt->reap);
+	timer_init(&tgt->stall_timer, tgt_unstall);
 	task_init(&tgt->reap_task, tgt_reap);
 	task_init(&tgt->accept_task, tgt_accept);
 	tgt->listener = tcp_socket(net, &tgt_listen_ops, tgt);
@@ -1114,6 +1311,7 @@ void iscsi_target_destroy(struct iscsi_target *tgt)
 {
 	struct loop *l = tgt->host->loop;
 
+	timer_cancel(l, &tgt->stall_timer);
 	task_cancel(l, &tgt->reap_task);
 	task_cancel(l, &tgt->accept_task);
 	tcp_close(tgt->listener);

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "block/aoe.h"
+#include "block/iscsi.h"
+#include "block/iscsi_client.h"
 #include "block/nbd.h"
 #include "nfs/nfs.h"
 #include "core/log.h"
@@ -65,6 +67,7 @@ struct world {
 	struct aoe_target *aoe;
 	struct nfs_export *exp; /* outlives its servers, as a disk does */
 	struct nfs_server *nfs;
+	struct iscsi_target *iscsi;
 	struct blkdev *bd;
 	int ready_err;
 	bool ready, done, fired;
@@ -74,6 +77,7 @@ struct world {
 	struct nbd_server_config nbd_cfg;
 	struct aoe_target_config aoe_cfg;
 	struct nfs_server_config nfs_cfg;
+	struct iscsi_target_config iscsi_cfg;
 	struct fstate fst[FAULT_EVENTS_MAX];
 	unsigned active[FK_NR]; /* windows of each kind now open */
 	uint64_t base_latency;
@@ -84,7 +88,10 @@ struct world {
 
 const char *scn_proto_name(enum scn_proto p)
 {
-	return p == SCN_AOE ? "aoe" : p == SCN_NFS ? "nfs" : "nbd";
+	return p == SCN_AOE   ? "aoe" :
+	       p == SCN_NFS   ? "nfs" :
+	       p == SCN_ISCSI ? "iscsi" :
+				"nbd";
 }
 
 static int whost_init(struct world *w, struct whost *h, const char *name,
@@ -205,6 +212,10 @@ static int server_start(struct world *w)
 		w->nfs = nfs_server_create(w->server.net, &w->nfs_cfg);
 		return w->nfs ? 0 : -ENOMEM;
 	}
+	if (w->s->proto == SCN_ISCSI) {
+		w->iscsi = iscsi_target_create(w->server.net, &w->iscsi_cfg);
+		return w->iscsi ? 0 : -ENOMEM;
+	}
 	w->nbd = nbd_server_create(w->server.net, &w->nbd_cfg);
 	return w->nbd ? 0 : -ENOMEM;
 }
@@ -220,9 +231,12 @@ static void server_crash(struct world *w)
 		/* its page cache dies with it: uncommitted writes are lost */
 		w->r->nfs_lost_writes += nfs_export_crash(w->exp);
 	}
+	if (w->iscsi)
+		iscsi_target_destroy(w->iscsi);
 	w->aoe = NULL;
 	w->nbd = NULL;
 	w->nfs = NULL;
+	w->iscsi = NULL;
 }
 
 /*
@@ -297,6 +311,7 @@ static int world_storage(struct world *w, uint64_t bytes)
 		w->aoe_cfg.no_flush_ext = true;
 	}
 	w->nbd_cfg = (struct nbd_server_config){ .store = &w->store };
+	w->iscsi_cfg = (struct iscsi_target_config){ .store = &w->store };
 	err = server_start(w);
 	if (err)
 		return err;
@@ -306,6 +321,18 @@ static int world_storage(struct world *w, uint64_t bytes)
 						.dev = &w->client.dev };
 		return aoe_client_create(w->client.net, &cc, on_ready, w,
 					 &w->bd);
+	}
+	if (w->s->proto == SCN_ISCSI) {
+		/* a lost target is found by pings as soon as NBD's
+		 * keepalive finds it (2 s idle, then probes) */
+		struct iscsi_client_config ic = {
+			.ip = SERVER_IP,
+			.target = ISCSI_DEFAULT_IQN,
+			.task_timeout_ns = 6000000000ull,
+		};
+
+		return iscsi_client_create(w->client.net, &ic, on_ready, w,
+					   &w->bd);
 	}
 	struct nbd_client_config cc = { .ip = SERVER_IP };
 	return nbd_client_create(w->client.net, &cc, on_ready, w, &w->bd);
@@ -415,6 +442,8 @@ static void fault_begin(struct fstate *f)
 			nbd_server_set_stall(w->nbd, until);
 		if (w->aoe)
 			aoe_target_set_stall(w->aoe, until);
+		if (w->iscsi)
+			iscsi_target_set_stall(w->iscsi, until);
 		w->r->stalls++;
 		break;
 	case FK_RESTART:
@@ -464,7 +493,7 @@ static void fault_end(struct fstate *f)
 		 */
 		break;
 	case FK_RESTART:
-		if (!w->nbd && !w->aoe && !w->nfs && server_start(w))
+		if (!w->nbd && !w->aoe && !w->nfs && !w->iscsi && server_start(w))
 			lb_err(&w->server.host->log,
 			       "scenario: the server could not restart");
 		break;
@@ -721,6 +750,8 @@ static bool world_teardown(struct world *w)
 			aoe_client_destroy(w->bd);
 		else if (w->s->proto == SCN_NFS)
 			nfs_client_destroy(w->bd);
+		else if (w->s->proto == SCN_ISCSI)
+			iscsi_client_destroy(w->bd);
 		else
 			nbd_client_destroy(w->bd);
 	}
@@ -728,6 +759,8 @@ static bool world_teardown(struct world *w)
 		aoe_target_destroy(w->aoe);
 	if (w->nbd)
 		nbd_server_destroy(w->nbd);
+	if (w->iscsi)
+		iscsi_target_destroy(w->iscsi);
 	if (w->nfs)
 		nfs_server_destroy(w->nfs);
 	/*

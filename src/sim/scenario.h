@@ -31,6 +31,7 @@ enum scn_proto {
 	SCN_NBD,
 	SCN_AOE,
 	SCN_NFS, /* a file on an NFSv3 export; restarts lose UNSTABLE writes */
+	SCN_ISCSI, /* an iSCSI LUN on our target */
 };
 
 const char *scn_proto_name(enum scn_proto p);

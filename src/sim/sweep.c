@@ -34,6 +34,10 @@ const struct sim_scn sim_scenarios[] = {
 	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
 	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
 	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
+	{ "swap-iscsi", VM_WL_SWAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "mmap-iscsi", VM_WL_MMAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
+	{ "write-iscsi", VM_WL_WRITE, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
+	{ "mixed-iscsi", VM_WL_MIXED, SCN_ISCSI, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
 	/* the matrix's frags6 world (docs/matrix.md) under faults */
 	{ "frags6-nbd", VM_WL_SWAP, SCN_NBD, 6 * MIB, 2, 20 * SEC, 2 * SEC,
 	  100000 },
