@@ -71,7 +71,7 @@ bench: build
 	./scripts/bench-iscsi.sh $(BUILD)
 	./scripts/bench-nfs.sh $(BUILD)
 
-# SIM_SEEDS seeds of each of the nine scenarios (4500 worlds by default;
+# SIM_SEEDS seeds of each of the 17 scenarios (8500 worlds by default;
 # frags6-nbd runs near 1x virtual time),
 # then the allocation-failure sweep of every scenario; each prints its
 # "N passed, N failed" line.

@@ -14,13 +14,13 @@
 
 static bool lb_skipped __attribute__((unused));
 
-#define lb_skip(...)                                \
-	do {                                        \
-		print_message("SKIPPED: ");         \
-		print_message(__VA_ARGS__);         \
-		print_message("\n");                \
-		lb_skipped = true;                  \
-		skip();                             \
+#define lb_skip(...)                        \
+	do {                                \
+		print_message("SKIPPED: "); \
+		print_message(__VA_ARGS__); \
+		print_message("\n");        \
+		lb_skipped = true;          \
+		skip();                     \
 	} while (0)
 
 static inline int lb_exit(int failed)

@@ -160,8 +160,9 @@ static int parse_iscsi(const char *s, struct blk_uri *u, const char **why)
 			u->data_digest = true;
 		else if (!(n == 18 && !strncmp(q, "header-digest=none", n)) &&
 			 !(n == 16 && !strncmp(q, "data-digest=none", n)))
-			return fail(why,
-				    "iscsi URI options: header-digest= and data-digest= crc32c or none");
+			return fail(
+				why,
+				"iscsi URI options: header-digest= and data-digest= crc32c or none");
 		q += n + (q[n] == '&');
 	}
 	return 0;
@@ -211,7 +212,8 @@ static int parse_nfs_query(const char *q, struct blk_uri *u, const char **why)
 				u->gid = (uint32_t)v;
 		} else if (KEY("version")) {
 			if (query_num(eq, len, 9, &v) || v != 3)
-				return fail(why, "only NFS version 3 is spoken");
+				return fail(why,
+					    "only NFS version 3 is spoken");
 		} else if (KEY("secure") || KEY("sync")) {
 			if (query_num(eq, len, 1, &v))
 				return fail(why, "secure and sync are 0 or 1");
@@ -293,7 +295,8 @@ int blk_uri_parse(const char *s, struct blk_uri *u, const char **why)
 		return fail(
 			why,
 			"nbd+unix URIs need a kernel socket; lifeboat speaks TCP on its own stack");
-	return fail(why, "URI must start with nbd://, aoe://, iscsi:// or nfs://");
+	return fail(why,
+		    "URI must start with nbd://, aoe://, iscsi:// or nfs://");
 }
 
 int blk_uri_open(struct net *net, const struct blk_uri *u,

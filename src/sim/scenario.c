@@ -493,7 +493,8 @@ static void fault_end(struct fstate *f)
 		 */
 		break;
 	case FK_RESTART:
-		if (!w->nbd && !w->aoe && !w->nfs && !w->iscsi && server_start(w))
+		if (!w->nbd && !w->aoe && !w->nfs && !w->iscsi &&
+		    server_start(w))
 			lb_err(&w->server.host->log,
 			       "scenario: the server could not restart");
 		break;
@@ -768,8 +769,9 @@ static bool world_teardown(struct world *w)
 	 * fragment flood, also let the datagrams still in reassembly time
 	 * out, so the reserve they hold must come back by the expiry path
 	 */
-	loop_run_until(&w->loop, loop_now(&w->loop) + 1000000000ull +
-					 (w->s->frag_pps ? IPFRAG_TIMEOUT_NS : 0));
+	loop_run_until(&w->loop,
+		       loop_now(&w->loop) + 1000000000ull +
+			       (w->s->frag_pps ? IPFRAG_TIMEOUT_NS : 0));
 	w->r->rsv_used_after = w->client.mm->root.used.v;
 	if (!whost_fini(&w->client, &w->r->leaked_pages)) {
 		dump_trace(w);

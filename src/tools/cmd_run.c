@@ -180,18 +180,23 @@ static int spawn_server(struct run *r, uint64_t bytes, char *wire,
 			size_t wire_len)
 {
 	char size[32];
-	const char *args[] = {
-		"--proto",   r->uri.kind == BLK_URI_AOE   ? "aoe" :
-			     r->uri.kind == BLK_URI_ISCSI ? "iscsi" :
-			     r->uri.kind == BLK_URI_NFS   ? "nfs" :
-							    "nbd",
-		"--size",    size,
-		"--ip",	     RUN_SERVER_IP "/24",
-		"--memory",  "256M",
-		"--log",     "err",
-		"--quiet",   r->noise ? "--noise-to" : NULL,
-		"10.77.0.2", NULL
-	};
+	const char *args[] = { "--proto",
+			       r->uri.kind == BLK_URI_AOE   ? "aoe" :
+			       r->uri.kind == BLK_URI_ISCSI ? "iscsi" :
+			       r->uri.kind == BLK_URI_NFS   ? "nfs" :
+							      "nbd",
+			       "--size",
+			       size,
+			       "--ip",
+			       RUN_SERVER_IP "/24",
+			       "--memory",
+			       "256M",
+			       "--log",
+			       "err",
+			       "--quiet",
+			       r->noise ? "--noise-to" : NULL,
+			       "10.77.0.2",
+			       NULL };
 
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
 	r->child = tool_spawn_serve(args, wire, wire_len);
@@ -565,7 +570,7 @@ int cmd_run(int argc, char **argv)
 	rc = lb_uri_open(r.t.net, &r.uri,
 			 &(struct blk_open_opts){
 				 .create_size = job_device_bytes(&r.jc) },
-			  run_ready, &r, &r.bd);
+			 run_ready, &r, &r.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat run: cannot open the storage: %s\n",
 			strerror(-rc));

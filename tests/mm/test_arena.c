@@ -406,7 +406,8 @@ static void test_tiny_arena_refused(void **state)
 /* Linux's min_free_kbytes: sqrt(16 x KiB), clamped to [128 KiB, 256 MiB]. */
 static void test_linux_min_free(void **state)
 {
-	assert_int_equal(mm_linux_min_free_pages(2048), 90); /* 8 MiB: 362 KiB */
+	assert_int_equal(mm_linux_min_free_pages(2048),
+			 90); /* 8 MiB: 362 KiB */
 	assert_int_equal(mm_linux_min_free_pages(16384), 256); /* 64 MiB */
 	assert_int_equal(mm_linux_min_free_pages(64), 32); /* clamped up */
 	assert_int_equal(mm_linux_min_free_pages((size_t)1 << 30), 65536);

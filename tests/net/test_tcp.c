@@ -178,8 +178,8 @@ static void test_handshake_and_transfer_both_ways(void **state)
  * really did inflict each fault the case asks for, so a case whose fault
  * never happened cannot pass as having survived it.
  */
-static uint64_t lossy_transfer(const struct sim_link_config *lc,
-			       uint64_t seed, uint64_t bytes)
+static uint64_t lossy_transfer(const struct sim_link_config *lc, uint64_t seed,
+			       uint64_t bytes)
 {
 	struct pair_world pw;
 	const struct sim_link_stats *ls;
