@@ -47,6 +47,8 @@ const struct sim_scn sim_scenarios[] = {
 	  100000 },
 };
 const unsigned sim_nr_scenarios = ARRAY_SIZE(sim_scenarios);
+_Static_assert(ARRAY_SIZE(sim_scenarios) <= SIM_SCENARIOS_MAX,
+	       "callers size their scenario arrays by SIM_SCENARIOS_MAX");
 
 const struct sim_scn *sim_scenario_find(const char *name)
 {

@@ -43,6 +43,8 @@ struct sim_scn {
 
 extern const struct sim_scn sim_scenarios[];
 extern const unsigned sim_nr_scenarios;
+/* a bound for the callers' arrays of scenarios and tallies */
+#define SIM_SCENARIOS_MAX 32
 #define SIM_DEFAULT_SCENARIO "swap-nbd"
 
 const struct sim_scn *sim_scenario_find(const char *name);

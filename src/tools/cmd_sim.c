@@ -144,8 +144,8 @@ int cmd_sim(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const struct sim_scn *scn[16];
-	struct sim_tally tally[16];
+	const struct sim_scn *scn[SIM_SCENARIOS_MAX];
+	struct sim_tally tally[SIM_SCENARIOS_MAX];
 	struct sim_sweep sw = { .seed0 = 1,
 				.mask = FAULT_ALL,
 				.twice_every = 8 };

@@ -177,8 +177,8 @@ static void test_regressions(void **state)
  */
 static void sweep(int proto, uint64_t nr_seeds)
 {
-	const struct sim_scn *scn[16];
-	struct sim_tally tally[16];
+	const struct sim_scn *scn[SIM_SCENARIOS_MAX];
+	struct sim_tally tally[SIM_SCENARIOS_MAX];
 	struct sim_sweep sw = {
 		.scn = scn,
 		.seed0 = env_u64("LB_SIM_FIRST_SEED", 1000),
@@ -196,7 +196,8 @@ static void sweep(int proto, uint64_t nr_seeds)
 	 * are slower in wall time (more PDUs per byte): they run with fewer
 	 * seeds.  Both to keep this test's run time modest.
 	 */
-	for (unsigned i = 0; i < sim_nr_scenarios && sw.nr_scn < 16; i++) {
+	for (unsigned i = 0;
+	     i < sim_nr_scenarios && sw.nr_scn < SIM_SCENARIOS_MAX; i++) {
 		const struct sim_scn *c = &sim_scenarios[i];
 		bool pick = proto < 0 ? c->proto != SCN_NFS &&
 						c->proto != SCN_ISCSI &&
