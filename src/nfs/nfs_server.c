@@ -29,7 +29,12 @@ struct nfs_server {
 	struct mm *mm;
 	struct tcp_sock *listener[2];
 	unsigned max_clients, nr_conns;
-	struct list_head conns, reap;
+	/*
+	 * max_clients connection states, from the libc heap when the server
+	 * is created (each holds two records), so accepting takes none
+	 */
+	struct nfs_sconn *pool;
+	struct list_head conns, reap, free_conns;
 	struct task reap_task, accept_task;
 	struct counter connections, refused, oversized, disconnects;
 	struct nfs_srv core;
@@ -77,7 +82,7 @@ static void srv_free(struct nfs_sconn *c)
 		tcp_abort(c->tp);
 	else
 		tcp_close(c->tp);
-	free(c);
+	list_add_tail(&c->node, &srv->free_conns);
 	srv->nr_conns--;
 	counter_inc(&srv->disconnects);
 }
@@ -203,8 +208,11 @@ static void srv_accept_one(struct nfs_server *srv, struct tcp_sock *tp)
 {
 	struct nfs_sconn *c = NULL;
 
-	if (srv->nr_conns < srv->max_clients)
-		c = calloc(1, sizeof(*c));
+	if (!list_empty(&srv->free_conns)) {
+		c = list_first_entry(&srv->free_conns, struct nfs_sconn, node);
+		list_del(&c->node);
+		memset(c, 0, sizeof(*c));
+	}
 	if (!c) {
 		counter_inc(&srv->refused);
 		lb_warn(&srv->host->log,
@@ -321,6 +329,14 @@ struct nfs_server *nfs_server_create(struct net *net,
 					      NFS_SRV_DEFAULT_CLIENTS;
 	list_init(&srv->conns);
 	list_init(&srv->reap);
+	list_init(&srv->free_conns);
+	srv->pool = calloc(srv->max_clients, sizeof(*srv->pool));
+	if (!srv->pool) {
+		mm_kfree(net->mm, srv);
+		return NULL;
+	}
+	for (unsigned i = 0; i < srv->max_clients; i++)
+		list_add_tail(&srv->pool[i].node, &srv->free_conns);
 	task_init(&srv->reap_task, srv_reap);
 	task_init(&srv->accept_task, srv_accept);
 	srv->listener[0] = srv_listen(srv, cfg->ip, srv->core.port);
@@ -332,6 +348,7 @@ struct nfs_server *nfs_server_create(struct net *net,
 		}
 	}
 	if (!srv->listener[0]) {
+		free(srv->pool);
 		mm_kfree(net->mm, srv);
 		return NULL;
 	}
@@ -363,6 +380,8 @@ void nfs_server_destroy(struct nfs_server *srv)
 	while (!list_empty(&srv->reap))
 		srv_free(list_first_entry(&srv->reap, struct nfs_sconn, node));
 	srv_stats(srv, false);
+	LB_ASSERT(srv->nr_conns == 0);
+	free(srv->pool);
 	mm_kfree(srv->mm, srv);
 }
 
