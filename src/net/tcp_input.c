@@ -558,50 +558,19 @@ static uint32_t clean_acked(struct tcp_sock *tp, tcp_seq_t ack)
 }
 
 /*
- * In recovery: retransmit the next hole, the first segment below the
- * highest SACKed data that the receiver does not hold and that was not
- * resent in this recovery.  Without SACK information: the first segment.
+ * NewReno recovery (no SACK: tcp_recovery.c handles SACK connections):
+ * resend the first unacknowledged segment, once per recovery.
  */
-static void retransmit_next_hole(struct tcp_sock *tp, bool partial_ack)
+static void retransmit_first(struct tcp_sock *tp)
 {
-	tcp_seq_t high = tp->snd_una;
-	bool any = false;
 	struct netbuf *seg;
 
-	list_for_each_entry(seg, &tp->wq, node)
-		if (tcp_cb(seg)->sacked) {
-			high = seq_max(high, tcp_cb(seg)->end_seq);
-			any = true;
-		}
-	/*
-	 * A duplicate ACK from a peer that does SACK but reports holding
-	 * nothing beyond the ACK is no evidence of loss (duplicated data, or
-	 * segments still in flight): nothing is resent.  A partial ACK in
-	 * recovery is (RFC 6582): the next segment was lost.
-	 */
-	if (!any && tp->sack_ok && !partial_ack)
+	LB_ASSERT(!tp->sack_ok);
+	if (list_empty(&tp->wq))
 		return;
-	if (!any) {
-		/* no SACK information: the first segment, once per recovery */
-		if (!list_empty(&tp->wq)) {
-			seg = list_first_entry(&tp->wq, struct netbuf, node);
-			if (!tcp_cb(seg)->hole_resent &&
-			    !tcp_retransmit_seg(tp, seg))
-				tcp_cb(seg)->hole_resent = true;
-		}
-		return;
-	}
-	list_for_each_entry(seg, &tp->wq, node) {
-		struct tcp_cb *cb = tcp_cb(seg);
-
-		if (seq_geq(cb->seq, high))
-			break;
-		if (cb->sacked || cb->hole_resent)
-			continue;
-		if (!tcp_retransmit_seg(tp, seg))
-			cb->hole_resent = true;
-		return;
-	}
+	seg = list_first_entry(&tp->wq, struct netbuf, node);
+	if (!tcp_cb(seg)->hole_resent && !tcp_retransmit_seg(tp, seg))
+		tcp_cb(seg)->hole_resent = true;
 }
 
 static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
@@ -643,7 +612,7 @@ static void new_ack(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tp->in_recovery = false;
 		} else {
 			/* partial ACK: the next hole, deflate */
-			retransmit_next_hole(tp, true);
+			retransmit_first(tp);
 			tp->cwnd = tp->cwnd > acked ? tp->cwnd - acked : 0;
 			tp->cwnd += tp->mss;
 		}
@@ -670,8 +639,6 @@ static void dup_ack(struct tcp_sock *tp)
 		return; /* counted and acted on by tcp_recovery.c */
 	if (tp->in_recovery) {
 		tp->cwnd += tp->mss; /* each dupack: a segment left the net */
-		if (tp->sack_ok)
-			retransmit_next_hole(tp, false);
 		return;
 	}
 	if (++tp->dupacks != 3)
@@ -685,7 +652,7 @@ static void dup_ack(struct tcp_sock *tp)
 	tp->recover_valid = true;
 	list_for_each_entry(seg, &tp->wq, node)
 		tcp_cb(seg)->hole_resent = false;
-	retransmit_next_hole(tp, false);
+	retransmit_first(tp);
 	tp->cwnd = tp->ssthresh + 3u * tp->mss;
 	tp->in_recovery = true;
 }
