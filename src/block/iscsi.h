@@ -40,6 +40,13 @@ struct iscsi_target_config {
 	struct blk_store *store;
 	bool read_only;
 	unsigned max_clients; /* 0: 8 */
+	/*
+	 * What the LUN advertises (an initiator's tests need targets that
+	 * differ): MAXIMUM UNMAP LBA COUNT in blocks (0: 65536); no logical
+	 * block provisioning at all (UNMAP refused); no DPOFUA in MODE SENSE.
+	 */
+	uint32_t max_unmap;
+	bool thick, no_dpofua;
 };
 
 struct iscsi_target *iscsi_target_create(struct net *net,

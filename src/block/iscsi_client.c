@@ -309,19 +309,32 @@ static void iscsi_tick(struct timer *t)
 void iscsi_setup_next(struct iscsi_client *c)
 {
 	switch (c->setup_step) {
-	case 0:
+	case ISCSI_SETUP_TUR:
 		scsi_cdb_test_unit_ready(c->icdb);
 		c->icmd_len = 0;
 		break;
-	case 1:
+	case ISCSI_SETUP_RC16:
 		scsi_cdb_read_capacity16(c->icdb, 32);
 		c->icmd_len = 32;
 		break;
-	default:
+	case ISCSI_SETUP_RC10:
 		scsi_cdb_read_capacity10(c->icdb);
 		c->icmd_len = 8;
 		break;
+	case ISCSI_SETUP_MODE_SENSE:
+		scsi_cdb_mode_sense6(c->icdb, 4);
+		c->icmd_len = 4;
+		break;
+	case ISCSI_SETUP_VPD_LBP:
+		scsi_cdb_inquiry(c->icdb, true, 0xb2, 8);
+		c->icmd_len = 8;
+		break;
+	default:
+		scsi_cdb_inquiry(c->icdb, true, 0xb0, 64);
+		c->icmd_len = 64;
+		break;
 	}
+	_Static_assert(ISCSI_IBUF >= 64, "the Block Limits page fits");
 	c->icmd_got = 0;
 	c->icmd_pending = true;
 	c->icmd_sent = false;
@@ -351,7 +364,11 @@ static int iscsi_limits(struct iscsi_client *c, struct blk_limits *lim)
 	lim->max_request -= lim->max_request % SECTOR_SIZE;
 	lim->queue_depth = c->queue_depth;
 	lim->flush = true;
-	lim->fua = true;
+	/* FUA only where MODE SENSE says the target honours it (DPOFUA) */
+	lim->fua = c->dpofua;
+	/* UNMAP per the Block Limits VPD; zeroes by WRITE SAME(16) */
+	lim->trim = c->lbpu && c->unmap_max && c->unmap_max_desc;
+	lim->write_zeroes = c->lbpws;
 	lim->rsv_per_request = ISCSI_RSV_PER_REQUEST;
 	lim->rsv_fixed = ISCSI_RSV_FIXED;
 	return 0;
@@ -379,23 +396,33 @@ void iscsi_setup_done(struct iscsi_client *c)
 		c->state = ISCSI_C_READY;
 		counter_inc(&c->st.connects);
 		lb_info(&c->host->log,
-			"iscsi: %s: %s LUN %u, %llu bytes; MaxRecvDataSegmentLength %u/%u, FirstBurst %u, MaxBurst %u, ImmediateData %s, InitialR2T %s, digests %s/%s",
+			"iscsi: %s: %s LUN %u, %llu bytes; MaxRecvDataSegmentLength %u/%u, FirstBurst %u, MaxBurst %u, ImmediateData %s, InitialR2T %s, digests %s/%s; FUA %s, UNMAP %s (%u blocks, granularity %u), WRITE SAME %s",
 			c->bd.name, c->target, c->lun,
 			(unsigned long long)c->capacity, c->p.max_recv_dsl,
 			c->p.max_xmit_dsl, c->p.first_burst, c->p.max_burst,
 			c->p.immediate_data ? "Yes" : "No",
 			c->p.initial_r2t ? "Yes" : "No",
 			c->p.header_digest ? "CRC32C" : "None",
-			c->p.data_digest ? "CRC32C" : "None");
+			c->p.data_digest ? "CRC32C" : "None",
+			lim.fua ? "yes" : "no", lim.trim ? "yes" : "no",
+			c->unmap_max, c->unmap_gran,
+			!lim.write_zeroes ? "no" :
+			c->lbprz	  ? "with UNMAP" :
+					    "writing zeroes");
 		task_queue(c->host->loop, &c->ready_task);
 		return;
 	}
-	if (lim.capacity != c->bd.lim.capacity) {
+	/* what may be queued must still be possible */
+	if (lim.capacity != c->bd.lim.capacity || (c->bd.lim.fua && !lim.fua) ||
+	    (c->bd.lim.trim && !lim.trim) ||
+	    (c->bd.lim.write_zeroes && !lim.write_zeroes)) {
 		counter_inc(&c->st.login_failures);
 		lb_err(&c->host->log,
-		       "iscsi: %s: the LUN changed across the reconnect: %llu bytes, was %llu",
-		       c->bd.name, (unsigned long long)lim.capacity,
-		       (unsigned long long)c->bd.lim.capacity);
+		       "iscsi: %s: the LUN changed across the reconnect: %llu bytes, FUA %d, UNMAP %d, WRITE SAME %d; was %llu bytes, %d, %d, %d",
+		       c->bd.name, (unsigned long long)lim.capacity, lim.fua,
+		       lim.trim, lim.write_zeroes,
+		       (unsigned long long)c->bd.lim.capacity, c->bd.lim.fua,
+		       c->bd.lim.trim, c->bd.lim.write_zeroes);
 		iscsi_conn_broken(c, EIO, "LUN changed");
 		return;
 	}
@@ -443,7 +470,11 @@ static uint32_t bio_crc(const struct iscsi_client *c, const struct bio *bio,
 	return crc;
 }
 
-/* Start sending @h with @dlen bytes of data (a bio's at @off, or @flat). */
+/*
+ * Start sending @h with @dlen bytes of data: @flat's if given (control
+ * data, an UNMAP parameter list, WRITE SAME's block), else @rq's bio's
+ * from @off.
+ */
 static void tx_start(struct iscsi_client *c, struct iscsi_bhs *h,
 		     struct blk_request *rq, uint32_t off, const uint8_t *flat,
 		     uint32_t dlen)
@@ -470,8 +501,8 @@ static void tx_start(struct iscsi_client *c, struct iscsi_bhs *h,
 	memset(x->trl, 0, sizeof(x->trl));
 	x->trl_len = pad;
 	if (dlen && c->digests_on && c->p.data_digest) {
-		uint32_t crc = rq ? bio_crc(c, rq->bio, off, dlen) :
-				    iscsi_crc32c(0, flat, dlen);
+		uint32_t crc = flat ? iscsi_crc32c(0, flat, dlen) :
+				      bio_crc(c, rq->bio, off, dlen);
 
 		iscsi_digest_put(x->trl + pad, iscsi_crc32c(crc, zero, pad));
 		x->trl_len += ISCSI_DIGEST_LEN;
@@ -494,7 +525,7 @@ static int tx_continue(struct iscsi_client *c)
 			return -EAGAIN;
 		if (x->done < x->hlen) {
 			n = tcp_send(tp, x->hdr + x->done, x->hlen - x->done);
-		} else if (x->done < x->hlen + x->dlen && !x->rq) {
+		} else if (x->done < x->hlen + x->dlen && x->flat) {
 			uint32_t at = x->done - x->hlen;
 
 			n = tcp_send(tp, x->flat + at, x->dlen - at);
@@ -574,17 +605,90 @@ static void tx_icmd(struct iscsi_client *c)
 	iscsi_tick_arm(c);
 }
 
+/* WRITE SAME's data: one zero block, never written to. */
+static const uint8_t iscsi_zero_block[SECTOR_SIZE];
+
+/* A command's data-out: @rq's bio (NULL returned) or a flat buffer. */
+static const uint8_t *rq_out(const struct blk_request *rq, uint32_t *len)
+{
+	const struct iscsi_rq *p = (const struct iscsi_rq *)rq->pdu;
+
+	switch (rq->bio->op) {
+	case BIO_WRITE:
+		*len = rq->bio->size;
+		return NULL;
+	case BIO_TRIM:
+		*len = p->sp_cur ? SCSI_UNMAP_PARAM_LEN : 0;
+		return p->param;
+	case BIO_WRITE_ZEROES:
+		*len = p->sp_cur ? SECTOR_SIZE : 0;
+		return iscsi_zero_block;
+	default:
+		*len = 0;
+		return NULL;
+	}
+}
+
+uint32_t iscsi_rq_out_len(const struct blk_request *rq)
+{
+	uint32_t len;
+
+	rq_out(rq, &len);
+	return len;
+}
+
+/*
+ * The next piece of a TRIM or WRITE_ZEROES: at most what the target takes
+ * in one command (Block Limits VPD), or, the blocks all done, the
+ * SYNCHRONIZE CACHE a FUA one ends with (sp_cur 0).
+ */
+static void cdb_range_op(struct iscsi_client *c, struct blk_request *rq,
+			 uint8_t *cdb)
+{
+	struct iscsi_rq *p = blk_rq_pdu(rq);
+	struct bio *bio = rq->bio;
+	uint32_t total = bio->size >> SECTOR_SHIFT;
+	uint64_t lba = (bio->offset >> SECTOR_SHIFT) + p->sp_done;
+	uint32_t n = total - p->sp_done;
+
+	if (!n) {
+		LB_ASSERT(bio->flags & BIO_FUA);
+		p->sp_cur = 0;
+		scsi_cdb_sync_cache(cdb, false);
+		return;
+	}
+	if (bio->op == BIO_TRIM) {
+		LB_ASSERT(c->unmap_max);
+		n = lb_min(n, c->unmap_max);
+		scsi_cdb_unmap(cdb, p->param, lba, n);
+		counter_inc(&c->st.unmaps);
+	} else {
+		if (c->wsame_max)
+			n = (uint32_t)lb_min((uint64_t)n, c->wsame_max);
+		/* deallocating only where unmapped blocks read as zeroes */
+		scsi_cdb_write_same16(cdb, lba, n, c->lbprz);
+		counter_inc(&c->st.write_sames);
+	}
+	p->sp_cur = n;
+}
+
 static void tx_command(struct iscsi_client *c, struct blk_request *rq)
 {
 	struct iscsi_rq *p = blk_rq_pdu(rq);
 	struct bio *bio = rq->bio;
 	struct iscsi_bhs h = { .op = ISCSI_OP_SCSI_CMD };
 	bool fua = (bio->flags & BIO_FUA) && bio->op == BIO_WRITE;
-	uint32_t imm = 0;
+	const uint8_t *flat = NULL;
+	uint32_t imm = 0, out = 0;
 
 	h.flags = ISCSI_FLAG_FINAL | ISCSI_CMD_ATTR_SIMPLE;
 	if (bio->op == BIO_FLUSH) {
 		scsi_cdb_sync_cache(h.cdb, false);
+	} else if (bio->op == BIO_TRIM || bio->op == BIO_WRITE_ZEROES) {
+		cdb_range_op(c, rq, h.cdb);
+		flat = rq_out(rq, &out);
+		h.flags |= out ? ISCSI_CMD_WRITE : 0;
+		h.w[ISCSI_W_EDTL] = out;
 	} else {
 		/* bios are whole sectors: the 16-byte form only past 2^32 */
 		LB_ASSERT(scsi_cdb_rw(h.cdb, bio->op == BIO_WRITE,
@@ -594,10 +698,10 @@ static void tx_command(struct iscsi_client *c, struct blk_request *rq)
 		h.flags |= bio->op == BIO_WRITE ? ISCSI_CMD_WRITE :
 						  ISCSI_CMD_READ;
 		h.w[ISCSI_W_EDTL] = bio->size;
+		out = bio->op == BIO_WRITE ? bio->size : 0;
 	}
-	if (bio->op == BIO_WRITE && c->p.immediate_data)
-		imm = lb_min(lb_min(bio->size, c->p.first_burst),
-			     c->p.max_xmit_dsl);
+	if (out && c->p.immediate_data)
+		imm = lb_min(lb_min(out, c->p.first_burst), c->p.max_xmit_dsl);
 	/* a generation in the ITT: a late answer to an old send misses */
 	c->gen = (uint16_t)((c->gen + 1) & 0x7fff);
 	p->itt = (uint32_t)c->gen << 16 | rq->tag;
@@ -614,7 +718,7 @@ static void tx_command(struct iscsi_client *c, struct blk_request *rq)
 	h.itt = p->itt;
 	h.w[ISCSI_W_CMDSN] = p->cmdsn;
 	counter_inc(&c->st.commands_sent);
-	tx_start(c, &h, imm ? rq : NULL, 0, NULL, imm);
+	tx_start(c, &h, imm ? rq : NULL, 0, imm ? flat : NULL, imm);
 	iscsi_tick_arm(c);
 }
 
@@ -623,6 +727,8 @@ static void tx_data_out(struct iscsi_client *c, struct blk_request *rq)
 	struct iscsi_rq *p = blk_rq_pdu(rq);
 	struct iscsi_bhs h = { .op = ISCSI_OP_DATA_OUT };
 	uint32_t n = lb_min(p->r2t_end - p->r2t_next, c->p.max_xmit_dsl);
+	uint32_t len;
+	const uint8_t *flat = rq_out(rq, &len);
 
 	h.lun = iscsi_lun_encode(c->lun);
 	h.itt = p->itt;
@@ -633,7 +739,7 @@ static void tx_data_out(struct iscsi_client *c, struct blk_request *rq)
 		h.flags = ISCSI_FLAG_FINAL;
 		p->r2t_active = false;
 	}
-	tx_start(c, &h, rq, p->r2t_next, NULL, n);
+	tx_start(c, &h, rq, p->r2t_next, flat ? flat + p->r2t_next : NULL, n);
 	p->r2t_next += n;
 	counter_inc(&c->st.data_out_pdus);
 }

@@ -48,6 +48,8 @@
 	X(nop_in) \
 	X(timeouts) \
 	X(window_stalls) \
+	X(unmaps) \
+	X(write_sames) \
 	X(failed_dead)
 // clang-format on
 
@@ -85,6 +87,13 @@ struct iscsi_rq {
 	bool r2t_active;
 	uint32_t r2t_ttt, r2t_off, r2t_end, r2t_next, r2t_datasn;
 	uint32_t r2tsn; /* R2Ts seen for the task */
+	/*
+	 * TRIM and WRITE_ZEROES go as UNMAP / WRITE SAME commands of at most
+	 * the target's limits, one after the other: blocks acknowledged, and
+	 * in the command being sent.  A FUA one ends with SYNCHRONIZE CACHE.
+	 */
+	uint32_t sp_done, sp_cur;
+	uint8_t param[SCSI_UNMAP_PARAM_LEN]; /* UNMAP's parameter list */
 };
 
 /* The PDU being handed to TCP: header, data by reference, trailer. */
@@ -104,6 +113,16 @@ struct iscsi_txpdu {
 #define ISCSI_IBUF 64
 /* UNIT ATTENTION, NOT READY, BUSY: tries before -EIO */
 #define ISCSI_MAX_RETRIES 8
+
+/* Setup commands after login, in order (the ITT's low bits). */
+enum iscsi_setup_step {
+	ISCSI_SETUP_TUR,
+	ISCSI_SETUP_RC16,
+	ISCSI_SETUP_RC10,
+	ISCSI_SETUP_MODE_SENSE, /* DPOFUA: may FUA be asked for */
+	ISCSI_SETUP_VPD_LBP, /* 0xb2: LBPU, LBPWS, LBPRZ (if LBPME) */
+	ISCSI_SETUP_VPD_BL, /* 0xb0: the UNMAP and WRITE SAME limits */
+};
 
 struct iscsi_client {
 	struct blkdev bd;
@@ -151,6 +170,11 @@ struct iscsi_client {
 	uint8_t ibuf[ISCSI_IBUF];
 	uint64_t capacity;
 	uint32_t block_size;
+	/* what the LUN offers, from READ CAPACITY 16, MODE SENSE, VPD */
+	bool lbpme, dpofua, lbpu, lbpws, lbprz;
+	uint32_t unmap_max, unmap_gran; /* blocks per UNMAP command */
+	uint32_t unmap_max_desc;
+	uint64_t wsame_max; /* blocks per WRITE SAME; 0: no limit given */
 
 	/* receiving */
 	uint8_t rxh[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
@@ -186,6 +210,8 @@ void iscsi_complete(struct iscsi_client *c, struct blk_request *rq, int err);
 /* Put @rq back to be sent again (a retry after UNIT ATTENTION etc.). */
 void iscsi_requeue(struct iscsi_client *c, struct blk_request *rq);
 struct blk_request *iscsi_rq_by_itt(struct iscsi_client *c, uint32_t itt);
+/* Bytes of data-out the command being sent for @rq carries. */
+uint32_t iscsi_rq_out_len(const struct blk_request *rq);
 /* Login succeeded: start the setup commands. */
 void iscsi_logged_in(struct iscsi_client *c);
 /* Setup finished (capacity known): attach, or check and re-send. */

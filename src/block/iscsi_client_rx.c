@@ -165,6 +165,56 @@ static void login_response(struct iscsi_client *c)
 
 /* ---- Full Feature Phase --------------------------------------------------- */
 
+static void setup_step(struct iscsi_client *c, uint8_t step)
+{
+	c->setup_step = step;
+	c->setup_tries = 0;
+	iscsi_setup_next(c);
+}
+
+/*
+ * MODE SENSE and the VPD pages after the capacity: what the LUN offers.
+ * A target that refuses one of them offers that feature not; @ok false.
+ */
+static void setup_features(struct iscsi_client *c, bool ok)
+{
+	const uint8_t *b = c->ibuf;
+	uint32_t got = c->icmd_got;
+
+	switch (c->setup_step) {
+	case ISCSI_SETUP_MODE_SENSE:
+		/* the device-specific parameter: DPOFUA */
+		c->dpofua = ok && got >= 3 && (b[2] & 0x10);
+		if (c->lbpme) {
+			setup_step(c, ISCSI_SETUP_VPD_LBP);
+			return;
+		}
+		break;
+	case ISCSI_SETUP_VPD_LBP:
+		if (ok && got >= 6 && b[1] == 0xb2) {
+			c->lbpu = b[5] & 0x80;
+			c->lbpws = b[5] & 0x40;
+			c->lbprz = b[5] & 0x04;
+		}
+		if (c->lbpu || c->lbpws) {
+			setup_step(c, ISCSI_SETUP_VPD_BL);
+			return;
+		}
+		break;
+	default:
+		/* no Block Limits page: no UNMAP (its limits are unknown) */
+		if (ok && got >= 32 && b[1] == 0xb0) {
+			c->unmap_max = nbd_get32(b + 20);
+			c->unmap_max_desc = nbd_get32(b + 24);
+			c->unmap_gran = nbd_get32(b + 28);
+		}
+		if (ok && got >= 44 && b[1] == 0xb0)
+			c->wsame_max = nbd_get64(b + 36);
+		break;
+	}
+	iscsi_setup_done(c);
+}
+
 static void setup_status(struct iscsi_client *c, uint8_t status,
 			 const struct scsi_sense *sn, bool have_sense)
 {
@@ -182,9 +232,12 @@ static void setup_status(struct iscsi_client *c, uint8_t status,
 			iscsi_setup_next(c);
 			return;
 		}
-		if (step == 1) { /* no READ CAPACITY 16: try 10 */
-			c->setup_step = 2;
-			iscsi_setup_next(c);
+		if (step == ISCSI_SETUP_RC16) { /* no READ CAPACITY 16: 10 */
+			setup_step(c, ISCSI_SETUP_RC10);
+			return;
+		}
+		if (step >= ISCSI_SETUP_MODE_SENSE) {
+			setup_features(c, false);
 			return;
 		}
 		counter_inc(&c->st.login_failures);
@@ -193,20 +246,27 @@ static void setup_status(struct iscsi_client *c, uint8_t status,
 			have_sense ? scsi_sense_key_name(sn->key) : "no sense");
 		return;
 	}
-	if (step == 0) {
-		c->setup_step = 1;
-		c->setup_tries = 0;
-		iscsi_setup_next(c);
+	if (step == ISCSI_SETUP_TUR) {
+		setup_step(c, ISCSI_SETUP_RC16);
 		return;
 	}
-	if (c->icmd_got < (step == 1 ? 12u : 8u)) {
+	if (step >= ISCSI_SETUP_MODE_SENSE) {
+		setup_features(c, true);
+		return;
+	}
+	if (c->icmd_got < (step == ISCSI_SETUP_RC16 ? 12u : 8u)) {
 		iscsi_proto_error(c, "READ CAPACITY returned %u bytes",
 				  c->icmd_got);
 		return;
 	}
-	if (step == 1) {
+	c->lbpme = false;
+	c->dpofua = c->lbpu = c->lbpws = c->lbprz = false;
+	c->unmap_max = c->unmap_max_desc = c->unmap_gran = 0;
+	c->wsame_max = 0;
+	if (step == ISCSI_SETUP_RC16) {
 		c->capacity = nbd_get64(c->ibuf) + 1;
 		c->block_size = nbd_get32(c->ibuf + 8);
+		c->lbpme = c->icmd_got >= 15 && (c->ibuf[14] & 0x80);
 	} else {
 		if (nbd_get32(c->ibuf) == 0xffffffffu) {
 			iscsi_conn_broken(c, EOPNOTSUPP,
@@ -223,7 +283,33 @@ static void setup_status(struct iscsi_client *c, uint8_t status,
 		return;
 	}
 	c->capacity *= c->block_size;
-	iscsi_setup_done(c);
+	setup_step(c, ISCSI_SETUP_MODE_SENSE);
+}
+
+/*
+ * A piece of a TRIM or WRITE_ZEROES is done: true if another command
+ * follows (the rest of the range, or the SYNCHRONIZE CACHE of a FUA one).
+ * It goes as a new task; after a reconnect only the unacknowledged rest is
+ * sent again.
+ */
+static bool range_op_next(struct iscsi_client *c, struct blk_request *rq)
+{
+	struct iscsi_rq *p = blk_rq_pdu(rq);
+	uint32_t total = rq->bio->size >> SECTOR_SHIFT;
+
+	if (!p->sp_cur) /* the final SYNCHRONIZE CACHE */
+		return false;
+	p->sp_done += p->sp_cur;
+	p->sp_cur = 0;
+	LB_ASSERT(p->sp_done <= total);
+	if (p->sp_done == total && !(rq->bio->flags & BIO_FUA))
+		return false;
+	p->state = ISCSI_RQ_QUEUED;
+	p->r2t_active = false;
+	p->sent_before = false;
+	p->retries = 0;
+	iscsi_tx(c);
+	return true;
 }
 
 /* Status for @rq: complete it, retry it, or fail it. */
@@ -258,6 +344,9 @@ static void task_status(struct iscsi_client *c, struct blk_request *rq,
 				bio->size, p->in_off);
 			return;
 		}
+		if ((bio->op == BIO_TRIM || bio->op == BIO_WRITE_ZEROES) &&
+		    range_op_next(c, rq))
+			return;
 		iscsi_complete(c, rq, 0);
 		return;
 	}
@@ -410,6 +499,7 @@ static void r2t(struct iscsi_client *c)
 	struct blk_request *rq = iscsi_rq_by_itt(c, b->itt);
 	uint32_t off = b->w[ISCSI_W_OFFSET], len = b->w[ISCSI_W_DDTL];
 	struct iscsi_rq *p;
+	uint32_t out;
 
 	counter_inc(&c->st.r2ts);
 	if (!rq) {
@@ -417,19 +507,20 @@ static void r2t(struct iscsi_client *c)
 		iscsi_proto_error(c, "R2T for unknown ITT %#x", b->itt);
 		return;
 	}
-	if (rq->bio->op != BIO_WRITE) {
+	out = iscsi_rq_out_len(rq);
+	if (!out) {
 		iscsi_proto_error(c, "R2T for a %s", bio_op_name(rq->bio->op));
 		return;
 	}
 	p = blk_rq_pdu(rq);
 	if (p->r2t_active || b->w[ISCSI_W_DATASN] != p->r2tsn ||
 	    b->w[ISCSI_W_TTT] == ISCSI_RSVD_TAG || !len ||
-	    len > c->p.max_burst || off < p->imm || off > rq->bio->size ||
-	    len > rq->bio->size - off) {
+	    len > c->p.max_burst || off < p->imm || off > out ||
+	    len > out - off) {
 		iscsi_proto_error(
 			c,
-			"R2T R2TSN %u for %u bytes at %u of a %u-byte write: not legal",
-			b->w[ISCSI_W_DATASN], len, off, rq->bio->size);
+			"R2T R2TSN %u for %u bytes at %u of a %u-byte transfer: not legal",
+			b->w[ISCSI_W_DATASN], len, off, out);
 		return;
 	}
 	p->r2tsn++;

@@ -558,6 +558,38 @@ void scsi_cdb_report_luns(uint8_t cdb[16], uint32_t alloc)
 	nbd_put32(cdb + 6, alloc);
 }
 
+void scsi_cdb_mode_sense6(uint8_t cdb[16], uint8_t alloc)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = SCSI_MODE_SENSE_6;
+	cdb[1] = 0x08; /* DBD */
+	cdb[2] = 0x3f; /* current values, all pages */
+	cdb[4] = alloc;
+}
+
+void scsi_cdb_unmap(uint8_t cdb[16], uint8_t param[SCSI_UNMAP_PARAM_LEN],
+		    uint64_t lba, uint32_t nblocks)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = SCSI_UNMAP;
+	nbd_put16(cdb + 7, SCSI_UNMAP_PARAM_LEN);
+	memset(param, 0, SCSI_UNMAP_PARAM_LEN);
+	nbd_put16(param, SCSI_UNMAP_PARAM_LEN - 2); /* UNMAP DATA LENGTH */
+	nbd_put16(param + 2, 16); /* BLOCK DESCRIPTOR DATA LENGTH */
+	nbd_put64(param + 8, lba);
+	nbd_put32(param + 16, nblocks);
+}
+
+void scsi_cdb_write_same16(uint8_t cdb[16], uint64_t lba, uint32_t nblocks,
+			   bool unmap)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = SCSI_WRITE_SAME_16;
+	cdb[1] = unmap ? 0x08 : 0;
+	nbd_put64(cdb + 2, lba);
+	nbd_put32(cdb + 10, nblocks);
+}
+
 int scsi_sense_decode(const uint8_t *s, uint32_t len, struct scsi_sense *out)
 {
 	if (len < 1)

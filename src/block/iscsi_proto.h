@@ -294,6 +294,18 @@ void scsi_cdb_read_capacity10(uint8_t cdb[16]);
 void scsi_cdb_read_capacity16(uint8_t cdb[16], uint32_t alloc);
 void scsi_cdb_sync_cache(uint8_t cdb[16], bool use16);
 void scsi_cdb_report_luns(uint8_t cdb[16], uint32_t alloc);
+/* MODE SENSE(6) of every page, no block descriptors: for DPOFUA. */
+void scsi_cdb_mode_sense6(uint8_t cdb[16], uint8_t alloc);
+/*
+ * UNMAP of @nblocks at @lba as one block descriptor: the CDB and its
+ * SCSI_UNMAP_PARAM_LEN-byte parameter list.
+ */
+#define SCSI_UNMAP_PARAM_LEN 24
+void scsi_cdb_unmap(uint8_t cdb[16], uint8_t param[SCSI_UNMAP_PARAM_LEN],
+		    uint64_t lba, uint32_t nblocks);
+/* WRITE SAME(16) of one block over @nblocks at @lba, UNMAP bit if @unmap. */
+void scsi_cdb_write_same16(uint8_t cdb[16], uint64_t lba, uint32_t nblocks,
+			   bool unmap);
 
 struct scsi_sense {
 	uint8_t key;

@@ -1274,7 +1274,12 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 	tgt->lu = (struct tscsi_lu){ .store = cfg->store,
 				     .lun = cfg->lun,
 				     .read_only = cfg->read_only,
-				     .iqn = tgt->iqn };
+				     .iqn = tgt->iqn,
+				     .max_unmap = cfg->max_unmap ?
+							  cfg->max_unmap :
+							  TSCSI_MAX_UNMAP,
+				     .thick = cfg->thick,
+				     .no_dpofua = cfg->no_dpofua };
 	tgt->ip = cfg->ip;
 	tgt->port = cfg->port ? cfg->port : ISCSI_DEFAULT_PORT;
 	tgt->max_clients = cfg->max_clients ? cfg->max_clients :

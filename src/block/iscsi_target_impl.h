@@ -25,6 +25,9 @@ struct tscsi_lu {
 	unsigned lun;
 	bool read_only;
 	const char *iqn;
+	uint32_t max_unmap; /* blocks per UNMAP descriptor */
+	bool thick; /* no logical block provisioning: UNMAP refused */
+	bool no_dpofua; /* MODE SENSE does not offer FUA */
 };
 
 enum tscsi_kind {

@@ -138,8 +138,10 @@ static void inquiry(const struct tscsi_lu *lu, struct tscsi_task *t, uint8_t *b)
 		b[4] = 0x01; /* WSNZ: WRITE SAME of 0 blocks is refused */
 		nbd_put32(b + 8, TSCSI_MAX_XFER);
 		nbd_put32(b + 12, 8); /* optimal: 4 KiB */
-		nbd_put32(b + 20, TSCSI_MAX_UNMAP);
-		nbd_put32(b + 24, TSCSI_MAX_UNMAP_DESC);
+		if (!lu->thick) {
+			nbd_put32(b + 20, lu->max_unmap);
+			nbd_put32(b + 24, TSCSI_MAX_UNMAP_DESC);
+		}
 		nbd_put32(b + 28, 1);
 		nbd_put64(b + 36, TSCSI_MAX_WSAME);
 		n = 64;
@@ -149,8 +151,11 @@ static void inquiry(const struct tscsi_lu *lu, struct tscsi_task *t, uint8_t *b)
 		n = 64;
 		break;
 	case 0xb2: /* logical block provisioning: UNMAP, WRITE SAME unmap */
-		b[5] = 0x80 | 0x40 | 0x20 | 0x04; /* LBPU LBPWS LBPWS10 LBPRZ */
-		b[6] = 0x02; /* thin */
+		if (!lu->thick) {
+			/* LBPU LBPWS LBPWS10 LBPRZ */
+			b[5] = 0x80 | 0x40 | 0x20 | 0x04;
+			b[6] = 0x02; /* thin */
+		}
 		n = 8;
 		break;
 	default:
@@ -169,7 +174,8 @@ static void mode_sense(const struct tscsi_lu *lu, struct tscsi_task *t,
 	uint32_t hdr = ten ? 8 : 4, n = hdr;
 	uint32_t alloc = ten ? nbd_get16(c + 7) : c[4];
 	/* WP, and DPOFUA: DPO and FUA are honoured in READ and WRITE */
-	uint8_t dev_specific = (lu->read_only ? 0x80 : 0) | 0x10;
+	uint8_t dev_specific = (lu->read_only ? 0x80 : 0) |
+			       (lu->no_dpofua ? 0 : 0x10);
 
 	memset(b, 0, 256);
 	if (c[3] && c[3] != 0xff) { /* subpages */
@@ -235,7 +241,8 @@ static void read_capacity(const struct tscsi_lu *lu, struct tscsi_task *t,
 	memset(b, 0, 32);
 	nbd_put64(b, last);
 	nbd_put32(b + 8, TSCSI_BLOCK);
-	b[14] = 0x80 | 0x40; /* LBPME, LBPRZ */
+	if (!lu->thick)
+		b[14] = 0x80 | 0x40; /* LBPME, LBPRZ */
 	reply(t, 32, nbd_get32(t->cdb + 10));
 }
 
@@ -426,6 +433,11 @@ void tscsi_prepare(const struct tscsi_lu *lu, struct tscsi_task *t,
 		write_same(lu, t);
 		return;
 	case SCSI_UNMAP:
+		if (lu->thick) {
+			tscsi_check(t, SCSI_SENSE_ILLEGAL_REQUEST,
+				    SCSI_ASC_INVALID_OPCODE);
+			return;
+		}
 		unmap_prepare(lu, t);
 		return;
 	case SCSI_SYNC_CACHE_10:
@@ -510,7 +522,7 @@ static void unmap_finish(const struct tscsi_lu *lu, struct tscsi_task *t,
 		uint64_t lba = nbd_get64(p + 8 + i);
 		uint32_t n = nbd_get32(p + 16 + i);
 
-		if (n > TSCSI_MAX_UNMAP) {
+		if (n > lu->max_unmap) {
 			tscsi_check(t, SCSI_SENSE_ILLEGAL_REQUEST,
 				    SCSI_ASC_INVALID_FIELD_IN_PARAM);
 			return;

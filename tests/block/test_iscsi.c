@@ -7,7 +7,10 @@
  * CRC32C digests and across loss, duplication and reordering; FLUSH and
  * FUA; a target restarted under load (a new login re-issues, nothing
  * lost); a target gone for good (EIO after dead_ns); a login to a name
- * the target does not serve (attach fails, says why).
+ * the target does not serve (attach fails, says why).  TRIM as UNMAP and
+ * WRITE_ZEROES as WRITE SAME(16) where the LUN's provisioning pages allow
+ * them, split at its Block Limits, re-issued across a target restart;
+ * FUA only where MODE SENSE offers DPOFUA; neither from a thick LUN.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -154,8 +157,9 @@ static void test_login_and_device(void **state)
 	assert_non_null(mm_reserve_find(t.c->mm, "block.iscsi0"));
 	assert_int_equal(cstat(&t, "connects"), 1);
 	assert_int_equal(sstat(&t, "logins"), 1);
-	/* TEST UNIT READY and READ CAPACITY 16 */
-	assert_int_equal(sstat(&t, "commands"), 2);
+	/* TEST UNIT READY, READ CAPACITY 16, MODE SENSE, VPD 0xb2, 0xb0 */
+	assert_int_equal(sstat(&t, "commands"), 5);
+	assert_true(t.bd->lim.trim && t.bd->lim.write_zeroes);
 	iscsi_client_destroy(t.bd);
 	t.bd = NULL;
 	nf_run_for(t.w, 100 * MS);
@@ -340,6 +344,139 @@ static void test_target_gone_fails_eio(void **state)
 	tw_free(&t);
 }
 
+static bool zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void test_unmap_write_zeroes(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+	uint64_t before;
+
+	tw_setup(&t, NULL, 8);
+	tw_connect(&t);
+	assert_true(t.bd->lim.trim && t.bd->lim.write_zeroes && t.bd->lim.fua);
+	bio_eng_init(&e, t.bd, 16, 8);
+	bio_eng_start(&e, BIO_WRITE, 0, 2u << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	/* TRIM: bios of 512 B .. 64 KiB, one UNMAP each (the limit is big) */
+	before = e.bios_done;
+	bio_eng_start(&e, BIO_TRIM, 256u << 10, 1u << 20, 512, 64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_int_equal(cstat(&t, "unmaps"), e.bios_done - before);
+	assert_int_equal(t.store.trims, e.bios_done - before);
+	assert_true(zero(t.store.ram + (256u << 10), 1u << 20));
+	/* WRITE_ZEROES: WRITE SAME(16), UNMAP bit since LBPRZ is set */
+	before = e.bios_done;
+	bio_eng_start(&e, BIO_WRITE_ZEROES, 1536u << 10, 512u << 10, 512,
+		      64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_int_equal(cstat(&t, "write_sames"), e.bios_done - before);
+	assert_true(t.store.trims > e.bios_done - before);
+	assert_memory_equal(t.store.ram, e.shadow, 2u << 20);
+	bio_eng_start(&e, BIO_READ, 0, 2u << 20, 512, 64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	assert_int_equal(e.errors + e.bad_bytes, 0);
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_unmap_split_fua_restart(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+	uint64_t flushes, before;
+	int64_t unmaps;
+
+	tw_setup(&t, &slow, 9);
+	/* MAXIMUM UNMAP LBA COUNT 24: a 64 KiB TRIM takes 6 commands */
+	t.tc.max_unmap = 24;
+	iscsi_target_destroy(t.tgt);
+	t.tgt = iscsi_target_create(t.s->net, &t.tc);
+	assert_non_null(t.tgt);
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 32, 9);
+	bio_eng_start(&e, BIO_WRITE, 0, 4u << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 30 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_int_equal(one_bio(&t, BIO_TRIM, 40960 + 512, 64 * 1024, 0), 0);
+	assert_int_equal(cstat(&t, "unmaps"), 6);
+	assert_int_equal(t.store.trims, 6);
+	memset(e.shadow + 40960 + 512, 0, 64 * 1024);
+	assert_memory_equal(t.store.ram, e.shadow, 4u << 20);
+	/* a FUA TRIM ends with SYNCHRONIZE CACHE before it completes */
+	flushes = t.store.flushes;
+	assert_int_equal(one_bio(&t, BIO_TRIM, 1u << 20, 4096, BIO_FUA), 0);
+	assert_int_equal(t.store.flushes, flushes + 1);
+	memset(e.shadow + (1u << 20), 0, 4096);
+	/* the target restarts with split TRIMs in flight: none is lost */
+	unmaps = cstat(&t, "unmaps");
+	before = e.bios_done;
+	bio_eng_start(&e, BIO_TRIM, 0, 4u << 20, 16384, 64 * 1024);
+	nf_run_for(t.w, 1 * MS);
+	assert_true(e.inflight > 0);
+	iscsi_target_destroy(t.tgt);
+	nf_run_for(t.w, 300 * MS);
+	t.tgt = iscsi_target_create(t.s->net, &t.tc);
+	assert_non_null(t.tgt);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_int_equal(cstat(&t, "disconnects"), 1);
+	assert_true(cstat(&t, "resent") >= 1);
+	/* more UNMAPs than TRIMs: split, and pieces re-sent */
+	assert_true(cstat(&t, "unmaps") - unmaps >
+		    (int64_t)(e.bios_done - before));
+	assert_true(zero(t.store.ram, 4u << 20));
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+static void test_thick_lun_no_unmap_no_fua(void **state)
+{
+	struct tw t;
+	struct bio bio;
+	struct bio_eng e;
+
+	tw_setup(&t, NULL, 10);
+	t.tc.thick = true;
+	t.tc.no_dpofua = true;
+	iscsi_target_destroy(t.tgt);
+	t.tgt = iscsi_target_create(t.s->net, &t.tc);
+	assert_non_null(t.tgt);
+	tw_connect(&t);
+	assert_false(t.bd->lim.trim);
+	assert_false(t.bd->lim.write_zeroes);
+	assert_false(t.bd->lim.fua);
+	assert_true(t.bd->lim.flush);
+	/* refused cleanly at submission, as for an NBD export without them */
+	bio_init(&bio, t.bd, BIO_TRIM);
+	bio.size = 4096;
+	assert_int_equal(blk_submit(&bio), -EOPNOTSUPP);
+	bio_init(&bio, t.bd, BIO_WRITE_ZEROES);
+	bio.size = 4096;
+	assert_int_equal(blk_submit(&bio), -EOPNOTSUPP);
+	/* no DPOFUA: a FUA write is refused, not completed as if stable */
+	bio_init(&bio, t.bd, BIO_WRITE);
+	bio.size = 4096;
+	bio.flags = BIO_FUA;
+	assert_int_equal(blk_submit(&bio), -EOPNOTSUPP);
+	bio_eng_init(&e, t.bd, 8, 10);
+	write_read_verify(&t, &e, 0, 1u << 20, 20 * NSEC_PER_SEC);
+	assert_int_equal(cstat(&t, "unmaps") + cstat(&t, "write_sames"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
 static void test_unknown_target_name(void **state)
 {
 	struct tw t;
@@ -365,6 +502,9 @@ int main(void)
 		cmocka_unit_test(test_target_restart_under_load),
 		cmocka_unit_test(test_target_gone_fails_eio),
 		cmocka_unit_test(test_unknown_target_name),
+		cmocka_unit_test(test_unmap_write_zeroes),
+		cmocka_unit_test(test_unmap_split_fua_restart),
+		cmocka_unit_test(test_thick_lun_no_unmap_no_fua),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

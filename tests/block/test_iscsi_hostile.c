@@ -204,6 +204,12 @@ static void fake_cmd(struct fake *f)
 		fpdu(f, &h, true, d, 32);
 		return;
 	}
+	/* a minimal target: no MODE SENSE, no VPD pages (no FUA, no UNMAP) */
+	if (cdb[0] == SCSI_MODE_SENSE_6 || cdb[0] == SCSI_INQUIRY) {
+		fstatus(f, SCSI_CHECK_CONDITION, SCSI_SENSE_ILLEGAL_REQUEST,
+			SCSI_ASC_INVALID_OPCODE);
+		return;
+	}
 	n = f->ncmds++;
 	if (n == 0) {
 		switch (f->cur) {
@@ -536,6 +542,9 @@ static void test_good_target(void **state)
 	ht_setup(&t, SC_GOOD);
 	assert_int_equal(t.ready_err, 0);
 	assert_int_equal(t.bd->lim.capacity, FAKE_BLOCKS * 512);
+	/* MODE SENSE refused: no FUA; no LBPME: no UNMAP, no WRITE SAME */
+	assert_false(t.bd->lim.fua || t.bd->lim.trim ||
+		     t.bd->lim.write_zeroes);
 	ht_submit(&t, 0, BIO_WRITE, 0);
 	ht_submit(&t, 1, BIO_READ, 4096);
 	nf_run_for(t.w, NSEC_PER_SEC);
