@@ -161,6 +161,9 @@ static void iscsi_down(struct task *t)
 			      &c->moved_pages);
 	}
 	timer_cancel(c->host->loop, &c->tick_timer);
+	timer_cancel(c->host->loop, &c->busy_timer);
+	c->nr_held = 0;
+	c->busy_ns = ISCSI_BUSY_MIN_NS;
 	c->rx_rq = NULL;
 	c->rxh_have = 0;
 	c->rx_in_data = false;
@@ -221,7 +224,13 @@ static void iscsi_retry(struct timer *t)
 
 void iscsi_complete(struct iscsi_client *c, struct blk_request *rq, int err)
 {
+	struct iscsi_rq *p = blk_rq_pdu(rq);
+
 	LB_ASSERT(c->tx.rq != rq || !c->tx.busy);
+	if (p->state == ISCSI_RQ_HELD) {
+		LB_ASSERT(c->nr_held > 0);
+		c->nr_held--;
+	}
 	list_del(&rq->node);
 	blk_end_request(rq, err);
 }
@@ -233,6 +242,79 @@ void iscsi_requeue(struct iscsi_client *c, struct blk_request *rq)
 	p->state = ISCSI_RQ_QUEUED;
 	p->r2t_active = false;
 	counter_inc(&c->st.retries);
+	iscsi_tx(c);
+}
+
+void iscsi_hold(struct iscsi_client *c, struct blk_request *rq, uint8_t status)
+{
+	struct iscsi_rq *p = blk_rq_pdu(rq);
+
+	LB_ASSERT(p->state == ISCSI_RQ_SENT);
+	p->state = ISCSI_RQ_HELD;
+	p->r2t_active = false;
+	c->nr_held++;
+	counter_inc(status == SCSI_BUSY ? &c->st.busy : &c->st.task_set_full);
+	if (!timer_armed(&c->busy_timer))
+		timer_arm_in(c->host->loop, &c->busy_timer, c->busy_ns);
+}
+
+/* The oldest held task goes again; NULL if none is held. */
+static struct blk_request *release_one(struct iscsi_client *c)
+{
+	struct blk_request *rq;
+
+	if (!c->nr_held)
+		return NULL;
+	list_for_each_entry(rq, &c->rqs, node) {
+		struct iscsi_rq *p = blk_rq_pdu(rq);
+
+		if (p->state != ISCSI_RQ_HELD)
+			continue;
+		p->state = ISCSI_RQ_QUEUED;
+		c->nr_held--;
+		counter_inc(&c->st.retries);
+		return rq;
+	}
+	LB_ASSERT(!"nr_held counts a held task");
+	return NULL;
+}
+
+void iscsi_release_held(struct iscsi_client *c)
+{
+	/* progress at the target: back-offs start short again */
+	c->busy_ns = ISCSI_BUSY_MIN_NS;
+	if (!release_one(c))
+		return;
+	timer_cancel(c->host->loop, &c->busy_timer);
+	if (c->nr_held)
+		timer_arm_in(c->host->loop, &c->busy_timer, c->busy_ns);
+	iscsi_tx(c);
+}
+
+/* Nothing of ours ended for a back-off: the oldest held task tries again. */
+static void iscsi_busy_expired(struct timer *t)
+{
+	struct iscsi_client *c =
+		container_of(t, struct iscsi_client, busy_timer);
+	struct blk_request *rq = release_one(c);
+	struct iscsi_rq *p;
+
+	if (!rq)
+		return;
+	c->busy_ns = lb_min(c->busy_ns * 2, (uint64_t)ISCSI_BUSY_MAX_NS);
+	if (c->nr_held)
+		timer_arm_in(c->host->loop, &c->busy_timer, c->busy_ns);
+	p = blk_rq_pdu(rq);
+	if (++p->busy_waits > ISCSI_MAX_BUSY_WAITS) {
+		counter_inc(&c->st.busy_giveups);
+		lb_err(&c->host->log,
+		       "iscsi: %s: %s of %u at %llu: the target stayed busy through %u back-offs: EIO",
+		       c->bd.name, bio_op_name(rq->bio->op), rq->bio->size,
+		       (unsigned long long)rq->bio->offset,
+		       ISCSI_MAX_BUSY_WAITS);
+		iscsi_complete(c, rq, -EIO);
+		return;
+	}
 	iscsi_tx(c);
 }
 
@@ -935,6 +1017,7 @@ int iscsi_client_create(struct net *net, const struct iscsi_client_config *cfg,
 						ISCSI_DEFAULT_MAX_REQUEST;
 	c->want_hdigest = cfg->header_digest;
 	c->want_ddigest = cfg->data_digest;
+	c->no_immediate = cfg->no_immediate_data;
 	c->reconnect_ns = cfg->reconnect_ns ? cfg->reconnect_ns :
 					      ISCSI_DEFAULT_RECONNECT_NS;
 	c->backoff_ns = c->reconnect_ns;
@@ -953,6 +1036,8 @@ int iscsi_client_create(struct net *net, const struct iscsi_client_config *cfg,
 	timer_init(&c->retry_timer, iscsi_retry);
 	timer_init(&c->dead_timer, iscsi_dead);
 	timer_init(&c->tick_timer, iscsi_tick);
+	timer_init(&c->busy_timer, iscsi_busy_expired);
+	c->busy_ns = ISCSI_BUSY_MIN_NS;
 	task_init(&c->down_task, iscsi_down);
 	task_init(&c->ready_task, iscsi_ready);
 	iscsi_stats(c, true);
@@ -980,6 +1065,7 @@ void iscsi_client_destroy(struct blkdev *bd)
 	timer_cancel(l, &c->retry_timer);
 	timer_cancel(l, &c->dead_timer);
 	timer_cancel(l, &c->tick_timer);
+	timer_cancel(l, &c->busy_timer);
 	task_cancel(l, &c->down_task);
 	task_cancel(l, &c->ready_task);
 	/* Logout only with nothing in flight (RFC 7143 11.14) */

@@ -6,8 +6,14 @@
  * Login with AuthMethod=None straight into the operational stage, keys
  * negotiated by the RFC's rules (HeaderDigest/DataDigest None or CRC32C),
  * then TEST UNIT READY (absorbing the UNIT ATTENTION a new nexus gets) and
- * READ CAPACITY 16 (10 as fallback).  Bios become READ/WRITE 10 (16 past
- * 2^32 blocks), SYNCHRONIZE CACHE 10 and FUA writes; writes carry
+ * READ CAPACITY 16 (10 as fallback), MODE SENSE for DPOFUA and, where
+ * READ CAPACITY 16 says LBPME, the Logical Block Provisioning and Block
+ * Limits VPD pages.  Bios become READ/WRITE 10 (16 past 2^32 blocks),
+ * SYNCHRONIZE CACHE 10, FUA writes where DPOFUA is set, UNMAP for TRIM
+ * where LBPU is set and WRITE SAME(16) for WRITE_ZEROES where LBPWS is
+ * (UNMAP bit only with LBPRZ), both split at the Block Limits; a device
+ * without them refuses those bios with EOPNOTSUPP.  TASK SET FULL and
+ * BUSY hold a command until another ends, or a back-off.  Writes carry
  * immediate data up to FirstBurstLength and answer R2Ts with Data-Out
  * PDUs no larger than the target's MaxRecvDataSegmentLength; read data
  * arrives straight in the bio's pages.  Commands are never sent beyond
@@ -41,6 +47,7 @@ struct iscsi_client_config {
 	unsigned queue_depth; /* 0: 32 */
 	uint32_t max_request; /* 0: 64 KiB */
 	bool header_digest, data_digest; /* ask for CRC32C */
+	bool no_immediate_data; /* offer ImmediateData=No: all data by R2T */
 	uint64_t reconnect_ns; /* first back-off; 0: 100 ms */
 	uint64_t dead_ns; /* give up after this long without a session; 0: 60 s */
 	uint64_t task_timeout_ns; /* a silent connection is dropped; 0: 15 s */

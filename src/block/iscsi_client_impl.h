@@ -48,6 +48,9 @@
 	X(nop_in) \
 	X(timeouts) \
 	X(window_stalls) \
+	X(task_set_full) \
+	X(busy) \
+	X(busy_giveups) \
 	X(unmaps) \
 	X(write_sames) \
 	X(failed_dead)
@@ -71,6 +74,7 @@ enum iscsi_cstate {
 enum iscsi_rq_state {
 	ISCSI_RQ_QUEUED, /* not (or no longer) on the connection */
 	ISCSI_RQ_SENT, /* the command PDU is with TCP */
+	ISCSI_RQ_HELD, /* refused with TASK SET FULL or BUSY: waits */
 };
 
 /* Per request, in blk_request.pdu. */
@@ -79,7 +83,8 @@ struct iscsi_rq {
 	uint8_t state; /* enum iscsi_rq_state */
 	bool sent_before;
 	bool cmd_in_tx; /* the command PDU is the one being sent */
-	uint8_t retries; /* UNIT ATTENTION, BUSY and the like */
+	uint8_t retries; /* UNIT ATTENTION, NOT READY and the like */
+	uint8_t busy_waits; /* held, sent again by the back-off timer */
 	uint32_t imm; /* immediate data bytes */
 	/* read: Data-In progress */
 	uint32_t in_off, in_datasn;
@@ -111,8 +116,17 @@ struct iscsi_txpdu {
 #define ISCSI_ITT_INTERNAL 0xfffe0000u
 #define ISCSI_ITT_PING 0xfffd0000u
 #define ISCSI_IBUF 64
-/* UNIT ATTENTION, NOT READY, BUSY: tries before -EIO */
+/* UNIT ATTENTION, NOT READY: tries before -EIO */
 #define ISCSI_MAX_RETRIES 8
+/*
+ * TASK SET FULL and BUSY hold the task until another of ours ends at the
+ * target (its slot is free then) or, with none ending, for a back-off that
+ * doubles from ISCSI_BUSY_MIN_NS; a task that waited out
+ * ISCSI_MAX_BUSY_WAITS back-offs without any progress fails with EIO.
+ */
+#define ISCSI_BUSY_MIN_NS (10 * NSEC_PER_MSEC)
+#define ISCSI_BUSY_MAX_NS (1 * NSEC_PER_SEC)
+#define ISCSI_MAX_BUSY_WAITS 12
 
 /* Setup commands after login, in order (the ITT's low bits). */
 enum iscsi_setup_step {
@@ -135,7 +149,7 @@ struct iscsi_client {
 	unsigned lun;
 	unsigned queue_depth;
 	uint32_t cfg_max_request;
-	bool want_hdigest, want_ddigest;
+	bool want_hdigest, want_ddigest, no_immediate;
 	uint64_t reconnect_ns, backoff_ns, dead_ns, task_timeout_ns;
 	uint64_t ping_ns;
 	blk_ready_fn ready;
@@ -190,7 +204,9 @@ struct iscsi_client {
 
 	struct iscsi_txpdu tx;
 	struct list_head rqs; /* struct blk_request.node, dispatch order */
-	struct timer retry_timer, dead_timer, tick_timer;
+	unsigned nr_held; /* of them ISCSI_RQ_HELD */
+	uint64_t busy_ns; /* the next back-off of a held task */
+	struct timer retry_timer, dead_timer, tick_timer, busy_timer;
 	struct task down_task, ready_task;
 	struct iscsi_client_stats st;
 };
@@ -209,6 +225,10 @@ void iscsi_tx(struct iscsi_client *c);
 void iscsi_complete(struct iscsi_client *c, struct blk_request *rq, int err);
 /* Put @rq back to be sent again (a retry after UNIT ATTENTION etc.). */
 void iscsi_requeue(struct iscsi_client *c, struct blk_request *rq);
+/* The target refused @rq for now (TASK SET FULL, BUSY): hold it. */
+void iscsi_hold(struct iscsi_client *c, struct blk_request *rq, uint8_t status);
+/* A task of ours ended at the target: the oldest held one may go. */
+void iscsi_release_held(struct iscsi_client *c);
 struct blk_request *iscsi_rq_by_itt(struct iscsi_client *c, uint32_t itt);
 /* Bytes of data-out the command being sent for @rq carries. */
 uint32_t iscsi_rq_out_len(const struct blk_request *rq);

@@ -69,6 +69,7 @@ void iscsi_login_start(struct iscsi_client *c)
 	c->p.max_recv_dsl = 262144; /* Data-In lands in bio pages */
 	c->p.header_digest = c->want_hdigest;
 	c->p.data_digest = c->want_ddigest;
+	c->p.immediate_data = !c->no_immediate;
 	c->digests_on = false;
 	c->login_more = false;
 	c->cmdsn = c->exp_cmdsn = c->max_cmdsn = 1;
@@ -328,6 +329,18 @@ static void task_status(struct iscsi_client *c, struct blk_request *rq,
 			p->itt);
 		return;
 	}
+	if (!response &&
+	    (status == SCSI_BUSY || status == SCSI_TASK_SET_FULL)) {
+		/* the target asks us to come back: later, not failed */
+		lb_debug(&c->host->log, "iscsi: %s: %s of %u at %llu: %s, held",
+			 c->bd.name, bio_op_name(bio->op), bio->size,
+			 (unsigned long long)bio->offset,
+			 status == SCSI_BUSY ? "BUSY" : "TASK SET FULL");
+		iscsi_hold(c, rq, status);
+		return;
+	}
+	/* this task ended at the target: its slot may go to a held one */
+	iscsi_release_held(c);
 	if (response) {
 		lb_warn(&c->host->log,
 			"iscsi: %s: %s of %u at %llu: target failure %#x",
@@ -361,8 +374,7 @@ static void task_status(struct iscsi_client *c, struct blk_request *rq,
 			(unsigned long long)bio->offset,
 			scsi_sense_key_name(sn->key), sn->asc, sn->ascq);
 	} else {
-		/* BUSY, TASK SET FULL: the target asks us to come back */
-		err = status == SCSI_BUSY || status == 0x28 ? -EAGAIN : -EIO;
+		err = -EIO;
 		lb_warn(&c->host->log,
 			"iscsi: %s: %s of %u at %llu: SCSI status %#x",
 			c->bd.name, bio_op_name(bio->op), bio->size,

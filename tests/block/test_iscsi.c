@@ -477,6 +477,45 @@ static void test_thick_lun_no_unmap_no_fua(void **state)
 	tw_free(&t);
 }
 
+/*
+ * Our target runs one buffered command (UNMAP, WRITE SAME) at a time and
+ * answers TASK SET FULL to others meanwhile; with ImmediateData=No
+ * (UNMAP's list and WRITE SAME's block then go by R2T and Data-Out) 32
+ * small TRIMs and
+ * WRITE_ZEROES at once provoke it.  Every one is held, sent again and
+ * completes; none fails, none completes before the target did it.
+ */
+static void test_task_set_full_from_our_target(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, NULL, 11);
+	/* parameter lists by R2T: the target holds its buffer meanwhile */
+	t.cc.no_immediate_data = true;
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 32, 11);
+	bio_eng_start(&e, BIO_WRITE, 0, 1u << 20, 4096, 64 * 1024);
+	tw_run(&t, &e, 20 * NSEC_PER_SEC);
+	bio_eng_start(&e, BIO_TRIM, 0, 512u << 10, 512, 4096);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	bio_eng_start(&e, BIO_WRITE_ZEROES, 512u << 10, 512u << 10, 512, 4096);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	print_message("TASK SET FULL: %lld answered, %lld held and re-sent\n",
+		      (long long)sstat(&t, "task_set_full"),
+		      (long long)cstat(&t, "retries"));
+	assert_true(sstat(&t, "task_set_full") > 0);
+	assert_int_equal(cstat(&t, "task_set_full"),
+			 sstat(&t, "task_set_full"));
+	assert_int_equal(cstat(&t, "busy_giveups"), 0);
+	assert_true(zero(t.store.ram, 1u << 20));
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
 static void test_unknown_target_name(void **state)
 {
 	struct tw t;
@@ -505,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_unmap_write_zeroes),
 		cmocka_unit_test(test_unmap_split_fua_restart),
 		cmocka_unit_test(test_thick_lun_no_unmap_no_fua),
+		cmocka_unit_test(test_task_set_full_from_our_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,10 @@
  * wrong offset, data beyond the transfer length, GOOD status on a short
  * read, a StatSN gap, an R2T for a read, a login reject, a close in the
  * middle of a PDU, CHECK CONDITIONs (UNIT ATTENTION retried, MEDIUM ERROR
- * failed), and a target that never answers.
+ * failed), a target that never answers, and TASK SET FULL (the command
+ * held for a doubling back-off and sent again; EIO when the target never
+ * has room).  The scripted target refuses MODE SENSE and VPD INQUIRY, as
+ * a minimal one may: the device then offers no FUA and no UNMAP.
  *
  * Each test checks the initiator's counters and its bios' errors, and
  * every successful write completion is checked against the GOOD statuses
@@ -41,6 +44,8 @@ enum scen {
 	SC_UNIT_ATTENTION,
 	SC_MEDIUM_ERROR,
 	SC_SILENT,
+	SC_TASK_SET_FULL, /* the first 3 tries of a command: TASK SET FULL */
+	SC_ALWAYS_FULL, /* every try: TASK SET FULL */
 };
 
 struct fake {
@@ -54,6 +59,8 @@ struct fake {
 	struct iscsi_bhs b;
 	uint32_t statsn, expcmdsn;
 	unsigned ncmds; /* bio commands on this connection */
+	uint64_t full_at[32]; /* when the refused tries arrived */
+	unsigned nr_full;
 	uint64_t ok_offsets[64];
 	unsigned nr_ok;
 	struct tcp_sock *doomed;
@@ -208,6 +215,14 @@ static void fake_cmd(struct fake *f)
 	if (cdb[0] == SCSI_MODE_SENSE_6 || cdb[0] == SCSI_INQUIRY) {
 		fstatus(f, SCSI_CHECK_CONDITION, SCSI_SENSE_ILLEGAL_REQUEST,
 			SCSI_ASC_INVALID_OPCODE);
+		return;
+	}
+	if ((f->cur == SC_TASK_SET_FULL && f->nr_full < 3) ||
+	    f->cur == SC_ALWAYS_FULL) {
+		if (f->nr_full < ARRAY_SIZE(f->full_at))
+			f->full_at[f->nr_full] = host_now(f->h->host);
+		f->nr_full++;
+		fstatus(f, SCSI_TASK_SET_FULL, 0, 0);
 		return;
 	}
 	n = f->ncmds++;
@@ -543,8 +558,7 @@ static void test_good_target(void **state)
 	assert_int_equal(t.ready_err, 0);
 	assert_int_equal(t.bd->lim.capacity, FAKE_BLOCKS * 512);
 	/* MODE SENSE refused: no FUA; no LBPME: no UNMAP, no WRITE SAME */
-	assert_false(t.bd->lim.fua || t.bd->lim.trim ||
-		     t.bd->lim.write_zeroes);
+	assert_false(t.bd->lim.fua || t.bd->lim.trim || t.bd->lim.write_zeroes);
 	ht_submit(&t, 0, BIO_WRITE, 0);
 	ht_submit(&t, 1, BIO_READ, 4096);
 	nf_run_for(t.w, NSEC_PER_SEC);
@@ -658,6 +672,48 @@ static void test_silent_target_times_out(void **state)
 	ht_free(&t);
 }
 
+/* TASK SET FULL: the command waits a back-off, goes again, completes. */
+static void test_task_set_full_retried(void **state)
+{
+	struct ht t;
+
+	ht_setup(&t, SC_TASK_SET_FULL);
+	ht_submit(&t, 0, BIO_WRITE, 8192);
+	nf_run_for(t.w, 20 * MS);
+	assert_int_equal(t.done[0], 0); /* held, not failed */
+	nf_run_for(t.w, NSEC_PER_SEC);
+	assert_int_equal(t.done[0], 1);
+	assert_int_equal(t.err[0], 0); /* and GOOD only once answered so */
+	assert_int_equal(t.f.nr_full, 3);
+	/* nothing else in flight: each try waited a doubling back-off */
+	for (unsigned i = 1; i < 3; i++)
+		assert_true(t.f.full_at[i] - t.f.full_at[i - 1] >=
+			    (5u << i) * MS);
+	assert_int_equal(t.f.conns, 1);
+	assert_int_equal(cstat(&t, "task_set_full"), 3);
+	assert_int_equal(cstat(&t, "retries"), 3);
+	assert_int_equal(cstat(&t, "proto_errors"), 0);
+	ht_free(&t);
+}
+
+/* A target that never has room: EIO in the end, never a false GOOD. */
+static void test_task_set_full_forever_fails_eio(void **state)
+{
+	struct ht t;
+
+	ht_setup(&t, SC_ALWAYS_FULL);
+	ht_submit(&t, 0, BIO_WRITE, 8192);
+	nf_run_for(t.w, 2 * NSEC_PER_SEC);
+	assert_int_equal(t.done[0], 0);
+	nf_run_for(t.w, 10 * NSEC_PER_SEC);
+	assert_int_equal(t.done[0], 1);
+	assert_int_equal(t.err[0], -EIO);
+	assert_int_equal(t.f.nr_full, 13); /* the first try, 12 back-offs */
+	assert_int_equal(cstat(&t, "busy_giveups"), 1);
+	assert_int_equal(t.f.conns, 1);
+	ht_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +731,8 @@ int main(void)
 		cmocka_unit_test(test_unit_attention_retried),
 		cmocka_unit_test(test_medium_error_fails_eio),
 		cmocka_unit_test(test_silent_target_times_out),
+		cmocka_unit_test(test_task_set_full_retried),
+		cmocka_unit_test(test_task_set_full_forever_fails_eio),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
