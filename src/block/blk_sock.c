@@ -36,8 +36,8 @@ void blk_sock_drop(struct blkdev *bd, struct tcp_sock *tp, bool graceful,
 
 int blk_sock_open(struct blkdev *bd, struct net *net,
 		  const struct sock_ops *ops, void *user,
-		  const struct sock_addr *peer, size_t *moved,
-		  struct tcp_sock **out)
+		  const struct sock_addr *peer, uint32_t sndbuf,
+		  uint32_t rcvbuf, size_t *moved, struct tcp_sock **out)
 {
 	struct mm_memalloc_ctx ctx = { 0 };
 	struct tcp_sock *tp;
@@ -51,6 +51,11 @@ int blk_sock_open(struct blkdev *bd, struct net *net,
 		mm_memalloc_restore(bd->mm, ctx);
 	if (!tp)
 		return -ENOMEM;
+	/* before the SYN: the window it offers follows rcvbuf */
+	if (sndbuf)
+		tp->sndbuf = sndbuf;
+	if (rcvbuf)
+		tp->rcvbuf = rcvbuf;
 	if (*moved) {
 		err = mm_reserve_resize(&bd->rsv, bd->rsv.own - *moved);
 		if (err) {

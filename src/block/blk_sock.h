@@ -20,13 +20,15 @@
 #include "net/tcp.h"
 
 /*
- * A new flagged, TCP_NODELAY socket connecting to @peer.  *@moved holds
- * the pages block.<dev> keeps for the socket reserves; 0 or -errno.
+ * A new flagged, TCP_NODELAY socket connecting to @peer, with send and
+ * receive buffers of @sndbuf and @rcvbuf bytes (0: TCP's defaults): they
+ * size its reserves.  *@moved holds the pages block.<dev> keeps for the
+ * socket reserves; 0 or -errno.
  */
 int blk_sock_open(struct blkdev *bd, struct net *net,
 		  const struct sock_ops *ops, void *user,
-		  const struct sock_addr *peer, size_t *moved,
-		  struct tcp_sock **out);
+		  const struct sock_addr *peer, uint32_t sndbuf,
+		  uint32_t rcvbuf, size_t *moved, struct tcp_sock **out);
 /*
  * Free @tp now (or close it gracefully if it lives in normal memory and
  * @graceful), moving its reserve pages into block.<dev> unless the device

@@ -122,11 +122,32 @@ static void iscsi_tick_arm(struct iscsi_client *c)
 
 /* ---- connection ----------------------------------------------------------- */
 
+/*
+ * The connection's send and receive buffers, which size its reserves
+ * net.tx and net.rxq: ISCSI_SOCK_BURSTS bursts each way, a burst being the
+ * MaxBurstLength we offer at login (the largest request: no sequence of a
+ * bio is longer), which bounds the negotiated one (numbers take the
+ * minimum).  Data-In streams into the bio's pages as it arrives and write
+ * data goes by page reference, so the buffers hold no PDU whole; they set
+ * how much is in flight, one burst on the wire while the next is queued.
+ * TCP's defaults (256 KiB each) would give 1.1 MB of reserve at queue depth
+ * 32 for no gain: a burst is at most 64 KiB.
+ */
+#define ISCSI_SOCK_BURSTS 2
+#define ISCSI_SOCK_BUF_MIN (64u * 1024) /* small requests: still a window */
+
+static uint32_t iscsi_sock_buf(const struct iscsi_client *c)
+{
+	return lb_max(ISCSI_SOCK_BURSTS * iscsi_offer_burst(c),
+		      ISCSI_SOCK_BUF_MIN);
+}
+
 static int iscsi_open(struct iscsi_client *c)
 {
 	struct tcp_sock *tp;
+	uint32_t buf = iscsi_sock_buf(c);
 	int err = blk_sock_open(&c->bd, c->net, &iscsi_sock_ops, c, &c->peer,
-				&c->moved_pages, &tp);
+				buf, buf, &c->moved_pages, &tp);
 
 	if (err)
 		return err;

@@ -238,6 +238,18 @@ void iscsi_logged_in(struct iscsi_client *c);
 void iscsi_setup_done(struct iscsi_client *c);
 void iscsi_setup_next(struct iscsi_client *c);
 
+/*
+ * The MaxBurstLength (and cap of FirstBurstLength) offered at login: the
+ * largest request the device will take.
+ */
+static inline uint32_t iscsi_offer_burst(const struct iscsi_client *c)
+{
+	uint32_t b = lb_min(c->cfg_max_request,
+			    (uint32_t)(BIO_MAX_VECS * PAGE_SIZE));
+
+	return lb_max(b - b % SECTOR_SIZE, (uint32_t)SECTOR_SIZE);
+}
+
 /* iscsi_client_rx.c */
 void iscsi_login_start(struct iscsi_client *c);
 void iscsi_rx(struct iscsi_client *c);

@@ -67,6 +67,9 @@ void iscsi_login_start(struct iscsi_client *c)
 {
 	iscsi_params_default(&c->p);
 	c->p.max_recv_dsl = 262144; /* Data-In lands in bio pages */
+	/* no sequence is longer than a bio: the socket buffers follow this */
+	c->p.max_burst = iscsi_offer_burst(c);
+	c->p.first_burst = lb_min(c->p.first_burst, c->p.max_burst);
 	c->p.header_digest = c->want_hdigest;
 	c->p.data_digest = c->want_ddigest;
 	c->p.immediate_data = !c->no_immediate;

@@ -4,6 +4,8 @@
  * lifeboat host and either verify it (write a deterministic pattern over a
  * range, read it back, compare every byte) or benchmark it (sequential and
  * random 4 KiB, queue depth 1 and 32, write and read; BENCH lines).
+ * With --trim the verify then trims the first half of the range and reads
+ * the second half back again: a TRIM must touch nothing beyond its range.
  *
  * The data buffers are arena pages taken once at start; each of the
  * queue-depth slots owns one request's worth and is resubmitted from its
@@ -69,6 +71,9 @@ struct disk_job {
 	uint32_t bs;
 	unsigned phase_idx;
 	bool phase_flush; /* verify: the flush between write and read */
+	bool trim; /* verify: --trim */
+	uint64_t lo, hi; /* the phase's range */
+	uint64_t trimmed;
 	uint64_t next_off, issued, done_bytes, done_ios, lat_ns;
 	uint64_t phase_start, phase_end, last_bytes, last_t;
 	unsigned inflight;
@@ -137,7 +142,7 @@ static bool phase_has_more(const struct disk_job *j)
 		return false;
 	if (j->mode == DISK_BENCH)
 		return host_now(j->t.host) < j->phase_end;
-	return j->next_off < j->size;
+	return j->next_off < j->hi;
 }
 
 static void slot_issue(struct disk_slot *s)
@@ -151,17 +156,19 @@ static void slot_issue(struct disk_slot *s)
 	if (j->ph.random) {
 		off = prng_below(&j->t.host->prng, j->size / j->bs) * j->bs;
 	} else {
-		if (j->next_off >= j->size)
-			j->next_off = 0; /* the benchmark wraps around */
+		if (j->next_off >= j->hi)
+			j->next_off = j->lo; /* the benchmark wraps around */
 		off = j->next_off;
-		len = (uint32_t)lb_min((uint64_t)len, j->size - off);
+		len = (uint32_t)lb_min((uint64_t)len, j->hi - off);
 		j->next_off += len;
 	}
 	bio_init(bio, j->bd, j->ph.op);
 	bio->offset = off;
 	bio->end_io = disk_end_io;
 	bio->private = s;
-	left = len;
+	left = j->ph.op == BIO_TRIM ? 0 : len;
+	if (j->ph.op == BIO_TRIM)
+		bio->size = len;
 	for (unsigned i = 0; left; i++) {
 		uint32_t n = lb_min(left, (uint32_t)PAGE_SIZE);
 
@@ -246,15 +253,18 @@ static void phase_report(struct disk_job *j)
 			       (double)j->lat_ns / 1e3 / (double)j->done_ios :
 			       0);
 	} else {
+		if (j->ph.op == BIO_TRIM)
+			j->trimmed += j->done_bytes;
 		printf("%-6s %llu bytes in %.2f s: %.1f MB/s\n",
-		       j->ph.op == BIO_WRITE ? "write" : "read",
-		       (unsigned long long)j->done_bytes, (double)ns / 1e9,
-		       mbps(j->done_bytes, ns));
+		       bio_op_name(j->ph.op), (unsigned long long)j->done_bytes,
+		       (double)ns / 1e9, mbps(j->done_bytes, ns));
 	}
 	fflush(stdout);
 }
 
-static void phase_start(struct disk_job *j, const struct disk_phase *ph)
+/* Start @ph over [@lo, @hi) of the device. */
+static void phase_start_range(struct disk_job *j, const struct disk_phase *ph,
+			      uint64_t lo, uint64_t hi)
 {
 	j->ph = *ph;
 	j->bs = ph->bs ? ph->bs : j->bd->lim.max_request;
@@ -262,12 +272,18 @@ static void phase_start(struct disk_job *j, const struct disk_phase *ph)
 		j->bs = j->bd->lim.max_request;
 	if (j->ph.qd > j->qd)
 		j->ph.qd = j->qd;
-	j->next_off = 0;
+	j->lo = j->next_off = lo;
+	j->hi = hi;
 	j->issued = j->done_bytes = j->done_ios = j->lat_ns = 0;
 	j->phase_start = j->last_t = host_now(j->t.host);
 	j->last_bytes = 0;
 	j->phase_end = j->phase_start + j->bench_ns;
 	phase_fill(j);
+}
+
+static void phase_start(struct disk_job *j, const struct disk_phase *ph)
+{
+	phase_start_range(j, ph, 0, j->size);
 }
 
 static void job_finish(struct disk_job *j)
@@ -281,6 +297,8 @@ static void phase_next(struct disk_job *j)
 	static const struct disk_phase verify_write = { "write", BIO_WRITE,
 							false, 0, 32 };
 	static const struct disk_phase verify_read = { "read", BIO_READ, false,
+						       0, 32 };
+	static const struct disk_phase verify_trim = { "trim", BIO_TRIM, false,
 						       0, 32 };
 
 	if (j->inflight)
@@ -329,6 +347,19 @@ static void phase_next(struct disk_job *j)
 	}
 	if (j->ph.op == BIO_WRITE) {
 		phase_start(j, &verify_read);
+		return;
+	}
+	if (j->ph.op == BIO_READ && j->trim && !j->trimmed && j->bd->lim.trim &&
+	    j->size >= 2 * SECTOR_SIZE) {
+		phase_start_range(j, &verify_trim, 0,
+				  j->size / 2 - j->size / 2 % SECTOR_SIZE);
+		return;
+	}
+	if (j->ph.op == BIO_TRIM) {
+		uint64_t mid = j->hi;
+
+		/* the untrimmed half still reads as written */
+		phase_start_range(j, &verify_read, mid, j->size);
 		return;
 	}
 	job_finish(j);
@@ -423,10 +454,12 @@ static void disk_ready(struct blkdev *bd, int err, void *arg)
 		loop_stop(&j->t.loop);
 		return;
 	}
-	printf("lifeboat disk: %s attached: %llu bytes, max request %u, queue depth %u%s%s%s\n",
+	printf("lifeboat disk: %s attached: %llu bytes, max request %u, queue depth %u%s%s%s%s%s\n",
 	       bd->name, (unsigned long long)bd->lim.capacity,
 	       bd->lim.max_request, bd->lim.queue_depth,
 	       bd->lim.flush ? ", flush" : "", bd->lim.fua ? ", fua" : "",
+	       bd->lim.trim ? ", trim" : "",
+	       bd->lim.write_zeroes ? ", write-zeroes" : "",
 	       bd->lim.read_only ? ", read-only" : "");
 	fflush(stdout);
 	if (j->tty)
@@ -470,7 +503,9 @@ static void disk_help(FILE *out)
 		"  --max-request SIZE  largest request (default: the transport's)\n"
 		"  --size SIZE         range the benchmark uses (default 256M)\n"
 		"  --bench-time SECS   seconds per benchmark phase (default 2)\n"
-		"  --stats             print the host's statistics table at the end\n");
+		"  --stats             print the host's statistics table at the end\n"
+		"  --trim              verify: then TRIM the first half of the range\n"
+		"                      and read the second half back again\n");
 }
 
 int cmd_disk(int argc, char **argv)
@@ -482,7 +517,8 @@ int cmd_disk(int argc, char **argv)
 		OPT_MAXREQ,
 		OPT_SIZE,
 		OPT_TIME,
-		OPT_STATS
+		OPT_STATS,
+		OPT_TRIM
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -493,6 +529,7 @@ int cmd_disk(int argc, char **argv)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "bench-time", required_argument, NULL, OPT_TIME },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "trim", no_argument, NULL, OPT_TRIM },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -573,6 +610,9 @@ int cmd_disk(int argc, char **argv)
 		case OPT_STATS:
 			stats = true;
 			continue;
+		case OPT_TRIM:
+			j.trim = true;
+			continue;
 		}
 		rc = host_opts_parse(&o, "disk", c, optarg);
 		if (rc == 1)
@@ -589,6 +629,8 @@ int cmd_disk(int argc, char **argv)
 				   argv[optind + 1]);
 	if (!have_mode)
 		return usage_error("disk", "say --verify SIZE or --bench");
+	if (j.trim && j.mode != DISK_VERIFY)
+		return usage_error("disk", "--trim goes with --verify");
 	/* AoE is plain Ethernet: only NBD needs an address */
 	rc = j.uri.kind == BLK_URI_AOE && o.wire ?
 		     0 :
@@ -630,6 +672,11 @@ int cmd_disk(int argc, char **argv)
 			} else {
 				printf("verified %llu bytes: every byte matches\n",
 				       (unsigned long long)j.size);
+				if (j.trim && j.trimmed)
+					printf("trimmed %llu bytes; the rest still matches\n",
+					       (unsigned long long)j.trimmed);
+				else if (j.trim)
+					printf("the device does not offer TRIM\n");
 			}
 		} else if (j.io_errors && !j.exit) {
 			j.exit = 1;

@@ -18,6 +18,7 @@
 #include "blk_io.h"
 #include "block/iscsi.h"
 #include "block/iscsi_client.h"
+#include "block/iscsi_client_impl.h"
 #include "mm/slab.h"
 #include "net/tcp.h"
 #include "net_fixture.h"
@@ -516,6 +517,39 @@ static void test_task_set_full_from_our_target(void **state)
 	tw_free(&t);
 }
 
+/*
+ * The issue's goal: one device at queue depth 32 needs at most 1 MiB of
+ * reserve (block.<dev> and its connection's net.tx and net.rxq), with the
+ * reserve figures printed.  Then it moves 4 MiB each way with every
+ * reserve within its size.
+ */
+static void test_reserve_qd32(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+	struct iscsi_client *c;
+	size_t blk, tx, rx;
+
+	tw_setup(&t, NULL, 12);
+	tw_connect(&t);
+	c = t.bd->driver;
+	assert_int_equal(t.bd->lim.queue_depth, 32);
+	blk = (size_t)t.bd->rsv.size.v;
+	tx = (size_t)c->tp->sk.tx_rsv.size.v;
+	rx = (size_t)c->tp->sk.rxq_rsv.size.v;
+	print_message(
+		"reserve at qd32: block.iscsi0 %zu + net.tx %zu (sndbuf %u) + net.rxq %zu (rcvbuf %u) = %zu pages, %zu bytes; MSS %u, MaxRecvDataSegmentLength %u/%u, MaxBurst %u, FirstBurst %u\n",
+		blk, tx, c->tp->sndbuf, rx, c->tp->rcvbuf, blk + tx + rx,
+		(blk + tx + rx) * PAGE_SIZE, c->tp->mss, c->p.max_recv_dsl,
+		c->p.max_xmit_dsl, c->p.max_burst, c->p.first_burst);
+	assert_true((blk + tx + rx) * PAGE_SIZE <= 1u << 20);
+	bio_eng_init(&e, t.bd, 32, 12);
+	write_read_verify(&t, &e, 0, 4u << 20, 60 * NSEC_PER_SEC);
+	check_reserves(mm_reserve_root(t.c->mm));
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
 static void test_unknown_target_name(void **state)
 {
 	struct tw t;
@@ -545,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_unmap_split_fua_restart),
 		cmocka_unit_test(test_thick_lun_no_unmap_no_fua),
 		cmocka_unit_test(test_task_set_full_from_our_target),
+		cmocka_unit_test(test_reserve_qd32),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

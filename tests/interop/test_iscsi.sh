@@ -4,8 +4,8 @@
 #                    (iscsi-inq) and the SCSI families of its conformance
 #                    suite (iscsi-test-cu --dataloss) the target claims
 #   our initiator -> tgtd (Debian tgt): `lifeboat disk --verify 64M`, once
-#                    with CRC32C header and data digests, and `lifeboat run`
-#                    paging to it
+#                    with CRC32C header and data digests, TRIM as UNMAP on
+#                    a thin-provisioned LUN, and `lifeboat run` paging to it
 LB="$1"
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -119,6 +119,16 @@ idisk "$TMP/disk-qd1.log" "iscsi://192.0.2.1/$TIQN/1" --verify 4M \
 	--queue-depth 1 --max-request 4K
 check "iscsi: queue depth 1, 4 KiB requests, on tgtd" \
 	grep -q "every byte matches" "$TMP/disk-qd1.log"
+# thin provisioning: tgtd then offers UNMAP (LBPME, LBPU, Block Limits)
+nsx tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 1 \
+	--params thin_provisioning=1
+idisk "$TMP/disk-trim.log" "iscsi://192.0.2.1/$TIQN/1" --verify 16M --trim
+check "iscsi: TRIM as UNMAP on thin-provisioned tgtd, the rest intact" \
+	grep -q "trimmed 8388608 bytes; the rest still matches" "$TMP/disk-trim.log"
+check "iscsi: ... UNMAP found in tgtd's provisioning and limits pages" \
+	grep -q "UNMAP yes" "$TMP/disk-trim.log"
+check "iscsi: ... FUA offered by tgtd's MODE SENSE (DPOFUA)" \
+	grep -q "FUA yes" "$TMP/disk-trim.log"
 idisk "$TMP/disk-bad.log" "iscsi://192.0.2.1/iqn.2026-01.org.example:nosuch/1" \
 	--verify 1M
 check "iscsi: a name tgtd does not serve fails to attach, and says why" \
