@@ -7,6 +7,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
+#include "block/iscsi_chap.h"
+#include "core/compiler.h"
 #include "block/iscsi_proto.h"
 
 static void test_crc32c_vectors(void **state)
@@ -295,6 +297,66 @@ static void test_sense(void **state)
 	assert_int_equal(scsi_sense_decode(s, 18, &sn), -EPROTO);
 }
 
+static void md5_hex(const void *p, size_t len, char *out)
+{
+	struct md5_ctx m;
+	uint8_t d[MD5_DIGEST_LEN];
+
+	md5_init(&m);
+	md5_update(&m, p, len);
+	md5_final(&m, d);
+	iscsi_hex_encode(d, sizeof(d), out);
+}
+
+/* RFC 1321 appendix A.5's test suite, a long input fed piecewise, CHAP. */
+static void test_md5_chap(void **state)
+{
+	static const struct {
+		const char *in, *md5;
+	} v[] = {
+		{ "", "0xd41d8cd98f00b204e9800998ecf8427e" },
+		{ "a", "0x0cc175b9c0f1b6a831c399e269772661" },
+		{ "abc", "0x900150983cd24fb0d6963f7d28e17f72" },
+		{ "message digest", "0xf96b697d7cb7938d525a2f31aaf161d0" },
+		{ "abcdefghijklmnopqrstuvwxyz",
+		  "0xc3fcd3d76192e4007dfb496cca67e13b" },
+		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+		  "0xd174ab98d277d9f5a5611c2c9f419d9f" },
+		{ "1234567890123456789012345678901234567890123456789012345678901234"
+		  "5678901234567890",
+		  "0x57edf4a22be3c955ac49da2e2107b67a" },
+	};
+	char hex[2 * MD5_DIGEST_LEN + 3];
+	uint8_t buf[1000], d[MD5_DIGEST_LEN], ch[16], back[16];
+	struct md5_ctx m;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		md5_hex(v[i].in, strlen(v[i].in), hex);
+		assert_string_equal(hex, v[i].md5);
+	}
+	memset(buf, 'a', sizeof(buf));
+	md5_init(&m);
+	for (size_t i = 0; i < sizeof(buf); i += 7)
+		md5_update(&m, buf + i, lb_min(sizeof(buf) - i, (size_t)7));
+	md5_final(&m, d);
+	iscsi_hex_encode(d, sizeof(d), hex);
+	assert_string_equal(hex, "0xcabe45dcc9ae5b66ba86600cca6b8ba8");
+	for (int i = 0; i < 16; i++)
+		ch[i] = (uint8_t)i;
+	iscsi_chap_response(0x2a, "lifeboat-secret", ch, sizeof(ch), d);
+	iscsi_hex_encode(d, sizeof(d), hex);
+	assert_string_equal(hex, "0x62b3440a28e6f7193c0f31214df9d48f");
+	/* hex: both cases, and nothing malformed */
+	assert_int_equal(iscsi_hex_decode("0X0aFf", 6, back, 16), 2);
+	assert_int_equal(back[0], 0x0a);
+	assert_int_equal(back[1], 0xff);
+	assert_int_equal(iscsi_hex_decode("0x0", 3, back, 16), -EINVAL);
+	assert_int_equal(iscsi_hex_decode("0x", 2, back, 16), -EINVAL);
+	assert_int_equal(iscsi_hex_decode("0xzz", 4, back, 16), -EINVAL);
+	assert_int_equal(iscsi_hex_decode("abcd", 4, back, 16), -EINVAL);
+	assert_int_equal(iscsi_hex_decode("0x00112233", 10, back, 3), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_negotiation_accept),
 		cmocka_unit_test(test_cdbs),
 		cmocka_unit_test(test_sense),
+		cmocka_unit_test(test_md5_chap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
