@@ -47,6 +47,11 @@ struct iscsi_target_config {
 	 */
 	uint32_t max_unmap;
 	bool thick, no_dpofua;
+	/*
+	 * CHAP (one-way, MD5): with a user name, a login must answer the
+	 * target's challenge with this secret (both at most 63 bytes).
+	 */
+	const char *chap_user, *chap_secret;
 };
 
 struct iscsi_target *iscsi_target_create(struct net *net,

@@ -1012,6 +1012,10 @@ int iscsi_client_create(struct net *net, const struct iscsi_client_config *cfg,
 	    strlen(name) >= sizeof(c->bd.name) ||
 	    (cfg->queue_depth && cfg->queue_depth > 256))
 		return -EINVAL;
+	if (cfg->chap_user && *cfg->chap_user &&
+	    (strlen(cfg->chap_user) > ISCSI_CHAP_MAX || !cfg->chap_secret ||
+	     !*cfg->chap_secret || strlen(cfg->chap_secret) > ISCSI_CHAP_MAX))
+		return -EINVAL;
 	pg = mm_page_alloc(mm, MM_NORMAL, NULL);
 	rxp = pg ? mm_page_alloc(mm, MM_NORMAL, NULL) : NULL;
 	if (!rxp) {
@@ -1029,6 +1033,12 @@ int iscsi_client_create(struct net *net, const struct iscsi_client_config *cfg,
 	c->rxbuf = page_address(mm, rxp);
 	snprintf(c->target, sizeof(c->target), "%s", cfg->target);
 	snprintf(c->initiator, sizeof(c->initiator), "%s", ini);
+	if (cfg->chap_user && *cfg->chap_user) {
+		snprintf(c->chap_user, sizeof(c->chap_user), "%s",
+			 cfg->chap_user);
+		snprintf(c->chap_secret, sizeof(c->chap_secret), "%s",
+			 cfg->chap_secret);
+	}
 	c->peer.ip = htonl(cfg->ip);
 	c->peer.port = cfg->port ? cfg->port : ISCSI_DEFAULT_PORT;
 	c->lun = cfg->lun;

@@ -48,6 +48,8 @@ struct iscsi_client_config {
 	uint32_t max_request; /* 0: 64 KiB */
 	bool header_digest, data_digest; /* ask for CRC32C */
 	bool no_immediate_data; /* offer ImmediateData=No: all data by R2T */
+	/* CHAP (one-way, MD5) when the target asks; at most 63 bytes each */
+	const char *chap_user, *chap_secret;
 	uint64_t reconnect_ns; /* first back-off; 0: 100 ms */
 	uint64_t dead_ns; /* give up after this long without a session; 0: 60 s */
 	uint64_t task_timeout_ns; /* a silent connection is dropped; 0: 15 s */

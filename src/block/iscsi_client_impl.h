@@ -21,6 +21,7 @@
 #ifndef LB_BLOCK_ISCSI_CLIENT_IMPL_H
 #define LB_BLOCK_ISCSI_CLIENT_IMPL_H
 
+#include "iscsi_chap.h"
 #include "iscsi_client.h"
 #include "iscsi_proto.h"
 #include "net/tcp.h"
@@ -69,6 +70,15 @@ enum iscsi_cstate {
 	ISCSI_C_READY, /* Full Feature Phase, bios flow */
 	ISCSI_C_DOWN, /* no connection; the retry timer runs */
 	ISCSI_C_FAILED, /* the first connection failed: only destroy remains */
+};
+
+/* The security stage when a CHAP user is set (RFC 7143 12.1.3). */
+enum iscsi_auth {
+	ISCSI_AUTH_OFF, /* no credentials: straight to the operational stage */
+	ISCSI_AUTH_START, /* AuthMethod=CHAP,None offered */
+	ISCSI_AUTH_CHAP_A, /* CHAP_A=5 sent: waiting for the challenge */
+	ISCSI_AUTH_CHAP_R, /* CHAP_N and CHAP_R sent */
+	ISCSI_AUTH_DONE, /* the operational stage */
 };
 
 enum iscsi_rq_state {
@@ -145,6 +155,7 @@ struct iscsi_client {
 	struct mm *mm;
 	char target[ISCSI_NAME_MAX + 1];
 	char initiator[ISCSI_NAME_MAX + 1];
+	char chap_user[ISCSI_CHAP_MAX + 1], chap_secret[ISCSI_CHAP_MAX + 1];
 	struct sock_addr peer;
 	unsigned lun;
 	unsigned queue_depth;
@@ -170,6 +181,10 @@ struct iscsi_client {
 	uint32_t cmdsn, exp_cmdsn, max_cmdsn, exp_statsn;
 	uint32_t login_itt;
 	bool login_more; /* a second Login Request (T=0 answer) */
+	bool names_sent; /* InitiatorName etc. go in the first request only */
+	uint8_t auth; /* enum iscsi_auth */
+	uint8_t chap_id;
+	uint8_t chap_r[MD5_DIGEST_LEN];
 	uint64_t last_rx;
 	bool ping_due, ping_out; /* a ping to send; one sent, unanswered */
 	bool nop_reply; /* a NOP-Out answering a target ping is due */

@@ -18,16 +18,22 @@
 
 /* ---- login ---------------------------------------------------------------- */
 
-/* Login Request: straight to the operational stage, then Full Feature. */
+/*
+ * Login Request: with CHAP credentials the security stage first (offer,
+ * CHAP_A, the response), then the operational stage, then Full Feature;
+ * without, straight to the operational stage.
+ */
 static void login_send(struct iscsi_client *c)
 {
 	struct iscsi_bhs h = { .op = ISCSI_OP_LOGIN_REQ, .immediate = true };
 	uint8_t hdr[ISCSI_BHS_LEN], *t = c->rxbuf;
+	char hex[2 * MD5_DIGEST_LEN + 3];
 	uint32_t len = 0, padded;
 	int err = 0;
 	ssize_t n;
 
-	if (!c->login_more) {
+	if (!c->names_sent) {
+		c->names_sent = true;
 		err = iscsi_text_add(t, PAGE_SIZE, &len, "InitiatorName",
 				     c->initiator);
 		if (!err)
@@ -37,13 +43,38 @@ static void login_send(struct iscsi_client *c)
 			err = iscsi_text_add(t, PAGE_SIZE, &len, "SessionType",
 					     "Normal");
 	}
-	if (!err)
-		err = iscsi_neg_offer(&c->p, t, PAGE_SIZE, &len);
+	h.flags = ISCSI_LOGIN_TRANSIT | ISCSI_STAGE_SECURITY << 2 |
+		  ISCSI_STAGE_OPERATIONAL;
+	switch (c->auth) {
+	case ISCSI_AUTH_START:
+		if (!err)
+			err = iscsi_text_add(t, PAGE_SIZE, &len, "AuthMethod",
+					     "CHAP,None");
+		break;
+	case ISCSI_AUTH_CHAP_A:
+		/* no transit until the target has our proof */
+		h.flags = ISCSI_STAGE_SECURITY << 2;
+		if (!err)
+			err = iscsi_text_add(t, PAGE_SIZE, &len, "CHAP_A", "5");
+		break;
+	case ISCSI_AUTH_CHAP_R:
+		iscsi_hex_encode(c->chap_r, sizeof(c->chap_r), hex);
+		if (!err)
+			err = iscsi_text_add(t, PAGE_SIZE, &len, "CHAP_N",
+					     c->chap_user);
+		if (!err)
+			err = iscsi_text_add(t, PAGE_SIZE, &len, "CHAP_R", hex);
+		break;
+	default:
+		h.flags = ISCSI_LOGIN_TRANSIT | ISCSI_STAGE_OPERATIONAL << 2 |
+			  ISCSI_STAGE_FULL;
+		if (!err)
+			err = iscsi_neg_offer(&c->p, t, PAGE_SIZE, &len);
+		break;
+	}
 	LB_ASSERT(!err); /* a page holds every key with room to spare */
 	padded = iscsi_pad4(len);
 	memset(t + len, 0, padded - len);
-	h.flags = ISCSI_LOGIN_TRANSIT | ISCSI_STAGE_OPERATIONAL << 2 |
-		  ISCSI_STAGE_FULL;
 	/* ISID, and TSIH 0: a new session (reinstating ours, if any) */
 	for (int i = 0; i < 6; i++)
 		h.lun |= (uint64_t)c->isid[i] << (56 - 8 * i);
@@ -75,6 +106,8 @@ void iscsi_login_start(struct iscsi_client *c)
 	c->p.immediate_data = !c->no_immediate;
 	c->digests_on = false;
 	c->login_more = false;
+	c->names_sent = false;
+	c->auth = c->chap_user[0] ? ISCSI_AUTH_START : ISCSI_AUTH_OFF;
 	c->cmdsn = c->exp_cmdsn = c->max_cmdsn = 1;
 	c->exp_statsn = 0;
 	c->login_itt = ISCSI_ITT_INTERNAL | 0xff00;
@@ -99,6 +132,83 @@ static int login_errno(uint8_t cls, uint8_t detail)
 	}
 }
 
+/*
+ * A Login Response in the security stage: the method the target chose,
+ * its challenge, or its acceptance of our response.
+ */
+static void login_security(struct iscsi_client *c)
+{
+	struct iscsi_bhs *b = &c->rb;
+	bool transit = b->flags & ISCSI_LOGIN_TRANSIT;
+	bool chap = false, none = false, md5 = false, have_id = false;
+	uint8_t challenge[1024];
+	int clen = 0;
+	uint32_t pos = 0;
+	uint64_t id = 0;
+	struct iscsi_kv kv;
+	int r;
+
+	while ((r = iscsi_text_next(c->rxbuf, b->dlen, &pos, &kv)) == 1) {
+		if (iscsi_kv_is(&kv, "AuthMethod")) {
+			chap = kv.vlen == 4 && !memcmp(kv.val, "CHAP", 4);
+			none = kv.vlen == 4 && !memcmp(kv.val, "None", 4);
+		} else if (iscsi_kv_is(&kv, "CHAP_A")) {
+			md5 = kv.vlen == 1 && kv.val[0] == '5';
+		} else if (iscsi_kv_is(&kv, "CHAP_I")) {
+			have_id = !iscsi_kv_num(&kv, 0, 255, &id);
+		} else if (iscsi_kv_is(&kv, "CHAP_C")) {
+			clen = iscsi_hex_decode(kv.val, kv.vlen, challenge,
+						sizeof(challenge));
+		}
+	}
+	if (r < 0 || ((b->flags >> 2) & 3) != ISCSI_STAGE_SECURITY) {
+		iscsi_proto_error(c, "malformed security stage response");
+		return;
+	}
+	switch (c->auth) {
+	case ISCSI_AUTH_START:
+		if (chap && !transit) {
+			c->auth = ISCSI_AUTH_CHAP_A;
+			break;
+		}
+		if (none && transit &&
+		    (b->flags & 3) == ISCSI_STAGE_OPERATIONAL) {
+			/* the target wants no proof */
+			c->auth = ISCSI_AUTH_DONE;
+			break;
+		}
+		counter_inc(&c->st.login_failures);
+		iscsi_conn_broken(c, EACCES,
+				  "the target chose no AuthMethod we offered");
+		return;
+	case ISCSI_AUTH_CHAP_A:
+		if (!md5 || !have_id || clen <= 0 || transit) {
+			counter_inc(&c->st.login_failures);
+			iscsi_conn_broken(
+				c, EACCES,
+				"CHAP: no MD5 challenge from the target (CHAP_A %s, CHAP_I %s, CHAP_C %d bytes)",
+				md5 ? "5" : "other", have_id ? "given" : "none",
+				clen);
+			return;
+		}
+		c->chap_id = (uint8_t)id;
+		iscsi_chap_response(c->chap_id, c->chap_secret, challenge,
+				    (size_t)clen, c->chap_r);
+		c->auth = ISCSI_AUTH_CHAP_R;
+		break;
+	default:
+		if (!transit || (b->flags & 3) != ISCSI_STAGE_OPERATIONAL) {
+			iscsi_proto_error(
+				c,
+				"CHAP: the target did not leave the security stage");
+			return;
+		}
+		c->auth = ISCSI_AUTH_DONE;
+		break;
+	}
+	login_send(c);
+}
+
 static void login_response(struct iscsi_client *c)
 {
 	struct iscsi_bhs *b = &c->rb;
@@ -121,6 +231,10 @@ static void login_response(struct iscsi_client *c)
 		return;
 	}
 	c->exp_statsn = b->w[ISCSI_W_STATSN] + 1;
+	if (c->auth != ISCSI_AUTH_OFF && c->auth != ISCSI_AUTH_DONE) {
+		login_security(c);
+		return;
+	}
 	while ((r = iscsi_text_next(c->rxbuf, b->dlen, &pos, &kv)) == 1) {
 		enum iscsi_neg_result nr = iscsi_neg_accept(&c->p, &kv);
 

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/log.h"
+#include "core/prng.h"
 #include "iscsi.h"
+#include "iscsi_chap.h"
 #include "iscsi_proto.h"
 #include "iscsi_target_impl.h"
 #include "net/tcp.h"
@@ -38,6 +40,7 @@
 	X(refused) \
 	X(logins) \
 	X(login_rejects) \
+	X(auth_failures) \
 	X(discoveries) \
 	X(commands) \
 	X(tasks_overlapped) \
@@ -75,6 +78,8 @@ struct iscsi_target {
 	struct mm *mm;
 	struct tcp_sock *listener;
 	char iqn[ISCSI_NAME_MAX + 1];
+	/* CHAP: a login must answer a challenge with these (user "": none) */
+	char chap_user[ISCSI_CHAP_MAX + 1], chap_secret[ISCSI_CHAP_MAX + 1];
 	struct tscsi_lu lu;
 	uint32_t ip;
 	uint16_t port;
@@ -85,6 +90,13 @@ struct iscsi_target {
 	struct timer stall_timer;
 	struct task reap_task, accept_task;
 	struct iscsi_target_stats st;
+};
+
+enum tconn_auth {
+	AUTH_NONE, /* nothing asked yet */
+	AUTH_CHAP, /* AuthMethod=CHAP agreed: CHAP_A next */
+	AUTH_CHALLENGED, /* CHAP_I and CHAP_C sent: CHAP_N and CHAP_R next */
+	AUTH_DONE, /* the initiator proved it knows the secret */
 };
 
 enum tconn_task {
@@ -116,6 +128,9 @@ struct iscsi_tconn {
 	uint8_t isid[6];
 	uint16_t tsih;
 	uint32_t exp_cmdsn, stat_sn;
+	/* CHAP: where the security stage is (enum tconn_auth), the challenge */
+	uint8_t auth, chap_id;
+	uint8_t chap_c[ISCSI_CHAP_CHALLENGE];
 	struct iscsi_params p;
 	bool digests_on; /* p's digests apply from Full Feature Phase on */
 
@@ -360,6 +375,43 @@ static int add(struct iscsi_tconn *c, uint32_t *len, const char *k,
 	return iscsi_text_add(c->tx, TSCSI_BUF, len, k, v);
 }
 
+/* CHAP_A=5 agreed: send CHAP_A, CHAP_I and a fresh CHAP_C. */
+static int chap_challenge(struct iscsi_tconn *c, uint32_t *len)
+{
+	char hex[2 * ISCSI_CHAP_CHALLENGE + 3];
+	uint64_t r = prng_next(&c->tgt->host->prng);
+	int err;
+
+	c->chap_id = (uint8_t)r;
+	for (int i = 0; i < ISCSI_CHAP_CHALLENGE; i += 8) {
+		r = prng_next(&c->tgt->host->prng);
+		memcpy(c->chap_c + i, &r, 8);
+	}
+	c->auth = AUTH_CHALLENGED;
+	err = add(c, len, "CHAP_A", "5");
+	if (!err)
+		err = iscsi_text_add_num(c->tx, TSCSI_BUF, len, "CHAP_I",
+					 c->chap_id);
+	iscsi_hex_encode(c->chap_c, sizeof(c->chap_c), hex);
+	if (!err)
+		err = add(c, len, "CHAP_C", hex);
+	return err;
+}
+
+/* CHAP_R: MD5(CHAP_I, secret, CHAP_C), sent after the challenge. */
+static bool chap_check(struct iscsi_tconn *c, const struct iscsi_kv *kv)
+{
+	uint8_t want[MD5_DIGEST_LEN], got[MD5_DIGEST_LEN];
+
+	if (c->auth != AUTH_CHALLENGED ||
+	    iscsi_hex_decode(kv->val, kv->vlen, got, sizeof(got)) !=
+		    (int)sizeof(got))
+		return false;
+	iscsi_chap_response(c->chap_id, c->tgt->chap_secret, c->chap_c,
+			    sizeof(c->chap_c), want);
+	return !memcmp(want, got, sizeof(want));
+}
+
 static void handle_login(struct iscsi_tconn *c)
 {
 	struct iscsi_target *tgt = c->tgt;
@@ -367,6 +419,7 @@ static void handle_login(struct iscsi_tconn *c)
 	uint8_t csg = (b->flags >> 2) & 3, nsg = b->flags & 3;
 	bool transit = b->flags & ISCSI_LOGIN_TRANSIT;
 	bool first = !c->logged_in_name, target_ok = false;
+	bool chap = tgt->chap_user[0], chap_n = false, chap_r = false;
 	uint32_t pos = 0, len = 0;
 	struct iscsi_kv kv;
 	int r, err = 0;
@@ -415,13 +468,32 @@ static void handle_login(struct iscsi_tconn *c)
 			}
 			target_ok = true;
 		} else if (iscsi_kv_is(&kv, "AuthMethod")) {
-			if (!kv_has(&kv, "None")) {
-				login_fail(c, ISCSI_LOGIN_INIT_ERR,
-					   ISCSI_LOGIN_DETAIL_AUTH,
-					   "only AuthMethod=None is offered");
+			const char *m = chap ? "CHAP" : "None";
+
+			if ((chap && csg != ISCSI_STAGE_SECURITY) ||
+			    !kv_has(&kv, m)) {
+				login_fail(
+					c, ISCSI_LOGIN_INIT_ERR,
+					ISCSI_LOGIN_DETAIL_AUTH,
+					chap ? "CHAP is required" :
+					       "only AuthMethod=None is offered");
 				return;
 			}
-			err = add(c, &len, "AuthMethod", "None");
+			if (chap && c->auth == AUTH_NONE)
+				c->auth = AUTH_CHAP;
+			err = add(c, &len, "AuthMethod", m);
+		} else if (chap && iscsi_kv_is(&kv, "CHAP_A")) {
+			if (c->auth != AUTH_CHAP || !kv_has(&kv, "5")) {
+				login_fail(c, ISCSI_LOGIN_INIT_ERR,
+					   ISCSI_LOGIN_DETAIL_AUTH,
+					   "CHAP_A without MD5 (5)");
+				return;
+			}
+			err = chap_challenge(c, &len);
+		} else if (chap && iscsi_kv_is(&kv, "CHAP_N")) {
+			chap_n = kv_eq(&kv, tgt->chap_user);
+		} else if (chap && iscsi_kv_is(&kv, "CHAP_R")) {
+			chap_r = chap_check(c, &kv);
 		} else if (iscsi_kv_is(&kv, "InitiatorAlias") ||
 			   iscsi_kv_is(&kv, "TargetAlias")) {
 			continue;
@@ -456,6 +528,26 @@ static void handle_login(struct iscsi_tconn *c)
 		login_fail(c, ISCSI_LOGIN_INIT_ERR, ISCSI_LOGIN_DETAIL_MISSING,
 			   "InitiatorName or TargetName missing");
 		return;
+	}
+	if (chap && c->auth == AUTH_CHALLENGED && (chap_n || chap_r)) {
+		if (!chap_n || !chap_r) {
+			counter_inc(&tgt->st.auth_failures);
+			login_fail(c, ISCSI_LOGIN_INIT_ERR,
+				   ISCSI_LOGIN_DETAIL_AUTH,
+				   "CHAP: wrong user name or response");
+			return;
+		}
+		c->auth = AUTH_DONE;
+	}
+	if (chap && c->auth != AUTH_DONE) {
+		/* nothing past the security stage before the proof */
+		if (csg != ISCSI_STAGE_SECURITY) {
+			counter_inc(&tgt->st.auth_failures);
+			login_fail(c, ISCSI_LOGIN_INIT_ERR,
+				   ISCSI_LOGIN_DETAIL_AUTH, "CHAP is required");
+			return;
+		}
+		transit = false;
 	}
 	if (first && !c->discovery)
 		err = iscsi_text_add_num(c->tx, TSCSI_BUF, &len,
@@ -1264,6 +1356,11 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 	if (!cfg->store || !*iqn || strlen(iqn) > ISCSI_NAME_MAX ||
 	    cfg->lun > 255 || cfg->store->size < TSCSI_BLOCK)
 		return NULL;
+	/* a CHAP user needs a secret; neither may be longer than we keep */
+	if (cfg->chap_user && *cfg->chap_user &&
+	    (strlen(cfg->chap_user) > ISCSI_CHAP_MAX || !cfg->chap_secret ||
+	     !*cfg->chap_secret || strlen(cfg->chap_secret) > ISCSI_CHAP_MAX))
+		return NULL;
 	tgt = mm_kmalloc(net->mm, sizeof(*tgt), MM_NORMAL | MM_ZERO, NULL);
 	if (!tgt)
 		return NULL;
@@ -1271,6 +1368,12 @@ struct iscsi_target *iscsi_target_create(struct net *net,
 	tgt->host = net->host;
 	tgt->mm = net->mm;
 	snprintf(tgt->iqn, sizeof(tgt->iqn), "%s", iqn);
+	if (cfg->chap_user && *cfg->chap_user) {
+		snprintf(tgt->chap_user, sizeof(tgt->chap_user), "%s",
+			 cfg->chap_user);
+		snprintf(tgt->chap_secret, sizeof(tgt->chap_secret), "%s",
+			 cfg->chap_secret);
+	}
 	tgt->lu = (struct tscsi_lu){ .store = cfg->store,
 				     .lun = cfg->lun,
 				     .read_only = cfg->read_only,

@@ -111,16 +111,40 @@ static int parse_aoe(const char *s, struct blk_uri *u, const char **why)
 	return 0;
 }
 
-/* iscsi://HOST[:PORT]/IQN/LUN[?header-digest=crc32c&data-digest=crc32c] */
+/* A CHAP user name or secret: 1 to 63 bytes. */
+static int chap_copy(char *dst, const char *src, size_t n)
+{
+	if (!n || n > ISCSI_CHAP_MAX)
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	return 0;
+}
+
+/*
+ * iscsi://[USER%SECRET@]HOST[:PORT]/IQN/LUN[?header-digest=crc32c&
+ * data-digest=crc32c&user=USER&password=SECRET]
+ */
 static int parse_iscsi(const char *s, struct blk_uri *u, const char **why)
 {
-	const char *slash = strchr(s, '/'), *colon, *lun, *q;
+	const char *slash = strchr(s, '/'), *colon, *lun, *q, *at;
 	char host[32], *e;
 	unsigned long v;
 	size_t hlen;
 
 	u->kind = BLK_URI_ISCSI;
 	u->port = ISCSI_DEFAULT_PORT;
+	at = slash ? memchr(s, '@', (size_t)(slash - s)) : NULL;
+	if (at) {
+		const char *pct = memchr(s, '%', (size_t)(at - s));
+
+		if (!pct || chap_copy(u->chap_user, s, (size_t)(pct - s)) ||
+		    chap_copy(u->chap_secret, pct + 1, (size_t)(at - pct - 1)))
+			return fail(
+				why,
+				"iscsi URI credentials are USER%SECRET@, each 1-63 bytes");
+		s = at + 1;
+	}
 	if (!slash)
 		return fail(why, "iscsi URI is iscsi://HOST[:PORT]/IQN/LUN");
 	colon = memchr(s, ':', (size_t)(slash - s));
@@ -158,13 +182,25 @@ static int parse_iscsi(const char *s, struct blk_uri *u, const char **why)
 			u->header_digest = true;
 		else if (n == 18 && !strncmp(q, "data-digest=crc32c", n))
 			u->data_digest = true;
-		else if (!(n == 18 && !strncmp(q, "header-digest=none", n)) &&
-			 !(n == 16 && !strncmp(q, "data-digest=none", n)))
+		else if (n > 5 && !strncmp(q, "user=", 5)) {
+			if (chap_copy(u->chap_user, q + 5, n - 5))
+				return fail(why,
+					    "iscsi URI user= takes 1-63 bytes");
+		} else if (n > 9 && !strncmp(q, "password=", 9)) {
+			if (chap_copy(u->chap_secret, q + 9, n - 9))
+				return fail(
+					why,
+					"iscsi URI password= takes 1-63 bytes");
+		} else if (!(n == 18 && !strncmp(q, "header-digest=none", n)) &&
+			   !(n == 16 && !strncmp(q, "data-digest=none", n)))
 			return fail(
 				why,
-				"iscsi URI options: header-digest= and data-digest= crc32c or none");
+				"iscsi URI options: header-digest= and data-digest= crc32c or none, user= and password=");
 		q += n + (q[n] == '&');
 	}
+	if (!u->chap_user[0] != !u->chap_secret[0])
+		return fail(why,
+			    "iscsi URI CHAP needs both a user and a password");
 	return 0;
 }
 
@@ -326,6 +362,8 @@ int blk_uri_open(struct net *net, const struct blk_uri *u,
 			.max_request = o->max_request,
 			.header_digest = u->header_digest,
 			.data_digest = u->data_digest,
+			.chap_user = u->chap_user,
+			.chap_secret = u->chap_secret,
 		};
 		return iscsi_client_create(net, &c, ready, arg, out);
 	}

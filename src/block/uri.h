@@ -6,9 +6,11 @@
  *                                its one leading '/', percent-decoded; HOST
  *                                is an IPv4 literal (the stack has no DNS)
  *   aoe://SHELF.SLOT             an AoE target on the host's wire
- *   iscsi://HOST[:PORT]/IQN/LUN  libiscsi's form; ?header-digest=crc32c and
+ *   iscsi://[USER%SECRET@]HOST[:PORT]/IQN/LUN
+ *                                libiscsi's form; ?header-digest=crc32c and
  *                                ?data-digest=crc32c (joined by &) ask for
- *                                CRC32C digests
+ *                                CRC32C digests; USER%SECRET@ or
+ *                                ?user=U&password=P log in with CHAP
  *   nfs://HOST[:PORT]/EXPORT/FILE[?mountport=N&nfsport=N&uid=N&gid=N&
  *         version=3&secure=1&sync=1]
  *                                libnfs's form: a file on an NFS export,
@@ -24,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "block.h"
+#include "iscsi_chap.h"
 #include "iscsi_proto.h"
 #include "nbd.h"
 
@@ -49,6 +52,8 @@ struct blk_uri {
 	char iqn[ISCSI_NAME_MAX + 1]; /* iscsi */
 	unsigned lun;
 	bool header_digest, data_digest;
+	/* iscsi: CHAP if chap_user[0] */
+	char chap_user[ISCSI_CHAP_MAX + 1], chap_secret[ISCSI_CHAP_MAX + 1];
 	/* nfs: port is NFS's (0: ask the portmapper) */
 	char nfs_export[BLK_URI_NFS_PATH_MAX + 1];
 	char nfs_file[BLK_URI_NFS_NAME_MAX + 1];

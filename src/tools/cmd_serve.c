@@ -11,6 +11,7 @@
 #include "args.h"
 #include "block/aoe.h"
 #include "block/iscsi.h"
+#include "block/iscsi_chap.h"
 #include "block/iscsi_proto.h"
 #include "block/nbd.h"
 #include "nfs/nfs.h"
@@ -44,6 +45,8 @@ static void serve_help(FILE *out)
 		"  --iqn NAME          iSCSI target name (default " ISCSI_DEFAULT_IQN
 		")\n"
 		"  --lun N             iSCSI LUN of the disk (default 0)\n"
+		"  --chap-user NAME    iSCSI: logins must pass CHAP (MD5) as NAME\n"
+		"  --chap-secret S     ... with this secret (both 1-63 bytes)\n"
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
@@ -81,7 +84,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_QUIET,
 		OPT_IQN,
 		OPT_LUN,
-		OPT_FILES
+		OPT_FILES,
+		OPT_CHAP_USER,
+		OPT_CHAP_SECRET
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -98,6 +103,8 @@ int cmd_serve(int argc, char **argv)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "iqn", required_argument, NULL, OPT_IQN },
 		{ "lun", required_argument, NULL, OPT_LUN },
+		{ "chap-user", required_argument, NULL, OPT_CHAP_USER },
+		{ "chap-secret", required_argument, NULL, OPT_CHAP_SECRET },
 		{ "files", required_argument, NULL, OPT_FILES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -106,6 +113,7 @@ int cmd_serve(int argc, char **argv)
 	bool aoe = false, iscsi = false, nfs = false, ro = false, quiet = false;
 	bool port_set = false, export_set = false;
 	const char *iqn = ISCSI_DEFAULT_IQN;
+	const char *chap_user = NULL, *chap_secret = NULL;
 	unsigned lun = 0, files = 16;
 	struct iscsi_target *itgt = NULL;
 	struct nfs_export *exp = NULL;
@@ -183,6 +191,19 @@ int cmd_serve(int argc, char **argv)
 					"--iqn takes a name of 1-223 bytes");
 			iqn = optarg;
 			continue;
+		case OPT_CHAP_USER:
+		case OPT_CHAP_SECRET:
+			if (!*optarg || strlen(optarg) > ISCSI_CHAP_MAX)
+				return usage_error("serve",
+						   "--%s takes 1-63 bytes",
+						   c == OPT_CHAP_USER ?
+							   "chap-user" :
+							   "chap-secret");
+			if (c == OPT_CHAP_USER)
+				chap_user = optarg;
+			else
+				chap_secret = optarg;
+			continue;
 		case OPT_LUN:
 			if (parse_u64(optarg, &v) || v > 255)
 				return usage_error(
@@ -239,6 +260,10 @@ int cmd_serve(int argc, char **argv)
 				   "an NFS --export is a path starting with /");
 	if (!file && !size)
 		return usage_error("serve", "say --size SIZE or --file PATH");
+	if (!chap_user != !chap_secret || (chap_user && !iscsi))
+		return usage_error(
+			"serve",
+			"--chap-user and --chap-secret go together, with --proto iscsi");
 	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
 	if (rc)
 		return rc;
@@ -268,7 +293,9 @@ int cmd_serve(int argc, char **argv)
 			.iqn = iqn,
 			.lun = lun,
 			.store = &st,
-			.read_only = ro
+			.read_only = ro,
+			.chap_user = chap_user,
+			.chap_secret = chap_secret,
 		};
 
 		port = ic.port;
@@ -309,9 +336,9 @@ int cmd_serve(int argc, char **argv)
 	if (quiet)
 		;
 	else if (iscsi)
-		printf("lifeboat serve: iSCSI on port %u, target %s LUN %u, %llu bytes%s\n",
+		printf("lifeboat serve: iSCSI on port %u, target %s LUN %u, %llu bytes%s%s\n",
 		       port, iqn, lun, (unsigned long long)st.size,
-		       ro ? " read-only" : "");
+		       ro ? " read-only" : "", chap_user ? ", CHAP" : "");
 	else if (nfs)
 		printf("lifeboat serve: NFS on port %u (portmapper on %u), export %s, %u files of up to %llu bytes%s\n",
 		       port, PMAP_PORT, exp->path, files,

@@ -550,6 +550,78 @@ static void test_reserve_qd32(void **state)
 	tw_free(&t);
 }
 
+static void tw_chap_target(struct tw *t, const char *user, const char *secret)
+{
+	t->tc.chap_user = user;
+	t->tc.chap_secret = secret;
+	iscsi_target_destroy(t->tgt);
+	t->tgt = iscsi_target_create(t->s->net, &t->tc);
+	assert_non_null(t->tgt);
+}
+
+/* CHAP: the right secret logs in (again after a restart), data flows. */
+static void test_chap_login(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup(&t, &slow, 13);
+	tw_chap_target(&t, "lbuser", "a secret of 16 b");
+	t.cc.chap_user = "lbuser";
+	t.cc.chap_secret = "a secret of 16 b";
+	tw_connect(&t);
+	bio_eng_init(&e, t.bd, 16, 13);
+	write_read_verify(&t, &e, 0, 1u << 20, 20 * NSEC_PER_SEC);
+	/* a new login answers a new challenge */
+	bio_eng_start(&e, BIO_WRITE, 0, 1u << 20, 4096, 64 * 1024);
+	nf_run_for(t.w, 2 * MS);
+	assert_true(e.inflight > 0);
+	iscsi_target_destroy(t.tgt);
+	nf_run_for(t.w, 100 * MS);
+	t.tgt = iscsi_target_create(t.s->net, &t.tc);
+	assert_non_null(t.tgt);
+	tw_run(&t, &e, 30 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_memory_equal(t.store.ram, e.shadow, 1u << 20);
+	assert_int_equal(cstat(&t, "connects"), 2);
+	assert_int_equal(sstat(&t, "auth_failures"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
+/* A wrong secret, or none, never gets a session; the reason is logged. */
+static void test_chap_refused(void **state)
+{
+	static const char *const secrets[] = { "not the secret", NULL };
+
+	for (int i = 0; i < 2; i++) {
+		struct tw t;
+
+		tw_setup(&t, NULL, 14);
+		tw_chap_target(&t, "lbuser", "a secret of 16 b");
+		t.cc.chap_user = secrets[i] ? "lbuser" : NULL;
+		t.cc.chap_secret = secrets[i];
+		assert_int_equal(tw_try_connect(&t), -EACCES);
+		assert_false(t.bd->attached);
+		assert_int_equal(sstat(&t, "auth_failures"), 1);
+		assert_int_equal(sstat(&t, "logins"), 0);
+		tw_free(&t);
+	}
+}
+
+/* Credentials and a target that asks for none: AuthMethod=None. */
+static void test_chap_not_asked(void **state)
+{
+	struct tw t;
+
+	tw_setup(&t, NULL, 15);
+	t.cc.chap_user = "lbuser";
+	t.cc.chap_secret = "whatever";
+	tw_connect(&t);
+	assert_int_equal(sstat(&t, "logins"), 1);
+	tw_free(&t);
+}
+
 static void test_unknown_target_name(void **state)
 {
 	struct tw t;
@@ -580,6 +652,9 @@ int main(void)
 		cmocka_unit_test(test_thick_lun_no_unmap_no_fua),
 		cmocka_unit_test(test_task_set_full_from_our_target),
 		cmocka_unit_test(test_reserve_qd32),
+		cmocka_unit_test(test_chap_login),
+		cmocka_unit_test(test_chap_refused),
+		cmocka_unit_test(test_chap_not_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,39 @@ static void test_iscsi_uris(void **state)
 	assert_int_equal(blk_uri_parse("iscsi://1.2.3.4/iqn.a:b/0?md5=1", &u,
 				       NULL),
 			 -EINVAL);
+	assert_string_equal(u.chap_user, "");
+	/* CHAP credentials, libiscsi's USER%SECRET@ or the query */
+	assert_int_equal(
+		blk_uri_parse("iscsi://joe%s3cret@10.0.0.1:3261/iqn.a:b/2", &u,
+			      NULL),
+		0);
+	assert_string_equal(u.chap_user, "joe");
+	assert_string_equal(u.chap_secret, "s3cret");
+	assert_int_equal(u.ip, 0x0a000001);
+	assert_int_equal(u.port, 3261);
+	assert_int_equal(u.lun, 2);
+	assert_int_equal(
+		blk_uri_parse(
+			"iscsi://10.0.0.1/iqn.a:b/0?user=ann&password=pw&data-digest=crc32c",
+			&u, NULL),
+		0);
+	assert_string_equal(u.chap_user, "ann");
+	assert_string_equal(u.chap_secret, "pw");
+	assert_true(u.data_digest);
+	assert_int_equal(blk_uri_parse("iscsi://joe@10.0.0.1/iqn.a:b/0", &u,
+				       &why),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://%pw@10.0.0.1/iqn.a:b/0", &u,
+				       NULL),
+			 -EINVAL);
+	assert_int_equal(blk_uri_parse("iscsi://10.0.0.1/iqn.a:b/0?user=ann",
+				       &u, NULL),
+			 -EINVAL);
+	assert_int_equal(
+		blk_uri_parse(
+			"iscsi://10.0.0.1/iqn.a:b/0?user=0123456789012345678901234567890123456789012345678901234567890123&password=x",
+			&u, NULL),
+		-EINVAL);
 }
 
 int main(void)

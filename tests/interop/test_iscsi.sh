@@ -2,10 +2,12 @@
 # iSCSI against real software, over TAP, every byte verified:
 #   our target    <- libiscsi's tools: discovery (iscsi-ls), INQUIRY
 #                    (iscsi-inq) and the SCSI families of its conformance
-#                    suite (iscsi-test-cu --dataloss) the target claims
+#                    suite (iscsi-test-cu --dataloss) the target claims;
+#                    iscsi-inq through CHAP
 #   our initiator -> tgtd (Debian tgt): `lifeboat disk --verify 64M`, once
 #                    with CRC32C header and data digests, TRIM as UNMAP on
-#                    a thin-provisioned LUN, and `lifeboat run` paging to it
+#                    a thin-provisioned LUN, CHAP (incominguser), and
+#                    `lifeboat run` paging to it
 LB="$1"
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -68,6 +70,33 @@ check "iscsi: the target counted no protocol errors from libiscsi" \
 	grep -Eq "^iscsi\.target\.3260\.proto_errors +0" "$TMP/serve.log"
 check "iscsi: the target wrote and read data" \
 	grep -Eq "^iscsi\.target\.3260\.bytes_written +[1-9]" "$TMP/serve.log"
+
+# CHAP: libiscsi logs in to our target with the secret, not without it
+ip netns exec "$NS" "$LB" serve --proto iscsi --size 16M --iqn "$IQN" \
+	--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 4 \
+	--chap-user lbuser --chap-secret lb-chap-secret-1 \
+	>"$TMP/serve-chap.log" 2>&1 &
+SERVEPID=$!
+PIDS="$PIDS $SERVEPID"
+if wait_for "$TMP/serve-chap.log" "lifeboat serve: iSCSI" 10; then
+	nsx timeout 30 iscsi-inq "iscsi://lbuser%lb-chap-secret-1@192.0.2.2/$IQN/0" \
+		>"$TMP/inq-chap.txt" 2>&1
+	check "iscsi: iscsi-inq passes our target's CHAP with the secret" \
+		grep -q "Vendor:LIFEBOAT" "$TMP/inq-chap.txt"
+	nsx timeout 30 iscsi-inq "iscsi://lbuser%wrong-secret@192.0.2.2/$IQN/0" \
+		>"$TMP/inq-chap-bad.txt" 2>&1
+	check "iscsi: ... and is refused with a wrong one" test $? -ne 0
+	nsx timeout 30 iscsi-inq "iscsi://192.0.2.2/$IQN/0" \
+		>"$TMP/inq-chap-none.txt" 2>&1
+	check "iscsi: ... and without one" test $? -ne 0
+	kill -INT "$SERVEPID"
+	wait "$SERVEPID"
+	check "iscsi: the CHAP target counted both refusals" \
+		grep -Eq "^iscsi\.target\.3260\.auth_failures +2" "$TMP/serve-chap.log"
+else
+	not_ok "iscsi: lifeboat serve --chap-user starts"
+	cat "$TMP/serve-chap.log"
+fi
 cleanup
 trap - EXIT
 
@@ -129,6 +158,25 @@ check "iscsi: ... UNMAP found in tgtd's provisioning and limits pages" \
 	grep -q "UNMAP yes" "$TMP/disk-trim.log"
 check "iscsi: ... FUA offered by tgtd's MODE SENSE (DPOFUA)" \
 	grep -q "FUA yes" "$TMP/disk-trim.log"
+# CHAP: tgtd's incominguser
+nsx tgtadm --lld iscsi --op new --mode account --user lbuser \
+	--password lb-chap-secret-2 &&
+	nsx tgtadm --lld iscsi --op bind --mode account --tid 1 --user lbuser
+check "iscsi: tgtd asks for CHAP (incominguser)" test $? -eq 0
+idisk "$TMP/disk-chap.log" \
+	"iscsi://lbuser%lb-chap-secret-2@192.0.2.1/$TIQN/1" --verify 16M
+check "iscsi: our initiator passes tgtd's CHAP and verifies 16 MiB" \
+	grep -q "every byte matches" "$TMP/disk-chap.log"
+idisk "$TMP/disk-chap-q.log" \
+	"iscsi://192.0.2.1/$TIQN/1?user=lbuser&password=lb-chap-secret-2" \
+	--verify 1M
+check "iscsi: ... with the credentials in the query too" \
+	grep -q "every byte matches" "$TMP/disk-chap-q.log"
+idisk "$TMP/disk-chap-bad.log" \
+	"iscsi://lbuser%wrong-secret@192.0.2.1/$TIQN/1" --verify 1M
+check "iscsi: ... refused with a wrong secret, and says why" \
+	grep -q "cannot attach the device: Permission denied" "$TMP/disk-chap-bad.log"
+nsx tgtadm --lld iscsi --op unbind --mode account --tid 1 --user lbuser
 idisk "$TMP/disk-bad.log" "iscsi://192.0.2.1/iqn.2026-01.org.example:nosuch/1" \
 	--verify 1M
 check "iscsi: a name tgtd does not serve fails to attach, and says why" \

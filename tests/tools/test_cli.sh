@@ -59,6 +59,7 @@ check "disk bad --verify size exits 2" status_is 2 "$LB" disk nbd://10.0.0.1/ --
 check "disk bad queue depth exits 2" status_is 2 "$LB" disk nbd://10.0.0.1/ --bench --queue-depth 0
 check "disk NBD needs --ip" out_has "--ip is required" "$LB" disk nbd://10.0.0.1/ --bench --wire pair:3
 check "disk --trim needs --verify" out_has "--trim goes with --verify" "$LB" disk nbd://10.0.0.1/ --bench --trim --wire pair:3 --ip 10.0.0.2/24
+check "serve --chap-user needs --chap-secret and iscsi" out_has "go together, with --proto iscsi" "$LB" serve --proto nbd --size 1M --chap-user x --wire pair:3 --ip 10.0.0.1/24
 check "serve --help exits 0" status_is 0 "$LB" serve --help
 check "serve bad proto exits 2" status_is 2 "$LB" serve --proto bogus --size 1M
 check "serve needs a size or file" out_has "say --size SIZE or --file PATH" "$LB" serve --proto nbd --wire pair:3 --ip 10.0.0.1/24
