@@ -8,14 +8,17 @@
  * that, once the client connects, sends the input's chunks at the
  * input's times and discards what the client sends; after the last chunk
  * it closes.  Later connections (the client reconnecting) are reset.  The
- * login uses ITT 0xfffeff00 and CmdSN 1, TEST UNIT READY and READ CAPACITY
- * 16 ITTs 0xfffe0000 and 0xfffe0001; when the device comes up the client
+ * login uses ITT 0xfffeff00 and CmdSN 1 (with control bit 2 the client has
+ * CHAP credentials and starts in the security stage), TEST UNIT READY,
+ * READ CAPACITY 16 and MODE SENSE ITTs 0xfffe0000, 0xfffe0001 and
+ * 0xfffe0003, the VPD pages 0xb2 and 0xb0 (if READ CAPACITY 16 set
+ * LBPME) 0xfffe0004 and 0xfffe0005; when the device comes up the client
  * submits a READ of one page, a WRITE of one page, a READ of two half
  * pages and (control bit 0) a FLUSH, whose ITTs are 0x10000, 0x20001,
  * 0x30002 and 0x40003: the corpus can answer them.  The client gives up
  * after 1 s without a session.
  *
- * Input: byte 0 control (bit 1: ask for CRC32C digests), then chunks: u8 delay in ms after the previous
+ * Input: byte 0 control (bit 1: ask for CRC32C digests, bit 2: CHAP), then chunks: u8 delay in ms after the previous
  * chunk, u16 big-endian length (at most 16 KiB), that many bytes.
  *
  * After each input: mm_check on both hosts, every reserve within its
@@ -239,6 +242,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_add_host(1);
 	fz->flush = data[0] & 1;
 	cc.header_digest = cc.data_digest = data[0] & 2;
+	if (data[0] & 4) {
+		cc.chap_user = "fuzz";
+		cc.chap_secret = "fuzz-secret";
+	}
 	fz->in = data + 1;
 	fz->end = data + size;
 	timer_init(&fz->chunk_timer, srv_next_chunk);

@@ -10,7 +10,7 @@
  * the input's chunks at the input's times and discards what the target
  * sends; after the last chunk it closes.
  *
- * Input: byte 0 unused, then chunks: u8 delay in ms after the previous
+ * Input: byte 0 control (bit 0: the target requires CHAP), then chunks: u8 delay in ms after the previous
  * chunk, u16 big-endian length (at most 16 KiB), that many bytes.
  *
  * After each input: mm_check on both hosts, every reserve within its
@@ -156,6 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	timer_init(&fz->chunk_timer, ini_next_chunk);
 	fz_check(!store_open_ram(&fz->store, 1u << 20), "store");
 	tc.store = &fz->store;
+	if (data[0] & 1) { /* control bit 0: logins need CHAP */
+		tc.chap_user = "fuzz";
+		tc.chap_secret = "fuzz-secret";
+	}
 	fz->tgt = iscsi_target_create(fz->h[1].net, &tc);
 	fz_check(fz->tgt, "target");
 

@@ -54,13 +54,16 @@ def data_in(itt, data, datasn, off, statsn, final=True):
 
 
 rc16 = struct.pack(">QI", 2047, 512).ljust(32, b"\0")
+# MODE SENSE(6) header: DPOFUA set
+mode = bytes([3, 0, 0x10, 0])
 setup = [login_rsp(), scsi_rsp(0xFFFE0000, 2),
-         data_in(0xFFFE0001, rc16, 0, 0, 3)]
-io = [data_in(0x00010000, bytes(range(256)) * 16, 0, 0, 4),
-      scsi_rsp(0x00020001, 5),
-      data_in(0x00030002, b"\x55" * 2048, 0, 0, 6, final=False),
-      data_in(0x00030002, b"\xaa" * 2048, 1, 2048, 6),
-      scsi_rsp(0x00040003, 7)]
+         data_in(0xFFFE0001, rc16, 0, 0, 3),
+         data_in(0xFFFE0003, mode, 0, 0, 4)]
+io = [data_in(0x00010000, bytes(range(256)) * 16, 0, 0, 5),
+      scsi_rsp(0x00020001, 6),
+      data_in(0x00030002, b"\x55" * 2048, 0, 0, 7, final=False),
+      data_in(0x00030002, b"\xaa" * 2048, 1, 2048, 7),
+      scsi_rsp(0x00040003, 8)]
 put("iscsi_pdu", "valid", chunks(1, setup + io))
 put("iscsi_pdu", "valid_noflush", chunks(0, setup + io[:-1]))
 put("iscsi_pdu", "login_reject", chunks(0, [login_rsp(status=0x02030000)]))
@@ -68,10 +71,36 @@ ua = bytes([0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0, 0, 0, 0, 0])
 put("iscsi_pdu", "unit_attention",
     chunks(0, [login_rsp(), scsi_rsp(0xFFFE0000, 2, 2, ua),
                scsi_rsp(0xFFFE0000, 3),
-               data_in(0xFFFE0001, rc16, 0, 0, 4)]))
-nop = pdu(0x20, flags=0x80, itt=0xFFFFFFFF, w=(5, 4, 4, 68, 0, 0, 0))
+               data_in(0xFFFE0001, rc16, 0, 0, 4),
+               data_in(0xFFFE0003, mode, 0, 0, 5)]))
+# LBPME: the provisioning and Block Limits pages, UNMAP offered
+rc16p = bytearray(rc16)
+rc16p[14] = 0xC0
+lbp = bytes([0, 0xB2, 0, 4, 0, 0xE4, 2, 0])
+bl = bytearray(64)
+bl[1], bl[3] = 0xB0, 0x3C
+bl[20:32] = struct.pack(">III", 24, 32, 8)
+put("iscsi_pdu", "provisioning",
+    chunks(0, [login_rsp(), scsi_rsp(0xFFFE0000, 2),
+               data_in(0xFFFE0001, bytes(rc16p), 0, 0, 3),
+               data_in(0xFFFE0003, mode, 0, 0, 4),
+               data_in(0xFFFE0004, lbp, 0, 0, 5),
+               data_in(0xFFFE0005, bytes(bl), 0, 0, 6)]))
+# CHAP (control bit 2 gives the client credentials): the method, a
+# challenge, the acceptance, then the operational stage as above
+def sec_rsp(statsn, flags, data):
+    return pdu(0x23, data, flags=flags, itt=0xFFFEFF00,
+               w=(0, statsn, 1, 64, 0, 0, 0))
+
+
+chap = [sec_rsp(0, 0x00, b"AuthMethod=CHAP\0"),
+        sec_rsp(0, 0x00, b"CHAP_A=5\0CHAP_I=7\0CHAP_C=0x" +
+                b"5a" * 16 + b"\0"),
+        sec_rsp(0, 0x81, b"")]
+put("iscsi_pdu", "chap", chunks(4, chap + setup + io[:2]))
+nop = pdu(0x20, flags=0x80, itt=0xFFFFFFFF, w=(5, 5, 5, 69, 0, 0, 0))
 put("iscsi_pdu", "target_ping", chunks(0, setup + [nop] + io[:2]))
-r2t = pdu(0x31, flags=0x80, itt=0x00020001, w=(7, 5, 5, 69, 0, 4096, 4096))
+r2t = pdu(0x31, flags=0x80, itt=0x00020001, w=(7, 6, 6, 70, 0, 4096, 4096))
 put("iscsi_pdu", "stray_r2t", chunks(0, setup + [r2t]))
 random.seed(11)
 put("iscsi_pdu", "garbage",
@@ -139,5 +168,16 @@ put("iscsi_target", "discovery",
                pdu(0x46, flags=0x80, itt=3, w=(0, 2, 2, 0, 0, 0, 0))]))
 put("iscsi_target", "wrong_target",
     chunks(0, [login_req().replace(b"lifeboat:disk", b"lifeboat:nope")]))
+# control bit 0: the target asks for CHAP; the response here is wrong
+put("iscsi_target", "chap",
+    chunks(1, [pdu(0x43, text(("InitiatorName", "iqn.2026-01.org.example:fuzz"),
+                              ("SessionType", "Normal"),
+                              ("TargetName", "iqn.2026-01.org.lifeboat:disk"),
+                              ("AuthMethod", "CHAP,None")),
+                   flags=0x81, lun=ISID, itt=1, w=(0, 1, 0, 0, 0, 0, 0)),
+               pdu(0x43, text(("CHAP_A", "5")), flags=0x00, lun=ISID, itt=1,
+                   w=(0, 1, 1, 0, 0, 0, 0)),
+               pdu(0x43, text(("CHAP_N", "fuzz"), ("CHAP_R", "0x" + "00" * 16)),
+                   flags=0x81, lun=ISID, itt=1, w=(0, 1, 2, 0, 0, 0, 0))]))
 put("iscsi_target", "garbage",
     chunks(0, [login_req(), bytes(random.randrange(256) for _ in range(300))]))
