@@ -94,6 +94,12 @@ struct nfs_server *nfs_server_create(struct net *net,
 				     const struct nfs_server_config *cfg);
 /* Closes the listeners and every connection; the export stays. */
 void nfs_server_destroy(struct nfs_server *srv);
+/*
+ * Hold every call until host time @until_ns: the simulator's server
+ * stall.  Connections stay open and are accepted; TCP keeps acking while
+ * the receive windows fill.  A time in the past ends a stall at once.
+ */
+void nfs_server_set_stall(struct nfs_server *srv, uint64_t until_ns);
 /* This boot's write verifier. */
 const uint8_t *nfs_server_verifier(const struct nfs_server *srv);
 

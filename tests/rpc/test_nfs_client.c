@@ -211,6 +211,49 @@ static void test_restart_changes_verifier(void **state)
 	tw_free(&t);
 }
 
+/*
+ * A stalled server holds every call: nothing completes, nothing fails,
+ * the connection stays; when the stall ends every bio completes intact.
+ */
+static void test_stall(void **state)
+{
+	struct tw t;
+	struct bio_eng e;
+	uint64_t t0, done;
+	int64_t writes, disc;
+
+	tw_setup(&t, NULL, 5);
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	t0 = host_now(t.s->host);
+	writes = nf_stat(t.s, "nfs.server.2049.writes");
+	disc = nf_stat(t.s, "nfs.server.2049.disconnects");
+	nfs_server_set_stall(t.srv, t0 + 1500 * MS);
+	assert_int_equal(nf_stat(t.s, "nfs.server.2049.stalls"), 1);
+	bio_eng_init(&e, t.bd, 8, 21);
+	bio_eng_start(&e, BIO_WRITE, 0, 512 * 1024, 4096, 64 * 1024);
+	nf_run_for(t.w, 1400 * MS);
+	assert_int_equal(e.bios_done, 0);
+	assert_int_equal(e.errors, 0);
+	assert_true(nf_stat(t.s, "nfs.server.2049.writes") == writes);
+	assert_true(nf_stat(t.s, "nfs.server.2049.disconnects") == disc);
+	tw_run(&t, &e, 30 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(nf_stat(t.s, "nfs.server.2049.writes") > writes);
+	/* ending a stall early resumes at once */
+	nfs_server_set_stall(t.srv, host_now(t.s->host) + 60 * NSEC_PER_SEC);
+	done = e.bios_done;
+	bio_eng_start(&e, BIO_READ, 0, 512 * 1024, 4096, 64 * 1024);
+	nf_run_for(t.w, 200 * MS);
+	assert_true(e.bios_done == done);
+	nfs_server_set_stall(t.srv, 0);
+	tw_run(&t, &e, 1 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(e.bad_bytes == 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+}
+
 static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
 				unsigned max)
 {
@@ -308,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_restart_changes_verifier),
+		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
