@@ -54,8 +54,15 @@ struct net;
  * Memory: the client state, the slot table and one receive buffer of the
  * largest record are allocated with libc when the device is created; the
  * data connection is SOCK_MEMALLOC; headers are copied into the socket's
- * send queue, write data is sent from the bio pages by reference, READ
- * data is copied from the receive buffer into the bio pages.
+ * send queue, write data is sent from the bio pages by reference.  READ
+ * data is received straight into the bio pages: the stream is read
+ * exactly (record mark, the reply's head as far as it is needed, then the
+ * data into the pages, then the padding), so it never passes through a
+ * buffer of ours.  A READ reply with more data than asked, or whose
+ * record ends before or after its data, breaks the connection (counted
+ * in bad_replies): every outstanding call is sent again, nothing
+ * completes on it.  Only records that are not successful READ replies
+ * (errors, WRITE and COMMIT results, set-up) go whole into the buffer.
  */
 struct nfs_client_config {
 	const char *name; /* device name; "nfs0" if NULL */

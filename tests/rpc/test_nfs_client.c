@@ -38,13 +38,13 @@ static void on_ready(struct blkdev *bd, int err, void *arg)
 	t->ready_err = err;
 }
 
-static void tw_setup(struct tw *t, const struct sim_link_config *lc,
-		     uint64_t seed)
+static void tw_setup_mtu(struct tw *t, const struct sim_link_config *lc,
+			 uint64_t seed, unsigned mtu)
 {
 	memset(t, 0, sizeof(*t));
 	t->w = nf_new(lc, seed);
-	t->c = nf_add_host(t->w, 4096, MM_POLICY_ACCOUNTED);
-	t->s = nf_add_host(t->w, 2048, MM_POLICY_ACCOUNTED);
+	t->c = nf_add_host_mtu(t->w, 4096, MM_POLICY_ACCOUNTED, mtu);
+	t->s = nf_add_host_mtu(t->w, 2048, MM_POLICY_ACCOUNTED, mtu);
 	assert_int_equal(nfs_export_create("/export", 4, 8 << 20, &t->exp), 0);
 	t->sc = (struct nfs_server_config){ .exp = t->exp, .pmap_port = 111 };
 	t->srv = nfs_server_create(t->s->net, &t->sc);
@@ -58,6 +58,12 @@ static void tw_setup(struct tw *t, const struct sim_link_config *lc,
 		.reconnect_ns = 50 * MS,
 		.timeo_ns = 2 * NSEC_PER_SEC,
 	};
+}
+
+static void tw_setup(struct tw *t, const struct sim_link_config *lc,
+		     uint64_t seed)
+{
+	tw_setup_mtu(t, lc, seed, 0);
 }
 
 static void tw_connect(struct tw *t)
@@ -139,6 +145,8 @@ static void test_basic(void **state)
 	assert_int_equal(cstat(&t, "verifier_changes"), 0);
 	assert_int_equal(cstat(&t, "unknown_xids"), 0);
 	assert_int_equal(cstat(&t, "bad_replies"), 0);
+	/* every READ reply's data went straight into the bio's pages */
+	assert_true(cstat(&t, "direct_reads") >= (FILE_SIZE / (64 * 1024)));
 	/* the file exists now: a second client finds it without CREATE */
 	nfs_client_destroy(t.bd);
 	t.bd = NULL;
@@ -161,6 +169,36 @@ static void test_loss(void **state)
 	tw_connect(&t);
 	assert_int_equal(t.ready_err, 0);
 	write_read_verify(&t, 12);
+	tw_free(&t);
+}
+
+/*
+ * Segments of 88 bytes of payload: every record mark, READ head and data
+ * run is cut at every possible place, and lost or reordered now and then.
+ */
+static void test_small_mtu(void **state)
+{
+	struct sim_link_config lc = { .loss = 0.005,
+				      .reorder = 0.01,
+				      .reorder_ns = 100000 };
+	struct tw t;
+	struct bio_eng e;
+
+	tw_setup_mtu(&t, &lc, 9, 128);
+	t.cc.timeo_ns = 20 * NSEC_PER_SEC;
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	bio_eng_init(&e, t.bd, 8, 31);
+	bio_eng_start(&e, BIO_WRITE, 0, 256 * 1024, 512, 16 * 1024);
+	tw_run(&t, &e, 300 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	bio_eng_start(&e, BIO_READ, 0, 256 * 1024, 512, 16 * 1024);
+	tw_run(&t, &e, 300 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(e.bad_bytes == 0);
+	assert_true(cstat(&t, "direct_reads") >= 16);
+	assert_int_equal(cstat(&t, "bad_replies"), 0);
+	bio_eng_free(&e);
 	tw_free(&t);
 }
 
@@ -350,6 +388,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_loss),
+		cmocka_unit_test(test_small_mtu),
 		cmocka_unit_test(test_restart_changes_verifier),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_exhausted_reconnect),
