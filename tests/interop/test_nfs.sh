@@ -112,4 +112,70 @@ while kill -0 "$SERVEPID" 2>/dev/null && [ $i -lt 50 ]; do
 done
 check "nfs: our server counted the writes and reads" sh -c "grep -Eq '^nfs\.server\.2049\.writes +[1-9]' '$TMP/serve.log' && grep -Eq '^nfs\.server\.2049\.reads +[1-9]' '$TMP/serve.log'"
 check "nfs: nothing was dropped as malformed" grep -Eq "^nfs\.server\.2049\.dropped +0$" "$TMP/serve.log"
+
+# ---- a directory as the export: serve --dir ----------------------------------
+
+mkdir -p "$TMP/srv"
+head -c 300000 /dev/urandom >"$TMP/srv/pre.bin"
+ln -s /etc/hostname "$TMP/srv/link"
+mkdir "$TMP/srv/sub"
+serve_dir() {
+	ip netns exec "$NS" "$LB" serve --proto nfs --dir "$TMP/srv" --files 8 \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed "$1" \
+		>"$TMP/serve-dir$1.log" 2>&1 &
+	SERVEPID=$!
+	PIDS="$PIDS $SERVEPID"
+	wait_for "$TMP/serve-dir$1.log" "lifeboat serve: NFS" 10
+}
+stop_serve() {
+	kill -INT "$SERVEPID"
+	i=0
+	while kill -0 "$SERVEPID" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+check "nfs: lifeboat serve --dir starts" serve_dir 4
+timeout 60 ip netns exec "$NS" nfs-cp "$TMP/in.bin" "$URL/in.bin" >/dev/null 2>&1
+check "nfs: nfs-cp into --dir lands in the directory byte for byte" cmp -s "$TMP/in.bin" "$TMP/srv/in.bin"
+timeout 60 ip netns exec "$NS" nfs-cp "$URL/pre.bin" "$TMP/pre-out.bin" >/dev/null 2>&1
+check "nfs: nfs-cp reads a file that was in the directory" cmp -s "$TMP/srv/pre.bin" "$TMP/pre-out.bin"
+timeout 60 ip netns exec "$NS" nfs-ls "$URL" >"$TMP/ls-dir.txt" 2>&1
+check "nfs: nfs-ls lists the regular files, not the link or the subdirectory" \
+	sh -c "grep -q 'pre.bin' '$TMP/ls-dir.txt' && ! grep -q 'link' '$TMP/ls-dir.txt' && ! grep -q 'sub' '$TMP/ls-dir.txt'"
+stop_serve
+serve_dir 5
+timeout 60 ip netns exec "$NS" nfs-cp "$URL/in.bin" "$TMP/out2.bin" >/dev/null 2>&1
+check "nfs: after a restart on the same directory the data is there" cmp -s "$TMP/in.bin" "$TMP/out2.bin"
+stop_serve
+
+# our client against our --dir server over a UDP-encapsulated wire,
+# the server restarted while the client writes and reads
+ip netns exec "$NS" "$LB" serve --proto nfs --dir "$TMP/srv" --files 8 \
+	--wire udp:7001@127.0.0.1:7002 --ip 10.9.0.2/24 --memory 32M \
+	--seed 6 >"$TMP/serve-udp1.log" 2>&1 &
+SERVEPID=$!
+PIDS="$PIDS $SERVEPID"
+wait_for "$TMP/serve-udp1.log" "lifeboat serve: NFS" 10
+timeout 180 ip netns exec "$NS" "$LB" disk nfs://10.9.0.2/export/disk.img \
+	--wire udp:7002@127.0.0.1:7001 --ip 10.9.0.1/24 --memory 32M --seed 8 \
+	--verify 32M >"$TMP/dir-disk.log" 2>&1 &
+DISKPID=$!
+PIDS="$PIDS $DISKPID"
+# written (and committed) the whole file: restart while it reads back
+wait_for "$TMP/dir-disk.log" "^write " 60
+stop_serve
+ip netns exec "$NS" "$LB" serve --proto nfs --dir "$TMP/srv" --files 8 \
+	--wire udp:7001@127.0.0.1:7002 --ip 10.9.0.2/24 --memory 32M \
+	--seed 7 >"$TMP/serve-udp2.log" 2>&1 &
+SERVEPID=$!
+PIDS="$PIDS $SERVEPID"
+wait "$DISKPID"
+check "nfs: our client verifies 32 MiB on our --dir server restarted in the middle" \
+	grep -q "every byte matches" "$TMP/dir-disk.log"
+check "nfs: ... and it did reconnect to the restarted server" \
+	grep -q "reconnected; sending" "$TMP/dir-disk.log"
+check "nfs: ... the file is in the directory, 32 MiB" \
+	[ "$(stat -c %s "$TMP/srv/disk.img" 2>/dev/null)" = 33554432 ]
+stop_serve
 finish

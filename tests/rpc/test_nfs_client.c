@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "../block/blk_io.h"
 #include "net/tcp.h"
 #include "nfs/nfs.h"
@@ -292,6 +294,128 @@ static void test_stall(void **state)
 	tw_free(&t);
 }
 
+static void write_file(const char *dir, const char *name, const void *p,
+		       size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, len, f), len);
+	fclose(f);
+}
+
+static size_t read_file(const char *dir, const char *name, void *p, size_t len)
+{
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(p, 1, len, f);
+	fclose(f);
+	return n;
+}
+
+/* Serve the directory @dir instead of the RAM export. */
+static void tw_dir(struct tw *t, const char *dir)
+{
+	nfs_server_destroy(t->srv);
+	nfs_export_destroy(t->exp);
+	assert_int_equal(
+		nfs_export_create_dir("/export", dir, 8, 8 << 20, &t->exp), 0);
+	t->sc.exp = t->exp;
+	t->srv = nfs_server_create(t->s->net, &t->sc);
+	assert_non_null(t->srv);
+}
+
+/*
+ * A directory as the export: a file there before is served with its
+ * bytes, a file the client creates lands there, a server restart on the
+ * same directory keeps the client's handles valid (no STALE, the data
+ * read back), and what is not a regular file of the directory itself (a
+ * symbolic link out, a subdirectory, "..") is never reached.
+ */
+static void test_dir_export(void **state)
+{
+	char dir[] = "/tmp/lb-nfs-dir-XXXXXX", path[600];
+	static uint8_t pre[3 * 4096 + 100], buf[FILE_SIZE];
+	struct bio_eng e;
+	struct tw t;
+
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(pre); i++)
+		pre[i] = (uint8_t)(i * 7 + 1);
+	write_file(dir, "pre", pre, sizeof(pre));
+	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("/etc/hostname", path), 0);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	tw_setup(&t, NULL, 4);
+	tw_dir(&t, dir);
+	/* the file that was there: its size and its bytes */
+	t.cc.path = "pre";
+	t.cc.create_size = 0;
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	assert_true(t.bd->lim.capacity == 3 * 4096);
+	bio_eng_init(&e, t.bd, 4, 41);
+	memcpy(e.shadow, pre, 3 * 4096);
+	bio_eng_start(&e, BIO_READ, 0, 3 * 4096, 4096, 4096);
+	tw_run(&t, &e, 10 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(e.bad_bytes == 0);
+	bio_eng_free(&e);
+	nfs_client_destroy(t.bd);
+	t.bd = NULL;
+
+	/* neither the link, nor the subdirectory, nor a way up */
+	for (int i = 0; i < 3; i++) {
+		t.cc.path = i == 0 ? "link" :
+			    i == 1 ? "sub/x" :
+				     "../etc/hostname";
+		tw_connect(&t);
+		assert_int_not_equal(t.ready_err, 0);
+		nfs_client_destroy(t.bd);
+		t.bd = NULL;
+	}
+
+	/* a new file, written, restarted in the middle, read back */
+	t.cc.path = "swapfile";
+	t.cc.create_size = FILE_SIZE;
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	bio_eng_init(&e, t.bd, 8, 42);
+	bio_eng_start(&e, BIO_WRITE, 0, FILE_SIZE, 4096, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_int_equal(read_file(dir, "swapfile", buf, FILE_SIZE), FILE_SIZE);
+	assert_memory_equal(buf, e.shadow, FILE_SIZE);
+	/*
+	 * A restart: a new export and server on the same directory, where
+	 * "pre" is gone meanwhile, so the files' order is not the same.
+	 */
+	snprintf(path, sizeof(path), "%s/pre", dir);
+	assert_int_equal(unlink(path), 0);
+	tw_dir(&t, dir);
+	bio_eng_start(&e, BIO_READ, 0, FILE_SIZE, 4096, 64 * 1024);
+	tw_run(&t, &e, 60 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	assert_true(e.bad_bytes == 0);
+	assert_true(cstat(&t, "reconnects") >= 1);
+	assert_int_equal(cstat(&t, "nfs_errors"), 0);
+	bio_eng_free(&e);
+	tw_free(&t);
+	/* the link's target is untouched */
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
 				unsigned max)
 {
@@ -391,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_small_mtu),
 		cmocka_unit_test(test_restart_changes_verifier),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_dir_export),
 		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
