@@ -35,8 +35,12 @@ struct net;
  * given), mounts the export with MNT, asks for NFS (unless nfs_port is
  * given), reads FSINFO (rtmax/wtmax bound the largest request), LOOKUPs
  * the file's path one component at a time, CREATEs it GUARDED with
- * create_size bytes when it is missing and create_size is set, and
- * attaches the device with the file's size.  AUTH_SYS with uid/gid.
+ * create_size bytes when it is missing and create_size is set (with grow,
+ * a smaller existing file is grown to it by SETATTR), refusing with
+ * -ENOSPC when FSSTAT says the export has fewer bytes available than that
+ * adds, checks with ACCESS that the file may be read and written (-EACCES
+ * otherwise: the pager writes back), and attaches the device with the
+ * file's size.  AUTH_SYS with uid/gid.
  *
  * READ, WRITE (UNSTABLE; FILE_SYNC for FUA bios or when sync is set) and
  * COMMIT: a WRITE bio completes only when its data is stable, i.e. after
@@ -73,6 +77,7 @@ struct nfs_client_config {
 	const char *path; /* the file, relative to the export: "a/swapfile" */
 	uint32_t uid, gid;
 	uint64_t create_size; /* create a missing file with this size; 0: no */
+	bool grow; /* and grow an existing smaller one to it (SETATTR) */
 	unsigned queue_depth; /* 0: 16 */
 	uint32_t max_request; /* 0: 64 KiB; capped by rtmax and wtmax */
 	bool sync; /* every WRITE FILE_SYNC */

@@ -74,8 +74,11 @@ enum nc_phase {
 	NC_PMAP_NFS,
 	NC_FSINFO,
 	NC_LOOKUP,
+	NC_FSSTAT, /* room for what CREATE or SETATTR will add? */
 	NC_CREATE,
 	NC_GETATTR,
+	NC_SETATTR, /* grow a file smaller than create_size */
+	NC_ACCESS, /* may we write it? */
 	NC_READY,
 	NC_FAILED,
 };
@@ -114,6 +117,9 @@ struct nfs_client {
 	const char *component; /* the next path component to LOOKUP */
 	struct rpc_auth auth;
 	uint64_t create_size;
+	bool grow, grown;
+	uint64_t need_bytes; /* what the file will take beyond its size */
+	enum nc_phase after_fsstat;
 	unsigned queue_depth;
 	uint32_t max_request;
 	bool sync, secure;
@@ -1015,6 +1021,24 @@ static void nc_ctl_next(struct nfs_client *c)
 		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_GETATTR);
 		nfs3_enc_fh_args(&x, &c->fh);
 		break;
+	case NC_FSSTAT:
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_FSSTAT);
+		nfs3_enc_fh_args(&x, &c->dir);
+		break;
+	case NC_SETATTR: {
+		struct nfs_sattr3 grow = { .set_size = true,
+					   .size = c->create_size };
+
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_SETATTR);
+		nfs3_enc_setattr(&x, &c->fh, &grow);
+		break;
+	}
+	case NC_ACCESS:
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_ACCESS);
+		nfs3_enc_access(&x, &c->fh,
+				NFS3_ACCESS_READ | NFS3_ACCESS_MODIFY |
+					NFS3_ACCESS_EXTEND);
+		break;
 	default:
 		LB_ASSERT(!"no control call in this phase");
 		return;
@@ -1112,7 +1136,9 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 
 		err = nfs3_dec_lookup(x, &l);
 		if (err == -ENOENT && c->create_size && nc_last_component(c)) {
-			c->phase = NC_CREATE;
+			c->need_bytes = c->create_size;
+			c->after_fsstat = NC_CREATE;
+			c->phase = NC_FSSTAT;
 			break;
 		}
 		if (err) {
@@ -1167,6 +1193,82 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 			return;
 		}
 		c->size = a.attr.size;
+		if (c->grow && !c->grown && c->size < c->create_size) {
+			c->need_bytes = c->create_size - c->size;
+			c->after_fsstat = NC_SETATTR;
+			c->phase = NC_FSSTAT;
+			break;
+		}
+		c->phase = NC_ACCESS;
+		break;
+	}
+	case NC_FSSTAT: {
+		struct nfs3_fsstat_res f;
+
+		err = nfs3_dec_fsstat(x, &f);
+		if (err) {
+			nc_setup_fail(c, "FSSTAT", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(f.status));
+			return;
+		}
+		/* a sparse file may take less; a swap file must not fail later */
+		if (f.abytes < c->need_bytes) {
+			lb_err(&c->host->log,
+			       "nfs: %s: %s needs %llu more bytes, the export has %llu bytes free",
+			       c->bd.name, c->path,
+			       (unsigned long long)c->need_bytes,
+			       (unsigned long long)f.abytes);
+			nc_fail_setup(c, -ENOSPC);
+			return;
+		}
+		c->phase = c->after_fsstat;
+		break;
+	}
+	case NC_SETATTR: {
+		struct nfs3_wcc_res r;
+
+		err = nfs3_dec_wcc_res(x, &r);
+		if (err) {
+			nc_setup_fail(c, "SETATTR (growing the file)", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		lb_info(&c->host->log,
+			"nfs: %s: %s grown from %llu to %llu bytes", c->bd.name,
+			c->path, (unsigned long long)c->size,
+			(unsigned long long)c->create_size);
+		c->grown = true;
+		c->phase = NC_GETATTR;
+		break;
+	}
+	case NC_ACCESS: {
+		struct nfs3_access_res r;
+		const uint32_t want = NFS3_ACCESS_READ | NFS3_ACCESS_MODIFY |
+				      NFS3_ACCESS_EXTEND;
+
+		err = nfs3_dec_access(x, &r);
+		if (err) {
+			nc_setup_fail(c, "ACCESS", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		if ((r.access & want) != want) {
+			/* the pager writes back: refuse now, not at the first WRITE */
+			lb_err(&c->host->log,
+			       "nfs: %s: no permission to %s %s (uid %u gid %u; the server grants access 0x%x)",
+			       c->bd.name,
+			       r.access & NFS3_ACCESS_READ ? "write" :
+							     "read and write",
+			       c->path, c->auth.uid, c->auth.gid, r.access);
+			nc_fail_setup(c, -EACCES);
+			return;
+		}
 		rpc_call_done(&c->calls, c->ctl);
 		nc_attach(c);
 		return;
@@ -1645,6 +1747,7 @@ int nfs_client_create(struct net *net, const struct nfs_client_config *cfg,
 	c->auth.uid = cfg->uid;
 	c->auth.gid = cfg->gid;
 	c->create_size = cfg->create_size & ~(uint64_t)(SECTOR_SIZE - 1);
+	c->grow = cfg->grow;
 	c->sync = cfg->sync;
 	c->secure = cfg->secure;
 	c->reconnect_ns = cfg->reconnect_ns ? cfg->reconnect_ns :

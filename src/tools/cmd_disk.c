@@ -459,6 +459,11 @@ static void disk_help(FILE *out)
 		"Attaches the network block device URI names from a lifeboat host:\n"
 		"  nbd://HOST[:PORT]/[EXPORT]   an NBD server (HOST an IPv4 address)\n"
 		"  aoe://SHELF.SLOT             an AoE target on the wire\n"
+		"  nfs://HOST[:PORT]/EXPORT/FILE  a file on an NFSv3 export, created\n"
+		"                               with SIZE bytes (default 256M) or grown\n"
+		"                               to the SIZE given when smaller;\n"
+		"                               refused when the export has less room\n"
+		"                               or the file may not be written\n"
 		"--verify SIZE writes a deterministic pattern over the first SIZE\n"
 		"bytes, flushes, reads them back and compares every byte (exit 0 when\n"
 		"all match, 1 otherwise).  --bench runs sequential (largest request)\n"
@@ -606,6 +611,8 @@ int cmd_disk(int argc, char **argv)
 	bo.queue_depth = j.qd;
 	/* an NFS file that is missing is created this large */
 	bo.create_size = j.size ? j.size : 256ull << 20;
+	/* a size said aloud is what the file must have */
+	bo.grow = j.size != 0;
 	rc = lb_uri_open(j.t.net, &j.uri, &bo, disk_ready, &j, &j.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat disk: cannot open %s: %s\n",

@@ -55,6 +55,23 @@ CONF
 		--seed 7 >"$TMP/g-run.log" 2>&1
 	check "nfs: lifeboat run pages to a file on nfs-ganesha, every page verified" \
 		grep -q "completed: every page verified" "$TMP/g-run.log"
+	# set-up checks a user meets: FSSTAT, SETATTR, ACCESS
+	timeout 60 ip netns exec "$NS" "$LB" disk "$GURL/huge.img" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 64T >"$TMP/g-huge.log" 2>&1
+	check "nfs: a file larger than ganesha's free space is refused (FSSTAT), saying both" \
+		sh -c "grep -q 'needs 70368744177664 more bytes, the export has [0-9]* bytes free' '$TMP/g-huge.log' && [ ! -e '$TMP/export/huge.img' ]"
+	truncate -s 1M "$TMP/export/small.img"
+	timeout 60 ip netns exec "$NS" "$LB" disk "$GURL/small.img" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 4M >"$TMP/g-grow.log" 2>&1
+	check "nfs: a smaller file on ganesha is grown (SETATTR) and verified" \
+		sh -c "grep -q 'every byte matches' '$TMP/g-grow.log' && [ \"\$(stat -c %s '$TMP/export/small.img')\" = 4194304 ]"
+	timeout 60 ip netns exec "$NS" "$LB" disk "$GURL/small.img?uid=4321&gid=4321" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 4M >"$TMP/g-access.log" 2>&1
+	check "nfs: a file we may not write on ganesha is refused at set-up (ACCESS)" \
+		grep -q "no permission to write small.img (uid 4321" "$TMP/g-access.log"
 	kill "$GANESHA" 2>/dev/null
 	i=0
 	while kill -0 "$GANESHA" 2>/dev/null && [ $i -lt 50 ]; do

@@ -416,6 +416,72 @@ static void test_dir_export(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void tw_reconnect(struct tw *t)
+{
+	if (t->bd)
+		nfs_client_destroy(t->bd);
+	t->bd = NULL;
+	tw_connect(t);
+	if (t->ready_err) {
+		nfs_client_destroy(t->bd);
+		t->bd = NULL;
+	}
+}
+
+/*
+ * What a user meets at set-up: a file larger than the export's free space
+ * is refused before it is created (FSSTAT), a smaller existing file is
+ * grown when asked (SETATTR), and a file we may not write is refused at
+ * once (ACCESS), not at the pager's first write-back.
+ */
+static void test_setup_checks(void **state)
+{
+	struct nfs_file *f;
+	struct tw t;
+
+	tw_setup(&t, NULL, 6);
+	/* the export: 4 files of up to 8 MiB, 32 MiB in all */
+	t.cc.path = "big";
+	t.cc.create_size = 40 << 20;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, -ENOSPC);
+	assert_null(nfs_export_lookup(t.exp, "big"));
+	assert_true(nf_stat(t.s, "nfs.server.2049.creates") == 0);
+
+	/* 1 MiB, then asked for 2 MiB: kept, or grown with grow */
+	t.cc.path = "small";
+	t.cc.create_size = 1 << 20;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, 0);
+	t.cc.create_size = 2 << 20;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, 0);
+	assert_true(t.bd->lim.capacity == 1 << 20);
+	t.cc.grow = true;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, 0);
+	assert_true(t.bd->lim.capacity == 2 << 20);
+	f = nfs_export_lookup(t.exp, "small");
+	assert_non_null(f);
+	assert_true(f->size == 2 << 20);
+	/* growing past the free space is refused, the file stays */
+	t.cc.create_size = 33 << 20;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, -ENOSPC);
+	assert_true(f->size == 2 << 20);
+
+	/* a read-only server: ACCESS denies MODIFY, set-up says EACCES */
+	t.cc.create_size = 0;
+	t.cc.grow = false;
+	nfs_server_destroy(t.srv);
+	t.sc.read_only = true;
+	t.srv = nfs_server_create(t.s->net, &t.sc);
+	assert_non_null(t.srv);
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, -EACCES);
+	tw_free(&t);
+}
+
 static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
 				unsigned max)
 {
@@ -516,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_restart_changes_verifier),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_dir_export),
+		cmocka_unit_test(test_setup_checks),
 		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
