@@ -97,6 +97,8 @@ struct nfs_server_config {
 	uint16_t pmap_port; /* also listen here for the portmapper; 0: no */
 	struct nfs_export *exp;
 	bool read_only;
+	/* NFS and MOUNT only from source ports < 1024 (knfsd's "secure") */
+	bool secure;
 	unsigned max_clients; /* 0: 8 */
 };
 

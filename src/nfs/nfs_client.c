@@ -1326,6 +1326,13 @@ static void nc_record(struct nfs_client *c)
 		if ((unsigned)slot == c->ctl) {
 			c->ctl_busy = false;
 			if (c->phase != NC_READY) {
+				if (h.reply_stat == RPC_MSG_DENIED &&
+				    h.stat == RPC_AUTH_ERROR &&
+				    h.auth_stat == RPC_AUTH_TOOWEAK &&
+				    !c->secure)
+					lb_err(&c->host->log,
+					       "nfs: %s: the server wants a privileged source port: add ?secure=1 to the URI",
+					       c->bd.name);
 				nc_fail_setup(c, err);
 				return;
 			}

@@ -123,6 +123,7 @@ static void srv_record(struct nfs_sconn *c)
 	uint32_t n;
 
 	srv->core.now_sec = (uint32_t)(host_now(srv->host) / NSEC_PER_SEC);
+	srv->core.peer_port = c->tp->sk.remote.port;
 	n = nfs_srv_dispatch(&srv->core, c->rec, c->rec_len,
 			     c->out + RPC_REC_MARK_LEN, NFS_SRV_MAX_RECORD);
 	c->rec_len = 0;
@@ -364,6 +365,7 @@ struct nfs_server *nfs_server_create(struct net *net,
 	srv->mm = net->mm;
 	srv->core.exp = cfg->exp;
 	srv->core.read_only = cfg->read_only;
+	srv->core.secure = cfg->secure;
 	srv->core.port = cfg->port ? cfg->port : NFS_PORT;
 	/* a new verifier per boot: what tells clients to resend */
 	v = prng_next(&net->host->prng);
@@ -399,10 +401,12 @@ struct nfs_server *nfs_server_create(struct net *net,
 	}
 	srv_stats(srv, true);
 	lb_info(&net->host->log,
-		"nfs-server: exporting %s (%u files of up to %llu bytes%s) on port %u",
+		"nfs-server: exporting %s (%u files of up to %llu bytes%s%s) on port %u",
 		cfg->exp->path, cfg->exp->max_files,
 		(unsigned long long)cfg->exp->file_max,
-		cfg->read_only ? ", read-only" : "", srv->core.port);
+		cfg->read_only ? ", read-only" : "",
+		cfg->secure ? ", privileged source ports only" : "",
+		srv->core.port);
 	return srv;
 }
 

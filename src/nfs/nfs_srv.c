@@ -1014,6 +1014,13 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 		rpc_encode_prog_mismatch(&x, c.xid, 3, 3);
 		return x.pos;
 	}
+	if (srv->secure && srv->peer_port >= 1024 && c.proc != 0) {
+		counter_inc(&srv->st.insecure_ports);
+		counter_inc(&srv->st.auth_errors);
+		refuse(srv, &c, "AUTH_TOOWEAK (a source port >= 1024)");
+		rpc_encode_denied_auth(&x, c.xid, RPC_AUTH_TOOWEAK);
+		return x.pos;
+	}
 	err = c.prog == NFS_PROG ?
 		      (nfs_served(c.proc) ? nfs3_dec_args(&in, c.proc, &a) :
 					    -EOPNOTSUPP) :

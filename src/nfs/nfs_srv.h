@@ -86,6 +86,7 @@ struct nfs_export {
 	X(dropped) \
 	X(garbage_args) \
 	X(auth_errors) \
+	X(insecure_ports) \
 	X(prog_unavail) \
 	X(proc_unavail) \
 	X(mounts) \
@@ -109,6 +110,13 @@ struct nfs_srv {
 	uint8_t verf[NFS3_VERFSIZE]; /* this boot's write verifier */
 	uint16_t port; /* what GETPORT answers */
 	bool read_only;
+	/*
+	 * Like knfsd's "secure": NFS and MOUNT calls (but NULL) from a
+	 * source port >= 1024 are denied with AUTH_TOOWEAK.  peer_port is
+	 * the current call's source port, set by the caller of dispatch.
+	 */
+	bool secure;
+	uint16_t peer_port;
 	uint32_t now_sec; /* for times, from the host clock */
 	/* the last call refused at the RPC level, for the caller to log */
 	const char *refused; /* "PROC_UNAVAIL", ...; NULL: none */

@@ -53,6 +53,8 @@ static void serve_help(FILE *out)
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
+		"  --secure            NFS: refuse NFS and MOUNT calls from source ports\n"
+		"                      >= 1024 (AUTH_TOOWEAK), as knfsd's \"secure\"\n"
 		"  --noise-to ADDR     also flood ADDR with unrelated traffic (UDP and\n"
 		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
 		"  --quiet             no statistics table on exit\n"
@@ -88,7 +90,8 @@ int cmd_serve(int argc, char **argv)
 		OPT_IQN,
 		OPT_LUN,
 		OPT_FILES,
-		OPT_DIR
+		OPT_DIR,
+		OPT_SECURE
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -107,12 +110,13 @@ int cmd_serve(int argc, char **argv)
 		{ "lun", required_argument, NULL, OPT_LUN },
 		{ "files", required_argument, NULL, OPT_FILES },
 		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "secure", no_argument, NULL, OPT_SECURE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *file = NULL, *export_name = "", *json = NULL, *dir = NULL;
 	bool aoe = false, iscsi = false, nfs = false, ro = false, quiet = false;
-	bool port_set = false, export_set = false;
+	bool port_set = false, export_set = false, secure = false;
 	const char *iqn = ISCSI_DEFAULT_IQN;
 	unsigned lun = 0, files = 16;
 	struct iscsi_target *itgt = NULL;
@@ -161,6 +165,9 @@ int cmd_serve(int argc, char **argv)
 			continue;
 		case OPT_DIR:
 			dir = optarg;
+			continue;
+		case OPT_SECURE:
+			secure = true;
 			continue;
 		case OPT_EXPORT:
 			if (strlen(optarg) > NBD_EXPORT_NAME_MAX)
@@ -248,6 +255,8 @@ int cmd_serve(int argc, char **argv)
 			"--proto nfs serves RAM (--size SIZE) or a directory (--dir DIR), not --file");
 	if (dir && !nfs)
 		return usage_error("serve", "--dir is for --proto nfs");
+	if (secure && !nfs)
+		return usage_error("serve", "--secure is for --proto nfs");
 	if (dir && !size)
 		size = 1ull << 40;
 	if (nfs && export_set && export_name[0] != '/')
@@ -308,7 +317,8 @@ int cmd_serve(int argc, char **argv)
 								   NFS_PORT,
 						.pmap_port = PMAP_PORT,
 						.exp = exp,
-						.read_only = ro };
+						.read_only = ro,
+						.secure = secure };
 
 		nfs_srv = nfs_server_create(t.net, &fc);
 		port = fc.port;

@@ -19,13 +19,17 @@ nsx ip link set lbtap0 up
 if command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null &&
 	[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] &&
 	! pgrep -x rpcbind >/dev/null; then
-	mkdir -p "$TMP/export"
+	mkdir -p "$TMP/export" "$TMP/secure"
 	cat >"$TMP/ganesha.conf" <<CONF
 NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048;
 	Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
 EXPORT { Export_Id = 1; Path = $TMP/export; Pseudo = $TMP/export;
 	Access_Type = RW; Squash = No_Root_Squash; Protocols = 3;
 	Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
+EXPORT { Export_Id = 2; Path = $TMP/secure; Pseudo = $TMP/secure;
+	Access_Type = RW; Squash = No_Root_Squash; Protocols = 3;
+	Transports = TCP; SecType = sys; PrivilegedPort = true;
+	FSAL { Name = VFS; } }
 LOG { Default_Log_Level = WARN; }
 CONF
 	# ganesha registers with rpcbind and dies if it cannot
@@ -72,6 +76,18 @@ CONF
 		--verify 4M >"$TMP/g-access.log" 2>&1
 	check "nfs: a file we may not write on ganesha is refused at set-up (ACCESS)" \
 		grep -q "no permission to write small.img (uid 4321" "$TMP/g-access.log"
+	# an export with PrivilegedPort = true: refused, then served with ?secure=1
+	SURL="nfs://192.0.2.1$TMP/secure/disk.img"
+	timeout 60 ip netns exec "$NS" "$LB" disk "$SURL" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 4M >"$TMP/g-insecure.log" 2>&1
+	check "nfs: ganesha's PrivilegedPort export refuses an ordinary source port" \
+		sh -c "! grep -q 'every byte matches' '$TMP/g-insecure.log' && [ ! -e '$TMP/secure/disk.img' ]"
+	timeout 60 ip netns exec "$NS" "$LB" disk "$SURL?secure=1" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 4M >"$TMP/g-secure.log" 2>&1
+	check "nfs: ... and serves our client from a port < 1024 (?secure=1)" \
+		grep -q "every byte matches" "$TMP/g-secure.log"
 	kill "$GANESHA" 2>/dev/null
 	i=0
 	while kill -0 "$GANESHA" 2>/dev/null && [ $i -lt 50 ]; do
@@ -195,4 +211,26 @@ check "nfs: ... and it did reconnect to the restarted server" \
 check "nfs: ... the file is in the directory, 32 MiB" \
 	[ "$(stat -c %s "$TMP/srv/disk.img" 2>/dev/null)" = 33554432 ]
 stop_serve
+
+# our server with --secure: an ordinary source port is refused with
+# AUTH_TOOWEAK (and the client says what to do), ?secure=1 is served
+ip netns exec "$NS" "$LB" serve --proto nfs --dir "$TMP/srv" --files 8 \
+	--secure --wire udp:7001@127.0.0.1:7002 --ip 10.9.0.2/24 \
+	--memory 32M --seed 9 >"$TMP/serve-secure.log" 2>&1 &
+SERVEPID=$!
+PIDS="$PIDS $SERVEPID"
+wait_for "$TMP/serve-secure.log" "lifeboat serve: NFS" 10
+timeout 60 ip netns exec "$NS" "$LB" disk nfs://10.9.0.2/export/sec.img \
+	--wire udp:7002@127.0.0.1:7001 --ip 10.9.0.1/24 --memory 32M --seed 8 \
+	--verify 4M >"$TMP/sec-no.log" 2>&1
+check "nfs: our --secure server refuses an ordinary port; the client says ?secure=1" \
+	grep -q "wants a privileged source port: add ?secure=1" "$TMP/sec-no.log"
+timeout 60 ip netns exec "$NS" "$LB" disk "nfs://10.9.0.2/export/sec.img?secure=1" \
+	--wire udp:7002@127.0.0.1:7001 --ip 10.9.0.1/24 --memory 32M --seed 8 \
+	--verify 4M >"$TMP/sec-yes.log" 2>&1
+check "nfs: ... and serves ?secure=1, every byte verified" \
+	grep -q "every byte matches" "$TMP/sec-yes.log"
+stop_serve
+check "nfs: ... counting the refused calls" \
+	grep -Eq "^nfs\.server\.2049\.insecure_ports +[1-9]" "$TMP/serve-secure.log"
 finish

@@ -482,6 +482,32 @@ static void test_setup_checks(void **state)
 	tw_free(&t);
 }
 
+/*
+ * A server that wants privileged source ports (knfsd's "secure") refuses
+ * a client on an ordinary port with AUTH_TOOWEAK, counted, and serves
+ * one that asked for a port below 1024 (?secure=1).
+ */
+static void test_secure(void **state)
+{
+	struct tw t;
+
+	tw_setup(&t, NULL, 8);
+	nfs_server_destroy(t.srv);
+	t.sc.secure = true;
+	t.srv = nfs_server_create(t.s->net, &t.sc);
+	assert_non_null(t.srv);
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, -EACCES);
+	assert_true(nf_stat(t.s, "nfs.server.2049.insecure_ports") >= 1);
+	assert_null(nfs_export_lookup(t.exp, "swapfile"));
+	t.cc.secure = true;
+	tw_reconnect(&t);
+	assert_int_equal(t.ready_err, 0);
+	write_read_verify(&t, 14);
+	assert_true(nf_stat(t.s, "nfs.server.2049.insecure_ports") == 1);
+	tw_free(&t);
+}
+
 static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
 				unsigned max)
 {
@@ -583,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_dir_export),
 		cmocka_unit_test(test_setup_checks),
+		cmocka_unit_test(test_secure),
 		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
