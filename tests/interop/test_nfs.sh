@@ -17,6 +17,7 @@ nsx ip link set lbtap0 up
 
 # ---- our client against nfs-ganesha ------------------------------------------
 if command -v ganesha.nfsd >/dev/null && command -v rpcbind >/dev/null &&
+	command -v rpcinfo >/dev/null &&
 	[ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] &&
 	! pgrep -x rpcbind >/dev/null; then
 	mkdir -p "$TMP/export" "$TMP/secure"
@@ -32,17 +33,34 @@ EXPORT { Export_Id = 2; Path = $TMP/secure; Pseudo = $TMP/secure;
 	FSAL { Name = VFS; } }
 LOG { Default_Log_Level = WARN; }
 CONF
-	# ganesha registers with rpcbind and dies if it cannot
+	# ganesha registers with rpcbind at start-up: wait until rpcbind
+	# answers, then until MOUNT v3 and NFSv3 answer a NULL call over TCP
+	# (a fixed sleep sometimes left the MOUNT port silent)
+	rpc_wait() { # prog vers
+		i=0
+		while [ $i -lt 300 ]; do
+			ip netns exec "$NS" rpcinfo -T tcp 127.0.0.1 "$1" "$2" \
+				>/dev/null 2>&1 && return 0
+			sleep 0.1
+			i=$((i + 1))
+		done
+		return 1
+	}
 	rm -f /run/rpcbind.sock /run/rpcbind.lock
 	ip netns exec "$NS" rpcbind -f -w >"$TMP/rpcbind.log" 2>&1 &
 	RPCBIND=$!
 	PIDS="$PIDS $RPCBIND"
-	sleep 0.5
+	check "nfs: rpcbind answers" rpc_wait 100000 2
 	ip netns exec "$NS" ganesha.nfsd -F -f "$TMP/ganesha.conf" \
 		-L "$TMP/ganesha.log" -p "$TMP/ganesha.pid" >/dev/null 2>&1 &
 	GANESHA=$!
 	PIDS="$PIDS $GANESHA"
-	sleep 3
+	if rpc_wait 100005 3 && rpc_wait 100003 3; then
+		ok "nfs: ganesha's MOUNT v3 and NFSv3 answer"
+	else
+		not_ok "nfs: ganesha's MOUNT v3 and NFSv3 answer within 30 s"
+		cat "$TMP/ganesha.log"
+	fi
 	GURL="nfs://192.0.2.1$TMP/export"
 	timeout 120 ip netns exec "$NS" "$LB" disk "$GURL/disk.img" \
 		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
@@ -98,7 +116,7 @@ CONF
 	wait "$RPCBIND" 2>/dev/null
 	rm -f /run/rpcbind.sock /run/rpcbind.lock
 else
-	echo "# SKIP nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs, rpcbind) not installed, or an rpcbind is already running"
+	skip_part "nfs-ganesha (nfs-ganesha, nfs-ganesha-vfs, rpcbind with rpcinfo) not installed, or an rpcbind is already running"
 fi
 
 # ---- libnfs's tools against our server ------------------------------------------
