@@ -90,6 +90,14 @@ int nfs_client_create(struct net *net, const struct nfs_client_config *cfg,
 		      blk_ready_fn ready, void *arg, struct blkdev **out);
 /* Frees everything; bios in flight fail with -EIO. */
 void nfs_client_destroy(struct blkdev *bd);
+/*
+ * Remove the file (REMOVE in its directory) once nothing is in flight
+ * (-EBUSY otherwise, or before the device is ready); @done(@arg, 0 or
+ * -errno) follows from the event loop.  The device takes no more I/O
+ * after: destroy it next.
+ */
+int nfs_client_remove(struct blkdev *bd, void (*done)(void *arg, int err),
+		      void *arg);
 
 struct nfs_server_config {
 	uint32_t ip; /* host order; 0: any local address */

@@ -80,6 +80,7 @@ enum nc_phase {
 	NC_SETATTR, /* grow a file smaller than create_size */
 	NC_ACCESS, /* may we write it? */
 	NC_READY,
+	NC_REMOVE, /* nfs_client_remove(): REMOVE, then no more I/O */
 	NC_FAILED,
 };
 
@@ -126,6 +127,8 @@ struct nfs_client {
 	uint64_t reconnect_ns, backoff_ns;
 	blk_ready_fn ready;
 	void *ready_arg;
+	void (*removed)(void *arg, int err);
+	void *removed_arg;
 
 	enum nc_phase phase;
 	struct tcp_sock *tp;
@@ -351,8 +354,24 @@ static uint64_t nc_next_backoff(struct nfs_client *c)
 }
 
 /* From a socket callback too: the socket goes in down_task. */
+static void nc_remove_over(struct nfs_client *c, int err)
+{
+	c->phase = NC_FAILED; /* the file is gone, or may be: no more I/O */
+	if (c->slots[c->ctl].busy)
+		rpc_call_done(&c->calls, c->ctl);
+	c->ctl_busy = false;
+	if (c->removed)
+		c->removed(c->removed_arg, err);
+}
+
 static void nc_fail_setup(struct nfs_client *c, int err)
 {
+	if (c->phase == NC_REMOVE) {
+		lb_err(&c->host->log, "nfs: %s: cannot remove %s: %s",
+		       c->bd.name, c->path, strerror(-err));
+		nc_remove_over(c, err);
+		return;
+	}
 	c->err = -err;
 	c->phase = NC_FAILED;
 	task_queue(c->host->loop, &c->down_task);
@@ -379,6 +398,10 @@ static void nc_down(struct task *t)
 	struct nfs_client *c = container_of(t, struct nfs_client, down_task);
 
 	nc_drop_socket(c);
+	if (c->phase == NC_REMOVE) {
+		nc_fail_setup(c, -c->err);
+		return;
+	}
 	if (c->phase != NC_READY) {
 		counter_inc(&c->st.connect_failures);
 		lb_err(&c->host->log, "nfs: %s: cannot set up: %s", c->bd.name,
@@ -1033,6 +1056,13 @@ static void nc_ctl_next(struct nfs_client *c)
 		nfs3_enc_setattr(&x, &c->fh, &grow);
 		break;
 	}
+	case NC_REMOVE: {
+		const char *base = strrchr(c->path, '/');
+
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_REMOVE);
+		nfs3_enc_diropargs(&x, &c->dir, base ? base + 1 : c->path);
+		break;
+	}
 	case NC_ACCESS:
 		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_ACCESS);
 		nfs3_enc_access(&x, &c->fh,
@@ -1244,6 +1274,22 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 		c->grown = true;
 		c->phase = NC_GETATTR;
 		break;
+	}
+	case NC_REMOVE: {
+		struct nfs3_wcc_res r;
+
+		err = nfs3_dec_wcc_res(x, &r);
+		if (err) {
+			nc_setup_fail(c, "REMOVE", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		lb_info(&c->host->log, "nfs: %s: removed %s", c->bd.name,
+			c->path);
+		nc_remove_over(c, 0);
+		return;
 	}
 	case NC_ACCESS: {
 		struct nfs3_access_res r;
@@ -1664,6 +1710,21 @@ static void nc_timeo(struct timer *t)
 	} else if (expired) {
 		nc_fail_setup(c, -ETIMEDOUT);
 	}
+}
+
+int nfs_client_remove(struct blkdev *bd, void (*done)(void *arg, int err),
+		      void *arg)
+{
+	struct nfs_client *c = nc_of(bd);
+
+	if (c->phase != NC_READY || !list_empty(&c->rqs) || c->ctl_busy)
+		return -EBUSY;
+	c->removed = done;
+	c->removed_arg = arg;
+	c->phase = NC_REMOVE;
+	c->setup_retries = 0;
+	nc_ctl_next(c);
+	return 0;
 }
 
 static void nc_ready_fire(struct task *t)

@@ -17,6 +17,7 @@
 #include "args.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "nfs/nfs.h"
 #include "nfs/nfs_uri.h"
 #include "hostopts.h"
 
@@ -56,6 +57,7 @@ struct disk_slot {
 
 struct disk_job {
 	struct tool_host t;
+	int removed; /* --remove: 1 until REMOVE answered, then 0 or -errno */
 	struct blk_uri uri;
 	struct blkdev *bd;
 	enum disk_mode mode;
@@ -434,6 +436,14 @@ static void disk_ready(struct blkdev *bd, int err, void *arg)
 	phase_next(j);
 }
 
+static void disk_removed(void *arg, int err)
+{
+	struct disk_job *j = arg;
+
+	j->removed = err;
+	loop_stop(&j->t.loop);
+}
+
 static void print_summary(struct disk_job *j)
 {
 	char name[64];
@@ -475,7 +485,8 @@ static void disk_help(FILE *out)
 		"  --max-request SIZE  largest request (default: the transport's)\n"
 		"  --size SIZE         range the benchmark uses (default 256M)\n"
 		"  --bench-time SECS   seconds per benchmark phase (default 2)\n"
-		"  --stats             print the host's statistics table at the end\n");
+		"  --stats             print the host's statistics table at the end\n"
+		"  --remove            nfs: remove the file at the end (REMOVE)\n");
 }
 
 int cmd_disk(int argc, char **argv)
@@ -487,7 +498,8 @@ int cmd_disk(int argc, char **argv)
 		OPT_MAXREQ,
 		OPT_SIZE,
 		OPT_TIME,
-		OPT_STATS
+		OPT_STATS,
+		OPT_REMOVE
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -498,13 +510,14 @@ int cmd_disk(int argc, char **argv)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "bench-time", required_argument, NULL, OPT_TIME },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "remove", no_argument, NULL, OPT_REMOVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct disk_job j;
 	struct blk_open_opts bo = { .stall_ns = DISK_STALL_NS };
 	struct host_opts o;
-	bool have_mode = false, stats = false;
+	bool have_mode = false, stats = false, remove = false;
 	const char *why = "";
 	uint64_t v;
 	double secs = 2;
@@ -578,6 +591,9 @@ int cmd_disk(int argc, char **argv)
 		case OPT_STATS:
 			stats = true;
 			continue;
+		case OPT_REMOVE:
+			remove = true;
+			continue;
 		}
 		rc = host_opts_parse(&o, "disk", c, optarg);
 		if (rc == 1)
@@ -594,6 +610,8 @@ int cmd_disk(int argc, char **argv)
 				   argv[optind + 1]);
 	if (!have_mode)
 		return usage_error("disk", "say --verify SIZE or --bench");
+	if (remove && j.uri.kind != BLK_URI_NFS)
+		return usage_error("disk", "--remove is for nfs:// files");
 	/* AoE is plain Ethernet: only NBD needs an address */
 	rc = j.uri.kind == BLK_URI_AOE && o.wire ?
 		     0 :
@@ -642,6 +660,19 @@ int cmd_disk(int argc, char **argv)
 			j.exit = 1;
 		}
 		print_summary(&j);
+	}
+	if (remove && j.bd && j.bd->attached && !j.t.interrupted) {
+		j.removed = 1;
+		if (nfs_client_remove(j.bd, disk_removed, &j) == 0)
+			tool_host_run(&j.t);
+		if (j.removed) {
+			fprintf(stderr, "lifeboat disk: cannot remove %s: %s\n",
+				argv[optind],
+				strerror(j.removed < 0 ? -j.removed : EBUSY));
+			j.exit = j.exit ? j.exit : 1;
+		} else {
+			printf("removed %s\n", j.uri.nfs_file);
+		}
 	}
 	if (stats)
 		stats_print_table(&j.t.host->stats, stdout, "");

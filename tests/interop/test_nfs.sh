@@ -106,6 +106,11 @@ CONF
 		--verify 4M >"$TMP/g-secure.log" 2>&1
 	check "nfs: ... and serves our client from a port < 1024 (?secure=1)" \
 		grep -q "every byte matches" "$TMP/g-secure.log"
+	timeout 60 ip netns exec "$NS" "$LB" disk "$GURL/rm.img" \
+		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 32M --seed 7 \
+		--verify 1M --remove >"$TMP/g-rm.log" 2>&1
+	check "nfs: lifeboat disk --remove removes its file from ganesha (REMOVE)" \
+		sh -c "grep -q 'removed rm.img' '$TMP/g-rm.log' && [ ! -e '$TMP/export/rm.img' ]"
 	kill "$GANESHA" 2>/dev/null
 	i=0
 	while kill -0 "$GANESHA" 2>/dev/null && [ $i -lt 50 ]; do
@@ -248,6 +253,12 @@ timeout 60 ip netns exec "$NS" "$LB" disk "nfs://10.9.0.2/export/sec.img?secure=
 	--verify 4M >"$TMP/sec-yes.log" 2>&1
 check "nfs: ... and serves ?secure=1, every byte verified" \
 	grep -q "every byte matches" "$TMP/sec-yes.log"
+check "nfs: ... and the file is there" [ -e "$TMP/srv/sec.img" ]
+timeout 60 ip netns exec "$NS" "$LB" disk "nfs://10.9.0.2/export/sec.img?secure=1" \
+	--wire udp:7002@127.0.0.1:7001 --ip 10.9.0.1/24 --memory 32M --seed 8 \
+	--verify 1M --remove >"$TMP/sec-rm.log" 2>&1
+check "nfs: lifeboat disk --remove removes the file after verifying (REMOVE)" \
+	sh -c "grep -q 'removed sec.img' '$TMP/sec-rm.log' && [ ! -e '$TMP/srv/sec.img' ]"
 stop_serve
 check "nfs: ... counting the refused calls" \
 	grep -Eq "^nfs\.server\.2049\.insecure_ports +[1-9]" "$TMP/serve-secure.log"

@@ -508,6 +508,55 @@ static void test_secure(void **state)
 	tw_free(&t);
 }
 
+static void on_removed(void *arg, int err)
+{
+	int *res = arg;
+
+	*res = err;
+}
+
+/*
+ * lifeboat disk --remove: REMOVE once nothing is in flight (EBUSY while
+ * bios are), the file gone from the export; a second client removing it
+ * again hears NOENT.
+ */
+static void test_remove(void **state)
+{
+	struct bio_eng e;
+	struct blkdev *other;
+	int res = 1, res2 = 1;
+	struct tw t;
+
+	tw_setup(&t, NULL, 10);
+	tw_connect(&t);
+	assert_int_equal(t.ready_err, 0);
+	t.cc.name = "nfs1";
+	t.ready = false;
+	assert_int_equal(
+		nfs_client_create(t.c->net, &t.cc, on_ready, &t, &other), 0);
+	for (int i = 0; i < 100 && !t.ready; i++)
+		nf_run_for(t.w, 10 * MS);
+	assert_int_equal(t.ready_err, 0);
+	bio_eng_init(&e, t.bd, 8, 51);
+	bio_eng_start(&e, BIO_WRITE, 0, 256 * 1024, 4096, 64 * 1024);
+	nf_run_for(t.w, 1000); /* the writes are out */
+	assert_int_equal(nfs_client_remove(t.bd, on_removed, &res), -EBUSY);
+	tw_run(&t, &e, 10 * NSEC_PER_SEC);
+	assert_int_equal(e.errors, 0);
+	bio_eng_free(&e);
+	assert_int_equal(nfs_client_remove(t.bd, on_removed, &res), 0);
+	for (int i = 0; i < 100 && res == 1; i++)
+		nf_run_for(t.w, 10 * MS);
+	assert_int_equal(res, 0);
+	assert_null(nfs_export_lookup(t.exp, "swapfile"));
+	assert_int_equal(nfs_client_remove(other, on_removed, &res2), 0);
+	for (int i = 0; i < 100 && res2 == 1; i++)
+		nf_run_for(t.w, 10 * MS);
+	assert_int_equal(res2, -ENOENT);
+	nfs_client_destroy(other);
+	tw_free(&t);
+}
+
 static unsigned drain_tcp_socks(struct nf_host *h, struct tcp_sock **socks,
 				unsigned max)
 {
@@ -610,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_dir_export),
 		cmocka_unit_test(test_setup_checks),
 		cmocka_unit_test(test_secure),
+		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_exhausted_reconnect),
 		cmocka_unit_test(test_setup_failures),
 	};
