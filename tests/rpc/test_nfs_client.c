@@ -149,6 +149,8 @@ static void test_basic(void **state)
 	assert_int_equal(cstat(&t, "bad_replies"), 0);
 	/* every READ reply's data went straight into the bio's pages */
 	assert_true(cstat(&t, "direct_reads") >= (FILE_SIZE / (64 * 1024)));
+	assert_true(cstat(&t, "direct_reads") ==
+		    nf_stat(t.s, "nfs.server.2049.reads"));
 	/* the file exists now: a second client finds it without CREATE */
 	nfs_client_destroy(t.bd);
 	t.bd = NULL;
