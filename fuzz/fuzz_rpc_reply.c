@@ -91,6 +91,39 @@ static void fz_results(const uint8_t *rec, uint32_t len, uint32_t off)
 #undef FZ_DEC
 }
 
+/*
+ * The client's READ head peek agrees with the whole-record decoders: a
+ * head it accepts is one rpc_decode_reply() + nfs3_dec_read() accept with
+ * the same count and the data right after it, and a prefix never decides
+ * differently from the whole record.
+ */
+static void fz_read_head(const uint8_t *rec, uint32_t len)
+{
+	struct nfs3_read_res r, r2, rd;
+	struct rpc_reply_hdr h;
+	struct xdr_in x;
+	uint32_t head = 0, head2 = 0;
+	int got = nfs3_read_reply_head(rec, len, &head, &r);
+	int part = nfs3_read_reply_head(rec, len / 2, &head2, &r2);
+
+	fz_check(got <= 0 || (uint32_t)got > len, "more wanted than held");
+	fz_check(part <= 0 || (uint32_t)part > len / 2, "prefix: wanted");
+	if (part == 0)
+		fz_check(got == 0 && head2 == head, "prefix decided otherwise");
+	if (part < 0)
+		fz_check(got < 0, "prefix refused, whole accepted");
+	if (got != 0)
+		return;
+	fz_check(head <= len && r.status == NFS3_OK, "head");
+	if (head + xdr_pad4(r.count) != len || xdr_pad4(r.count) < r.count)
+		return;
+	xdr_in_init(&x, rec, len);
+	fz_check(!rpc_decode_reply(&x, &h), "head of a reply refused");
+	fz_check(!nfs3_dec_read(&x, r.count, &rd) && rd.count == r.count &&
+			 rd.data == rec + head && rd.eof == r.eof,
+		 "head and whole record disagree");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t rec[FZ_MAX_RECORD];
@@ -122,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		have += sp.len;
 		if (!sp.rec_end)
 			continue;
+		fz_read_head(rec, have);
 		xdr_in_init(&x, rec, have);
 		if (!rpc_decode_reply(&x, &h))
 			fz_results(rec, have, x.pos);

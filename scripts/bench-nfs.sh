@@ -62,14 +62,29 @@ EXPORT { Export_Id = 1; Path = $TMP/export; Pseudo = $TMP/export;
 	Transports = TCP; SecType = sys; FSAL { Name = VFS; } }
 LOG { Default_Log_Level = WARN; }
 CONF
+# Wait until an RPC program answers a NULL call over TCP (at most 30 s):
+# rpcbind before ganesha starts (ganesha registers its programs with it at
+# start-up and goes on without a MOUNT registration when it cannot), then
+# MOUNT v3 itself, instead of sleeping a fixed time and hoping.
+rpc_wait() { # ns prog vers
+	i=0
+	while [ $i -lt 300 ]; do
+		ip netns exec "$1" rpcinfo -T tcp 127.0.0.1 "$2" "$3" >/dev/null 2>&1 &&
+			return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
 rm -f /run/rpcbind.sock /run/rpcbind.lock
 ip netns exec "$A" rpcbind -f -w >/dev/null 2>&1 &
 RPCBIND=$!
-sleep 0.5
+rpc_wait "$A" 100000 2 || skip "rpcbind does not answer"
 ip netns exec "$A" ganesha.nfsd -F -f "$TMP/ganesha.conf" -L "$TMP/g.log" \
 	-p "$TMP/g.pid" >/dev/null 2>&1 &
 GANESHA=$!
-sleep 3
+rpc_wait "$A" 100005 3 || skip "ganesha's MOUNT v3 does not answer (see its log)"
+rpc_wait "$A" 100003 3 || skip "ganesha's NFSv3 does not answer"
 head -c $((SIZE_MB << 20)) /dev/urandom >"$TMP/data.img"
 
 cp_mbs() { # from to -> MB/s

@@ -71,6 +71,7 @@ struct blk_open_opts {
 	unsigned queue_depth; /* 0: the transport's default */
 	uint32_t max_request; /* 0: the transport's default */
 	uint64_t create_size; /* nfs: create a missing file this large */
+	bool grow; /* nfs: and grow an existing smaller file to it */
 	uint64_t stall_ns; /* nbd: see nbd_client_config; 0: off */
 };
 

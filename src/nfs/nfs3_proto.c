@@ -8,7 +8,9 @@
  * result is still checked for being well formed before it is believed.
  */
 #include <errno.h>
+#include <string.h>
 #include "nfs3_proto.h"
+#include "rpc/rpc_proto.h"
 
 static const struct {
 	uint32_t stat;
@@ -435,6 +437,56 @@ int nfs3_dec_read(struct xdr_in *x, uint32_t asked, struct nfs3_read_res *r)
 			r->data = NULL;
 	}
 	return nfs3_res_end(x, r->status);
+}
+
+/* XDR sizes of a READ reply's head: RPC reply up to the verifier body */
+#define NFS3_RH_RPC 20
+#define NFS3_RH_FATTR 84
+
+static uint32_t nfs3_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+int nfs3_read_reply_head(const uint8_t *buf, uint32_t len, uint32_t *head,
+			 struct nfs3_read_res *r)
+{
+	struct rpc_reply_hdr h;
+	struct xdr_in x;
+	uint32_t off, follow, need, dlen;
+
+	if (len < NFS3_RH_RPC)
+		return NFS3_RH_RPC;
+	if (nfs3_be32(buf + 4) != RPC_REPLY ||
+	    nfs3_be32(buf + 8) != RPC_MSG_ACCEPTED ||
+	    nfs3_be32(buf + 16) > RPC_AUTH_MAX_BODY)
+		return -ENOENT;
+	/* accept_stat, nfsstat3, attributes_follow */
+	off = NFS3_RH_RPC + xdr_pad4(nfs3_be32(buf + 16));
+	if (len < off + 12)
+		return (int)(off + 12);
+	follow = nfs3_be32(buf + off + 8);
+	if (nfs3_be32(buf + off) != RPC_SUCCESS ||
+	    nfs3_be32(buf + off + 4) != NFS3_OK || follow > 1)
+		return -ENOENT;
+	/* then count, eof and the data's length */
+	need = off + 12 + (follow ? NFS3_RH_FATTR : 0) + 12;
+	if (len < need)
+		return (int)need;
+	xdr_in_init(&x, buf, need);
+	memset(r, 0, sizeof(*r));
+	if (rpc_decode_reply(&x, &h))
+		return -ENOENT;
+	r->status = xdr_get_u32(&x);
+	r->has_attr = nfs3_get_post_op_attr(&x, &r->attr);
+	r->count = xdr_get_u32(&x);
+	r->eof = xdr_get_bool(&x);
+	dlen = xdr_get_u32(&x);
+	if (x.err || x.pos != need || dlen != r->count)
+		return -ENOENT;
+	*head = need;
+	return 0;
 }
 
 int nfs3_dec_write(struct xdr_in *x, uint32_t sent, struct nfs3_write_res *r)

@@ -340,6 +340,19 @@ int nfs3_dec_lookup(struct xdr_in *x, struct nfs3_lookup_res *r);
 int nfs3_dec_access(struct xdr_in *x, struct nfs3_access_res *r);
 /* -EBADMSG also when the data is longer than @asked or count disagrees. */
 int nfs3_dec_read(struct xdr_in *x, uint32_t asked, struct nfs3_read_res *r);
+/*
+ * The head of a record that may be a successful READ reply: everything
+ * before its data, so that the data can be received straight into the
+ * pages it belongs in.  @buf holds the record's first @len bytes.  Returns
+ * 0 when the head is complete (*@head: its length; @r: status, attributes,
+ * count and eof; data NULL), the record length needed to tell more
+ * (> @len), or -ENOENT when the record is not a successful READ reply
+ * whose data follows (an RPC or NFS error, malformed, count disagreeing
+ * with the data's length): the caller then takes the whole record and
+ * decodes it with rpc_decode_reply() and nfs3_dec_read().
+ */
+int nfs3_read_reply_head(const uint8_t *buf, uint32_t len, uint32_t *head,
+			 struct nfs3_read_res *r);
 /* -EBADMSG also when count exceeds @sent or committed is not a stable_how. */
 int nfs3_dec_write(struct xdr_in *x, uint32_t sent, struct nfs3_write_res *r);
 int nfs3_dec_commit(struct xdr_in *x, struct nfs3_commit_res *r);

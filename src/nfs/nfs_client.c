@@ -49,6 +49,7 @@
 	X(nfs_errors) \
 	X(jukebox) \
 	X(short_transfers) \
+	X(direct_reads) \
 	X(commits) \
 	X(verifier_changes) \
 	X(resent_writes) \
@@ -73,9 +74,13 @@ enum nc_phase {
 	NC_PMAP_NFS,
 	NC_FSINFO,
 	NC_LOOKUP,
+	NC_FSSTAT, /* room for what CREATE or SETATTR will add? */
 	NC_CREATE,
 	NC_GETATTR,
+	NC_SETATTR, /* grow a file smaller than create_size */
+	NC_ACCESS, /* may we write it? */
 	NC_READY,
+	NC_REMOVE, /* nfs_client_remove(): REMOVE, then no more I/O */
 	NC_FAILED,
 };
 
@@ -113,12 +118,17 @@ struct nfs_client {
 	const char *component; /* the next path component to LOOKUP */
 	struct rpc_auth auth;
 	uint64_t create_size;
+	bool grow, grown;
+	uint64_t need_bytes; /* what the file will take beyond its size */
+	enum nc_phase after_fsstat;
 	unsigned queue_depth;
 	uint32_t max_request;
 	bool sync, secure;
 	uint64_t reconnect_ns, backoff_ns;
 	blk_ready_fn ready;
 	void *ready_arg;
+	void (*removed)(void *arg, int err);
+	void *removed_arg;
 
 	enum nc_phase phase;
 	struct tcp_sock *tp;
@@ -159,7 +169,19 @@ struct nfs_client {
 	struct rpc_rec_rx rx;
 	uint32_t rec_max, rec_len;
 	uint8_t *rec;
-	uint8_t stage[NC_STAGE];
+	/*
+	 * A READ reply's data goes straight into its bio's pages: rec[]
+	 * takes a record's head only as far as nfs3_read_reply_head() needs
+	 * to tell whether it is one, then the data goes to the pages.
+	 */
+	bool rx_dead; /* the connection is going down: read no more */
+	bool rx_peek; /* the record may still be a READ reply to place */
+	bool rx_data; /* receiving a READ reply's data and padding */
+	uint32_t rx_need; /* record bytes wanted in rec[] before the next look */
+	struct blk_request *rx_rq; /* the READ taking the data; NULL: dropped */
+	uint32_t rx_count, rx_total, rx_done; /* data, data + pad, so far */
+	bool rx_eof;
+	uint8_t stage[NC_STAGE]; /* record marks and bytes to drop */
 
 	struct list_head rqs; /* blk_request.node, in dispatch order */
 	struct timer retry_timer, timeo_timer, wait_timer;
@@ -198,6 +220,7 @@ static void nc_broken(struct nfs_client *c, int err, const char *why)
 	lb_warn(&c->host->log, "nfs: %s: connection to port %u lost: %s",
 		c->bd.name, c->peer.port, why);
 	c->err = err;
+	c->rx_dead = true;
 	task_queue(c->host->loop, &c->down_task);
 }
 
@@ -235,6 +258,7 @@ static void nc_drop_socket(struct nfs_client *c)
 
 static void nc_readable(struct sock *sk);
 static void nc_writable(struct sock *sk);
+static void nc_rx_reset(struct nfs_client *c);
 static void nc_error(struct sock *sk, int err);
 
 static const struct sock_ops nc_sock_ops = {
@@ -315,7 +339,8 @@ static int nc_open(struct nfs_client *c, uint16_t port)
 	c->tp = tp;
 	c->connected = false;
 	rpc_rec_init(&c->rx, c->rec_max);
-	c->rec_len = 0;
+	nc_rx_reset(c);
+	c->rx_dead = false;
 	return 0;
 }
 
@@ -329,8 +354,24 @@ static uint64_t nc_next_backoff(struct nfs_client *c)
 }
 
 /* From a socket callback too: the socket goes in down_task. */
+static void nc_remove_over(struct nfs_client *c, int err)
+{
+	c->phase = NC_FAILED; /* the file is gone, or may be: no more I/O */
+	if (c->slots[c->ctl].busy)
+		rpc_call_done(&c->calls, c->ctl);
+	c->ctl_busy = false;
+	if (c->removed)
+		c->removed(c->removed_arg, err);
+}
+
 static void nc_fail_setup(struct nfs_client *c, int err)
 {
+	if (c->phase == NC_REMOVE) {
+		lb_err(&c->host->log, "nfs: %s: cannot remove %s: %s",
+		       c->bd.name, c->path, strerror(-err));
+		nc_remove_over(c, err);
+		return;
+	}
 	c->err = -err;
 	c->phase = NC_FAILED;
 	task_queue(c->host->loop, &c->down_task);
@@ -357,6 +398,10 @@ static void nc_down(struct task *t)
 	struct nfs_client *c = container_of(t, struct nfs_client, down_task);
 
 	nc_drop_socket(c);
+	if (c->phase == NC_REMOVE) {
+		nc_fail_setup(c, -c->err);
+		return;
+	}
 	if (c->phase != NC_READY) {
 		counter_inc(&c->st.connect_failures);
 		lb_err(&c->host->log, "nfs: %s: cannot set up: %s", c->bd.name,
@@ -611,6 +656,9 @@ static void nc_complete(struct nfs_client *c, struct blk_request *rq, int err)
 		LB_ASSERT(c->nr_unstable > 0);
 		c->nr_unstable--;
 	}
+	/* READ data still arriving for it now goes nowhere */
+	if (c->rx_rq == rq)
+		c->rx_rq = NULL;
 	list_del(&rq->node);
 	blk_end_request(rq, err);
 }
@@ -996,6 +1044,31 @@ static void nc_ctl_next(struct nfs_client *c)
 		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_GETATTR);
 		nfs3_enc_fh_args(&x, &c->fh);
 		break;
+	case NC_FSSTAT:
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_FSSTAT);
+		nfs3_enc_fh_args(&x, &c->dir);
+		break;
+	case NC_SETATTR: {
+		struct nfs_sattr3 grow = { .set_size = true,
+					   .size = c->create_size };
+
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_SETATTR);
+		nfs3_enc_setattr(&x, &c->fh, &grow);
+		break;
+	}
+	case NC_REMOVE: {
+		const char *base = strrchr(c->path, '/');
+
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_REMOVE);
+		nfs3_enc_diropargs(&x, &c->dir, base ? base + 1 : c->path);
+		break;
+	}
+	case NC_ACCESS:
+		x = nc_ctl_begin(c, NFS_PROG, NFS_V3, NFSPROC3_ACCESS);
+		nfs3_enc_access(&x, &c->fh,
+				NFS3_ACCESS_READ | NFS3_ACCESS_MODIFY |
+					NFS3_ACCESS_EXTEND);
+		break;
 	default:
 		LB_ASSERT(!"no control call in this phase");
 		return;
@@ -1093,7 +1166,9 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 
 		err = nfs3_dec_lookup(x, &l);
 		if (err == -ENOENT && c->create_size && nc_last_component(c)) {
-			c->phase = NC_CREATE;
+			c->need_bytes = c->create_size;
+			c->after_fsstat = NC_CREATE;
+			c->phase = NC_FSSTAT;
 			break;
 		}
 		if (err) {
@@ -1148,6 +1223,98 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 			return;
 		}
 		c->size = a.attr.size;
+		if (c->grow && !c->grown && c->size < c->create_size) {
+			c->need_bytes = c->create_size - c->size;
+			c->after_fsstat = NC_SETATTR;
+			c->phase = NC_FSSTAT;
+			break;
+		}
+		c->phase = NC_ACCESS;
+		break;
+	}
+	case NC_FSSTAT: {
+		struct nfs3_fsstat_res f;
+
+		err = nfs3_dec_fsstat(x, &f);
+		if (err) {
+			nc_setup_fail(c, "FSSTAT", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(f.status));
+			return;
+		}
+		/* a sparse file may take less; a swap file must not fail later */
+		if (f.abytes < c->need_bytes) {
+			lb_err(&c->host->log,
+			       "nfs: %s: %s needs %llu more bytes, the export has %llu bytes free",
+			       c->bd.name, c->path,
+			       (unsigned long long)c->need_bytes,
+			       (unsigned long long)f.abytes);
+			nc_fail_setup(c, -ENOSPC);
+			return;
+		}
+		c->phase = c->after_fsstat;
+		break;
+	}
+	case NC_SETATTR: {
+		struct nfs3_wcc_res r;
+
+		err = nfs3_dec_wcc_res(x, &r);
+		if (err) {
+			nc_setup_fail(c, "SETATTR (growing the file)", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		lb_info(&c->host->log,
+			"nfs: %s: %s grown from %llu to %llu bytes", c->bd.name,
+			c->path, (unsigned long long)c->size,
+			(unsigned long long)c->create_size);
+		c->grown = true;
+		c->phase = NC_GETATTR;
+		break;
+	}
+	case NC_REMOVE: {
+		struct nfs3_wcc_res r;
+
+		err = nfs3_dec_wcc_res(x, &r);
+		if (err) {
+			nc_setup_fail(c, "REMOVE", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		lb_info(&c->host->log, "nfs: %s: removed %s", c->bd.name,
+			c->path);
+		nc_remove_over(c, 0);
+		return;
+	}
+	case NC_ACCESS: {
+		struct nfs3_access_res r;
+		const uint32_t want = NFS3_ACCESS_READ | NFS3_ACCESS_MODIFY |
+				      NFS3_ACCESS_EXTEND;
+
+		err = nfs3_dec_access(x, &r);
+		if (err) {
+			nc_setup_fail(c, "ACCESS", err,
+				      err == -EBADMSG ?
+					      NULL :
+					      nfs3_stat_name(r.status));
+			return;
+		}
+		if ((r.access & want) != want) {
+			/* the pager writes back: refuse now, not at the first WRITE */
+			lb_err(&c->host->log,
+			       "nfs: %s: no permission to %s %s (uid %u gid %u; the server grants access 0x%x)",
+			       c->bd.name,
+			       r.access & NFS3_ACCESS_READ ? "write" :
+							     "read and write",
+			       c->path, c->auth.uid, c->auth.gid, r.access);
+			nc_fail_setup(c, -EACCES);
+			return;
+		}
 		rpc_call_done(&c->calls, c->ctl);
 		nc_attach(c);
 		return;
@@ -1160,6 +1327,21 @@ static void nc_setup_reply(struct nfs_client *c, struct xdr_in *x)
 }
 
 /* ---- receiving ---------------------------------------------------------------- */
+
+/* The slot of the call a reply with @xid answers, or -1. */
+static int nc_reply_slot(struct nfs_client *c, uint32_t xid)
+{
+	int slot = rpc_call_find(&c->calls, xid);
+
+	if (slot < 0 || c->calls.slot[slot].resend)
+		return -1;
+	if ((unsigned)slot == c->ctl)
+		return c->ctl_busy && c->ctl_sent >= c->ctl_len ? slot : -1;
+	if (!c->slot_rq[slot] ||
+	    ((struct nc_rq *)blk_rq_pdu(c->slot_rq[slot]))->state != NC_RQ_SENT)
+		return -1;
+	return slot;
+}
 
 static void nc_record(struct nfs_client *c)
 {
@@ -1176,13 +1358,8 @@ static void nc_record(struct nfs_client *c)
 			c->bd.name);
 		return;
 	}
-	slot = rpc_call_find(&c->calls, h.xid);
-	if (slot < 0 || c->calls.slot[slot].resend ||
-	    ((unsigned)slot == c->ctl ?
-		     !c->ctl_busy || c->ctl_sent < c->ctl_len :
-		     !c->slot_rq[slot] ||
-			     ((struct nc_rq *)blk_rq_pdu(c->slot_rq[slot]))
-					     ->state != NC_RQ_SENT)) {
+	slot = nc_reply_slot(c, h.xid);
+	if (slot < 0) {
 		/* a late duplicate, or a server answering what we never asked */
 		counter_inc(&c->st.unknown_xids);
 		return;
@@ -1195,6 +1372,13 @@ static void nc_record(struct nfs_client *c)
 		if ((unsigned)slot == c->ctl) {
 			c->ctl_busy = false;
 			if (c->phase != NC_READY) {
+				if (h.reply_stat == RPC_MSG_DENIED &&
+				    h.stat == RPC_AUTH_ERROR &&
+				    h.auth_stat == RPC_AUTH_TOOWEAK &&
+				    !c->secure)
+					lb_err(&c->host->log,
+					       "nfs: %s: the server wants a privileged source port: add ?secure=1 to the URI",
+					       c->bd.name);
 				nc_fail_setup(c, err);
 				return;
 			}
@@ -1222,12 +1406,175 @@ static void nc_record(struct nfs_client *c)
 	nc_data_reply(c, c->slot_rq[slot], &x);
 }
 
+static void nc_rx_reset(struct nfs_client *c)
+{
+	c->rec_len = 0;
+	c->rx_peek = true;
+	c->rx_data = false;
+	c->rx_need = 4; /* the XID first */
+	c->rx_rq = NULL;
+}
+
+static uint32_t nc_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A malformed READ result: nothing completes, every call goes again. */
+static void nc_rx_bad(struct nfs_client *c, const char *why)
+{
+	counter_inc(&c->st.bad_replies);
+	nc_broken(c, EPROTO, why);
+}
+
+/*
+ * rec[] holds rx_need bytes of a record's head: a reply to a READ we wait
+ * for, with its data to follow?  Then the data goes to the bio's pages.
+ */
+static void nc_rx_peek(struct nfs_client *c)
+{
+	struct nfs3_read_res r;
+	struct blk_request *rq;
+	struct nc_rq *p;
+	uint32_t head;
+	int slot = nc_reply_slot(c, nc_be32(c->rec)), need;
+
+	if (slot < 0 || (unsigned)slot == c->ctl ||
+	    c->slot_rq[slot]->bio->op != BIO_READ) {
+		/* not a READ we wait for: the whole record into rec[] */
+		c->rx_peek = false;
+		return;
+	}
+	need = nfs3_read_reply_head(c->rec, c->rec_len, &head, &r);
+	if (need > 0) {
+		LB_ASSERT((uint32_t)need > c->rec_len &&
+			  (uint32_t)need <= c->rec_max);
+		c->rx_need = (uint32_t)need;
+		return;
+	}
+	c->rx_peek = false;
+	if (need < 0)
+		return; /* an error result, or malformed: decoded whole */
+	rq = c->slot_rq[slot];
+	p = blk_rq_pdu(rq);
+	LB_ASSERT(head == c->rec_len);
+	if (r.count > p->count) {
+		nc_rx_bad(c, "a READ reply with more data than asked for");
+		return;
+	}
+	LB_ASSERT(p->progress + p->count <= rq->bio->size);
+	c->rx_data = true;
+	c->rx_rq = rq;
+	c->rx_count = r.count;
+	c->rx_total = xdr_pad4(r.count);
+	c->rx_done = 0;
+	c->rx_eof = r.eof;
+}
+
+/*
+ * Data and padding all in while the record goes on (a fragment not done):
+ * more bytes than the READ result says.  A record may still end with an
+ * empty last fragment.
+ */
+static bool nc_rx_data_fits(struct nfs_client *c)
+{
+	if (c->rx_done < c->rx_total || !c->rx.in_frag)
+		return true;
+	nc_rx_bad(c, "a READ reply longer than its data");
+	return false;
+}
+
+/* Where the next bytes of READ data go, and how many may go there. */
+static uint32_t nc_rx_data_dst(struct nfs_client *c, uint8_t **dst)
+{
+	struct blk_request *rq = c->rx_rq;
+
+	if (rq && c->rx_done < c->rx_count) {
+		struct nc_rq *p = blk_rq_pdu(rq);
+		const struct bio_vec *v = rq->bio->vec;
+		uint32_t off = p->progress + c->rx_done;
+
+		while (off >= v->len) {
+			off -= v->len;
+			v++;
+		}
+		*dst = (uint8_t *)page_address(c->mm, v->page) + v->off + off;
+		return lb_min(v->len - off, c->rx_count - c->rx_done);
+	}
+	/* the padding, or data of a READ that ended meanwhile */
+	*dst = c->stage;
+	return lb_min(c->rx_total - c->rx_done, (uint32_t)NC_STAGE);
+}
+
+/* The whole READ reply is in: the bio's pages hold its data. */
+static void nc_read_done(struct nfs_client *c)
+{
+	struct blk_request *rq = c->rx_rq;
+	struct nc_rq *p;
+	struct bio *bio;
+
+	p = rq ? blk_rq_pdu(rq) : NULL;
+	if (!p || p->slot < 0 || c->slot_rq[p->slot] != rq ||
+	    p->state != NC_RQ_SENT || c->calls.slot[p->slot].resend) {
+		/* its call ended or went again while the data came */
+		counter_inc(&c->st.unknown_xids);
+		return;
+	}
+	counter_inc(&c->st.replies);
+	counter_inc(&c->st.direct_reads);
+	bio = rq->bio;
+	nc_call_over(c, p);
+	p->progress += c->rx_count;
+	if (p->progress < bio->size && c->rx_eof) {
+		/* past the end of the file reads as zeroes */
+		static const uint8_t zero[512];
+
+		while (p->progress < bio->size) {
+			uint32_t n = lb_min(bio->size - p->progress,
+					    (uint32_t)sizeof(zero));
+
+			bio_copy_from(bio, p->progress, zero, n);
+			p->progress += n;
+		}
+	}
+	if (p->progress < bio->size) {
+		counter_inc(&c->st.short_transfers);
+		p->state = NC_RQ_QUEUED;
+		return;
+	}
+	nc_complete(c, rq, 0);
+}
+
+/*
+ * Read the stream exactly: a record mark, a record's head into rec[], a
+ * READ reply's data into its pages, anything else into rec[] whole.  No
+ * read takes bytes beyond what the current step wants, so no data passes
+ * through a buffer of ours.
+ */
 static void nc_rx(struct nfs_client *c)
 {
-	while (c->tp && !c->destroying) {
-		ssize_t n = tcp_recv(c->tp, c->stage, sizeof(c->stage));
-		size_t pos = 0;
+	while (c->tp && !c->destroying && !c->rx_dead) {
+		struct tcp_sock *tp = c->tp;
+		struct rpc_rec_span sp;
+		uint8_t *dst;
+		uint32_t want;
+		ssize_t n;
+		int used;
 
+		if (!c->rx.in_frag) {
+			dst = c->stage;
+			want = RPC_REC_MARK_LEN - c->rx.mark_have;
+		} else if (c->rx_data) {
+			want = lb_min(nc_rx_data_dst(c, &dst), c->rx.frag_left);
+		} else {
+			dst = c->rec + c->rec_len;
+			want = c->rx.frag_left;
+			if (c->rx_peek)
+				want = lb_min(want, c->rx_need - c->rec_len);
+		}
+		LB_ASSERT(want > 0);
+		n = tcp_recv(tp, dst, want);
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
@@ -1236,31 +1583,43 @@ static void nc_rx(struct nfs_client *c)
 				      "the server closed the connection");
 			return;
 		}
-		while (pos < (size_t)n && c->tp) {
-			struct rpc_rec_span sp;
-			struct tcp_sock *tp = c->tp;
-			int used = rpc_rec_next(&c->rx, c->stage + pos,
-						(size_t)n - pos, &sp);
-
-			if (used < 0) {
-				counter_inc(&c->st.oversized_records);
-				nc_broken(c, EPROTO,
-					  "a record over our largest");
+		used = rpc_rec_next(&c->rx, dst, (size_t)n, &sp);
+		if (used < 0) {
+			counter_inc(&c->st.oversized_records);
+			nc_broken(c, EPROTO, "a record over our largest");
+			return;
+		}
+		LB_ASSERT(used == n);
+		if (c->rx_data) {
+			c->rx_done += sp.len;
+			if (sp.rec_end) {
+				if (c->rx_done < c->rx_total) {
+					nc_rx_bad(
+						c,
+						"a READ reply shorter than its count");
+					return;
+				}
+				nc_read_done(c);
+				nc_rx_reset(c);
+			} else if (!nc_rx_data_fits(c)) {
 				return;
 			}
-			pos += (size_t)used;
-			if (sp.rec_start)
-				c->rec_len = 0;
-			LB_ASSERT(c->rec_len + sp.len <= c->rec_max);
-			if (sp.len)
-				memcpy(c->rec + c->rec_len, sp.data, sp.len);
-			c->rec_len += sp.len;
-			if (!sp.rec_end)
-				continue;
+			continue;
+		}
+		LB_ASSERT(!sp.len || sp.data == c->rec + c->rec_len);
+		c->rec_len += sp.len;
+		LB_ASSERT(c->rec_len <= c->rec_max);
+		if (sp.rec_end) {
 			nc_record(c);
-			c->rec_len = 0;
+			nc_rx_reset(c);
 			/* a setup step may have switched connections */
 			if (c->tp != tp)
+				return;
+			continue;
+		}
+		if (c->rx_peek && c->rec_len == c->rx_need) {
+			nc_rx_peek(c);
+			if (c->rx_data && !nc_rx_data_fits(c))
 				return;
 		}
 	}
@@ -1353,6 +1712,21 @@ static void nc_timeo(struct timer *t)
 	}
 }
 
+int nfs_client_remove(struct blkdev *bd, void (*done)(void *arg, int err),
+		      void *arg)
+{
+	struct nfs_client *c = nc_of(bd);
+
+	if (c->phase != NC_READY || !list_empty(&c->rqs) || c->ctl_busy)
+		return -EBUSY;
+	c->removed = done;
+	c->removed_arg = arg;
+	c->phase = NC_REMOVE;
+	c->setup_retries = 0;
+	nc_ctl_next(c);
+	return 0;
+}
+
 static void nc_ready_fire(struct task *t)
 {
 	struct nfs_client *c = container_of(t, struct nfs_client, ready_task);
@@ -1441,6 +1815,7 @@ int nfs_client_create(struct net *net, const struct nfs_client_config *cfg,
 	c->auth.uid = cfg->uid;
 	c->auth.gid = cfg->gid;
 	c->create_size = cfg->create_size & ~(uint64_t)(SECTOR_SIZE - 1);
+	c->grow = cfg->grow;
 	c->sync = cfg->sync;
 	c->secure = cfg->secure;
 	c->reconnect_ns = cfg->reconnect_ns ? cfg->reconnect_ns :

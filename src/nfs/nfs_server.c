@@ -36,7 +36,10 @@ struct nfs_server {
 	struct nfs_sconn *pool;
 	struct list_head conns, reap, free_conns;
 	struct task reap_task, accept_task;
-	struct counter connections, refused, oversized, disconnects;
+	/* calls are held until this host time: the simulator's server stall */
+	uint64_t stall_until;
+	struct timer stall_timer;
+	struct counter connections, refused, oversized, disconnects, stalls;
 	struct nfs_srv core;
 };
 
@@ -120,6 +123,7 @@ static void srv_record(struct nfs_sconn *c)
 	uint32_t n;
 
 	srv->core.now_sec = (uint32_t)(host_now(srv->host) / NSEC_PER_SEC);
+	srv->core.peer_port = c->tp->sk.remote.port;
 	n = nfs_srv_dispatch(&srv->core, c->rec, c->rec_len,
 			     c->out + RPC_REC_MARK_LEN, NFS_SRV_MAX_RECORD);
 	c->rec_len = 0;
@@ -141,11 +145,28 @@ static void srv_record(struct nfs_sconn *c)
 	c->out_sent = 0;
 }
 
+/*
+ * While stalled, no byte is taken from TCP, so no call completes (one
+ * that completed before the stall was answered then): the receive window
+ * fills and TCP keeps acking, as a server whose disk hangs does.
+ */
+static bool srv_stalled(struct nfs_server *srv)
+{
+	if (host_now(srv->host) >= srv->stall_until)
+		return false;
+	if (!timer_armed(&srv->stall_timer))
+		timer_arm(srv->host->loop, &srv->stall_timer, srv->stall_until);
+	return true;
+}
+
 static void srv_run(struct nfs_sconn *c)
 {
 	while (!c->dead && srv_flush(c)) {
 		struct rpc_rec_span sp;
 		int used;
+
+		if (srv_stalled(c->srv))
+			return;
 
 		if (c->stage_pos == c->stage_len) {
 			ssize_t n = tcp_recv(c->tp, c->stage, sizeof(c->stage));
@@ -255,6 +276,29 @@ static void srv_listen_readable(struct sock *sk)
 static const struct sock_ops srv_listen_ops = { .readable =
 							srv_listen_readable };
 
+static void srv_unstall(struct timer *t)
+{
+	struct nfs_server *srv =
+		container_of(t, struct nfs_server, stall_timer);
+	struct nfs_sconn *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &srv->conns, node)
+		srv_run(c);
+}
+
+void nfs_server_set_stall(struct nfs_server *srv, uint64_t until_ns)
+{
+	uint64_t now = host_now(srv->host);
+
+	srv->stall_until = until_ns;
+	timer_cancel(srv->host->loop, &srv->stall_timer);
+	if (until_ns > now)
+		counter_inc(&srv->stalls);
+	/* ending a stall early also resumes the calls it held */
+	timer_arm(srv->host->loop, &srv->stall_timer,
+		  until_ns > now ? until_ns : now);
+}
+
 static void srv_stats(struct nfs_server *srv, bool add)
 {
 	struct stats *s = &srv->host->stats;
@@ -265,7 +309,8 @@ static void srv_stats(struct nfs_server *srv, bool add)
 	} conn[] = { { &srv->connections, "connections" },
 		     { &srv->refused, "refused" },
 		     { &srv->oversized, "oversized_records" },
-		     { &srv->disconnects, "disconnects" } };
+		     { &srv->disconnects, "disconnects" },
+		     { &srv->stalls, "stalls" } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(nfs_srv_stat_names); i++) {
 		if (add)
@@ -320,6 +365,7 @@ struct nfs_server *nfs_server_create(struct net *net,
 	srv->mm = net->mm;
 	srv->core.exp = cfg->exp;
 	srv->core.read_only = cfg->read_only;
+	srv->core.secure = cfg->secure;
 	srv->core.port = cfg->port ? cfg->port : NFS_PORT;
 	/* a new verifier per boot: what tells clients to resend */
 	v = prng_next(&net->host->prng);
@@ -339,6 +385,7 @@ struct nfs_server *nfs_server_create(struct net *net,
 		list_add_tail(&srv->pool[i].node, &srv->free_conns);
 	task_init(&srv->reap_task, srv_reap);
 	task_init(&srv->accept_task, srv_accept);
+	timer_init(&srv->stall_timer, srv_unstall);
 	srv->listener[0] = srv_listen(srv, cfg->ip, srv->core.port);
 	if (srv->listener[0] && cfg->pmap_port) {
 		srv->listener[1] = srv_listen(srv, cfg->ip, cfg->pmap_port);
@@ -354,10 +401,12 @@ struct nfs_server *nfs_server_create(struct net *net,
 	}
 	srv_stats(srv, true);
 	lb_info(&net->host->log,
-		"nfs-server: exporting %s (%u files of up to %llu bytes%s) on port %u",
+		"nfs-server: exporting %s (%u files of up to %llu bytes%s%s) on port %u",
 		cfg->exp->path, cfg->exp->max_files,
 		(unsigned long long)cfg->exp->file_max,
-		cfg->read_only ? ", read-only" : "", srv->core.port);
+		cfg->read_only ? ", read-only" : "",
+		cfg->secure ? ", privileged source ports only" : "",
+		srv->core.port);
 	return srv;
 }
 
@@ -367,6 +416,7 @@ void nfs_server_destroy(struct nfs_server *srv)
 
 	task_cancel(l, &srv->reap_task);
 	task_cancel(l, &srv->accept_task);
+	timer_cancel(l, &srv->stall_timer);
 	for (unsigned i = 0; i < 2; i++)
 		if (srv->listener[i])
 			tcp_close(srv->listener[i]);

@@ -6,8 +6,16 @@
  * file (ROOT_SLOT for the directory) and the slot's generation, so a
  * handle to a removed file is STALE even after its slot is reused.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include "core/assert.h"
 #include "core/compiler.h"
 #include "nfs_srv.h"
@@ -17,22 +25,135 @@
 #define ROOT_SLOT 0xffffffffu
 #define FH_LEN 16
 
-int nfs_export_create(const char *path, unsigned max_files, uint64_t file_max,
-		      struct nfs_export **out)
+static struct nfs_export *export_alloc(const char *path, unsigned max_files,
+				       uint64_t file_max)
 {
 	struct nfs_export *exp;
 
 	if (!max_files || max_files > NFS_SRV_MAX_FILES || !file_max ||
 	    file_max % 512 || strlen(path) > MNT3_PATHLEN || path[0] != '/')
-		return -EINVAL;
+		return NULL;
 	exp = calloc(1, sizeof(*exp));
 	if (!exp)
-		return -ENOMEM;
+		return NULL;
 	strcpy(exp->path, path);
 	exp->max_files = max_files;
 	exp->file_max = file_max;
 	exp->fsid = 0x1b;
 	exp->change = 1;
+	exp->dirfd = -1;
+	for (unsigned i = 0; i < NFS_SRV_MAX_FILES; i++)
+		exp->file[i].st.fd = -1;
+	return exp;
+}
+
+static bool name_ok(const char *n)
+{
+	return n[0] && strcmp(n, ".") && strcmp(n, "..") && !strchr(n, '/');
+}
+
+/*
+ * Open @f's file @name in the export's directory, creating it when
+ * @create: never through a symbolic link, never anything but a regular
+ * file.  The handle's generation is the inode's (FS_IOC_GETVERSION where
+ * the file system has one), so a new file on a reused inode number has
+ * another handle.
+ */
+static int dir_file_open(struct nfs_export *exp, struct nfs_file *f,
+			 const char *name, bool create)
+{
+	struct stat sb;
+	int fd, g = 0;
+
+	fd = openat(exp->dirfd, name,
+		    O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+			    (create ? O_CREAT | O_EXCL : 0),
+		    0644);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		int err = S_ISREG(sb.st_mode) ? -errno : -EINVAL;
+
+		close(fd);
+		return err;
+	}
+	if (ioctl(fd, FS_IOC_GETVERSION, &g) < 0)
+		g = 0;
+	f->used = true;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->ino = (uint64_t)sb.st_ino;
+	f->gen = (uint32_t)g ^ (uint32_t)(sb.st_ino >> 32);
+	f->mode = sb.st_mode & 07777;
+	f->uid = sb.st_uid;
+	f->gid = sb.st_gid;
+	f->size = (uint64_t)sb.st_size;
+	f->mtime.sec = (uint32_t)sb.st_mtim.tv_sec;
+	f->mtime.nsec = (uint32_t)sb.st_mtim.tv_nsec;
+	f->ctime.sec = (uint32_t)sb.st_ctim.tv_sec;
+	f->ctime.nsec = (uint32_t)sb.st_ctim.tv_nsec;
+	memset(&f->st, 0, sizeof(f->st));
+	f->st.fd = fd;
+	/* a file already larger than file_max can be served whole */
+	f->st.size = lb_max(exp->file_max, (f->size + 511) & ~511ull);
+	return 0;
+}
+
+int nfs_export_create_dir(const char *path, const char *dir, unsigned max_files,
+			  uint64_t file_max, struct nfs_export **out)
+{
+	struct nfs_export *exp = export_alloc(path, max_files, file_max);
+	struct dirent *de;
+	unsigned n = 0;
+	int err = 0, fd;
+	DIR *d;
+
+	if (!exp)
+		return -EINVAL;
+	exp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (exp->dirfd < 0) {
+		err = -errno;
+		free(exp);
+		return err;
+	}
+	fd = dup(exp->dirfd);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		nfs_export_destroy(exp);
+		return err;
+	}
+	while (!err && (de = readdir(d))) {
+		struct stat sb;
+
+		if (!name_ok(de->d_name) || strlen(de->d_name) > NFS3_NAMELEN ||
+		    fstatat(exp->dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if (n == max_files)
+			err = -EMFILE;
+		else
+			err = dir_file_open(exp, &exp->file[n++], de->d_name,
+					    false);
+	}
+	closedir(d);
+	if (err) {
+		nfs_export_destroy(exp);
+		return err;
+	}
+	*out = exp;
+	return 0;
+}
+
+int nfs_export_create(const char *path, unsigned max_files, uint64_t file_max,
+		      struct nfs_export **out)
+{
+	struct nfs_export *exp = export_alloc(path, max_files, file_max);
+
+	if (!exp)
+		return -EINVAL;
 	for (unsigned i = 0; i < max_files; i++) {
 		int err = store_open_ram(&exp->file[i].st, file_max);
 
@@ -53,6 +174,8 @@ void nfs_export_destroy(struct nfs_export *exp)
 		return;
 	for (unsigned i = 0; i < exp->max_files; i++)
 		store_close(&exp->file[i].st);
+	if (exp->dirfd >= 0)
+		close(exp->dirfd);
 	free(exp);
 }
 
@@ -93,13 +216,21 @@ static uint32_t get_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* What a handle names a file by: its slot, or a directory's inode. */
+static uint32_t file_id(const struct nfs_export *exp, uint32_t slot)
+{
+	if (slot == ROOT_SLOT || exp->dirfd < 0)
+		return slot;
+	return (uint32_t)exp->file[slot].ino;
+}
+
 static void make_fh(const struct nfs_export *exp, uint32_t slot,
 		    struct nfs_fh3 *fh)
 {
 	fh->len = FH_LEN;
 	put_be32(fh->data, FH_MAGIC);
 	put_be32(fh->data + 4, exp->fsid);
-	put_be32(fh->data + 8, slot);
+	put_be32(fh->data + 8, file_id(exp, slot));
 	put_be32(fh->data + 12, slot == ROOT_SLOT ? 0 : exp->file[slot].gen);
 }
 
@@ -116,6 +247,15 @@ static int64_t fh_slot(const struct nfs_export *exp, const struct nfs_fh3 *fh)
 	if (slot == ROOT_SLOT)
 		return get_be32(fh->data + 12) ? (int64_t)-ESTALE :
 						 (int64_t)ROOT_SLOT;
+	if (exp->dirfd >= 0) {
+		/* an inode's: whichever slot it has in this boot */
+		for (uint32_t i = 0; i < exp->max_files; i++)
+			if (exp->file[i].used &&
+			    (uint32_t)exp->file[i].ino == slot &&
+			    exp->file[i].gen == get_be32(fh->data + 12))
+				return i;
+		return -ESTALE;
+	}
 	if (slot >= exp->max_files || !exp->file[slot].used ||
 	    exp->file[slot].gen != get_be32(fh->data + 12))
 		return -ESTALE;
@@ -157,7 +297,8 @@ static void file_attr(const struct nfs_export *exp, uint32_t slot,
 	a->gid = f->gid;
 	a->size = f->size;
 	a->used = f->size;
-	a->fileid = (uint64_t)f->gen << 32 | (slot + 2);
+	a->fileid = exp->dirfd >= 0 ? f->ino :
+				      (uint64_t)f->gen << 32 | (slot + 2);
 	a->atime = f->mtime;
 	a->mtime = f->mtime;
 	a->ctime = f->ctime;
@@ -184,6 +325,12 @@ static int file_resize(struct nfs_file *f, uint64_t size, uint64_t max)
 {
 	if (size > max)
 		return -EFBIG;
+	if (f->st.fd >= 0) {
+		if (ftruncate(f->st.fd, (off_t)size) < 0)
+			return -errno;
+		f->size = size;
+		return 0;
+	}
 	if (size < f->size)
 		store_write_zeroes(&f->st, size, (uint32_t)(f->size - size));
 	f->size = size;
@@ -197,9 +344,16 @@ static void apply_sattr(struct nfs_srv *srv, struct nfs_file *f,
 		int err = file_resize(f, s->size, srv->exp->file_max);
 
 		if (err) {
-			*stat = NFS3ERR_FBIG;
+			*stat = err == -EFBIG  ? NFS3ERR_FBIG :
+				err == -ENOSPC ? NFS3ERR_NOSPC :
+						 NFS3ERR_IO;
 			return;
 		}
+	}
+	if (s->set_mode && f->st.fd >= 0 &&
+	    fchmod(f->st.fd, s->mode & 07777) < 0) {
+		*stat = NFS3ERR_PERM;
+		return;
 	}
 	if (s->set_mode)
 		f->mode = s->mode & 07777;
@@ -210,11 +364,6 @@ static void apply_sattr(struct nfs_srv *srv, struct nfs_file *f,
 	file_touch(srv, f);
 	if (s->mtime_how == NFS3_TIME_CLIENT)
 		f->mtime = s->mtime;
-}
-
-static bool name_ok(const char *n)
-{
-	return n[0] && strcmp(n, ".") && strcmp(n, "..") && !strchr(n, '/');
 }
 
 /* ---- procedures ---- */
@@ -369,8 +518,10 @@ static void nfs_write(struct nfs_srv *srv, const struct nfs3_args *a,
 	} else {
 		struct nfs_file *f = &srv->exp->file[s];
 
-		if (a->count &&
-		    store_write(&f->st, a->offset, a->data, a->count)) {
+		if ((a->count &&
+		     store_write(&f->st, a->offset, a->data, a->count)) ||
+		    (a->stable != NFS3_UNSTABLE && f->st.fd >= 0 &&
+		     store_flush(&f->st))) {
 			r.status = NFS3ERR_IO;
 		} else {
 			if (a->offset + a->count > f->size)
@@ -416,6 +567,9 @@ static void nfs_commit(struct nfs_srv *srv, const struct nfs3_args *a,
 		r.status = fh_stat(s);
 	} else if (s == ROOT_SLOT) {
 		r.status = NFS3ERR_ISDIR;
+	} else if (srv->exp->file[s].st.fd >= 0 &&
+		   store_flush(&srv->exp->file[s].st)) {
+		r.status = NFS3ERR_IO;
 	} else {
 		memcpy(r.verf, srv->verf, NFS3_VERFSIZE);
 		/* the whole export is stable now (COMMIT of any range) */
@@ -459,6 +613,23 @@ static void nfs_create(struct nfs_srv *srv, const struct nfs3_args *a,
 				f = &exp->file[i];
 		if (!f) {
 			r.status = NFS3ERR_NOSPC;
+		} else if (exp->dirfd >= 0) {
+			int err = dir_file_open(exp, f, a->name, true);
+
+			r.status = !err			? NFS3_OK :
+				   err == -EEXIST	? NFS3ERR_EXIST :
+				   err == -ENOSPC	? NFS3ERR_NOSPC :
+				   err == -EACCES	? NFS3ERR_ACCES :
+				   err == -ENAMETOOLONG ? NFS3ERR_NAMETOOLONG :
+							  NFS3ERR_IO;
+			if (!err && a->how == NFS3_CREATE_EXCLUSIVE) {
+				f->mtime.sec = get_be32(a->verf);
+				f->mtime.nsec = get_be32(a->verf + 4);
+			} else if (!err) {
+				apply_sattr(srv, f, &a->sattr, &r.status);
+			}
+			if (!err)
+				counter_inc(&srv->st.creates);
 		} else {
 			uint32_t gen = f->gen + 1;
 
@@ -507,7 +678,13 @@ static void nfs_remove(struct nfs_srv *srv, const struct nfs3_args *a,
 		r.status = NFS3ERR_ROFS;
 	else if (!(f = nfs_export_lookup(srv->exp, a->name)))
 		r.status = NFS3ERR_NOENT;
+	else if (srv->exp->dirfd >= 0 &&
+		 unlinkat(srv->exp->dirfd, f->name, 0) < 0 && errno != ENOENT)
+		r.status = errno == EACCES || errno == EPERM ? NFS3ERR_ACCES :
+							       NFS3ERR_IO;
 	else {
+		if (srv->exp->dirfd >= 0)
+			store_close(&f->st);
 		f->used = false;
 		srv->exp->change++;
 	}
@@ -598,6 +775,16 @@ static void nfs_fsstat(struct nfs_srv *srv, const struct nfs3_args *a,
 		}
 	r.tbytes = exp->file_max * exp->max_files;
 	r.fbytes = r.abytes = r.tbytes - used;
+	if (exp->dirfd >= 0) {
+		/* the directory's file system says what is free */
+		struct statvfs v;
+
+		if (fstatvfs(exp->dirfd, &v) == 0) {
+			r.tbytes = (uint64_t)v.f_blocks * v.f_frsize;
+			r.fbytes = (uint64_t)v.f_bfree * v.f_frsize;
+			r.abytes = (uint64_t)v.f_bavail * v.f_frsize;
+		}
+	}
 	r.tfiles = exp->max_files;
 	r.ffiles = r.afiles = exp->max_files - files;
 	nfs3_enc_fsstat_res(x, &r);
@@ -825,6 +1012,13 @@ uint32_t nfs_srv_dispatch(struct nfs_srv *srv, const uint8_t *rec, uint32_t len,
 	if (c.vers != 3) {
 		refuse(srv, &c, "PROG_MISMATCH");
 		rpc_encode_prog_mismatch(&x, c.xid, 3, 3);
+		return x.pos;
+	}
+	if (srv->secure && srv->peer_port >= 1024 && c.proc != 0) {
+		counter_inc(&srv->st.insecure_ports);
+		counter_inc(&srv->st.auth_errors);
+		refuse(srv, &c, "AUTH_TOOWEAK (a source port >= 1024)");
+		rpc_encode_denied_auth(&x, c.xid, RPC_AUTH_TOOWEAK);
 		return x.pos;
 	}
 	err = c.prog == NFS_PROG ?

@@ -41,6 +41,7 @@ struct nfs_file {
 	bool used;
 	char name[NFS3_NAMELEN + 1];
 	uint32_t gen, mode, uid, gid;
+	uint64_t ino; /* a directory export's: the file's inode number */
 	uint64_t size;
 	struct nfs_time3 mtime, ctime;
 	struct blk_store st;
@@ -58,6 +59,13 @@ struct nfs_export {
 	char path[MNT3_PATHLEN + 1];
 	unsigned max_files;
 	uint64_t file_max;
+	/*
+	 * A directory export's directory (-1: RAM).  Its regular files are
+	 * the export's files, opened with O_NOFOLLOW relative to it; handles
+	 * carry the inode number and generation, so they stay valid across
+	 * a restart of the server on the same directory.
+	 */
+	int dirfd;
 	uint32_t fsid;
 	uint64_t change; /* bumps on every change: times and the dir cookie */
 	struct nfs_file file[NFS_SRV_MAX_FILES];
@@ -78,6 +86,7 @@ struct nfs_export {
 	X(dropped) \
 	X(garbage_args) \
 	X(auth_errors) \
+	X(insecure_ports) \
 	X(prog_unavail) \
 	X(proc_unavail) \
 	X(mounts) \
@@ -101,6 +110,13 @@ struct nfs_srv {
 	uint8_t verf[NFS3_VERFSIZE]; /* this boot's write verifier */
 	uint16_t port; /* what GETPORT answers */
 	bool read_only;
+	/*
+	 * Like knfsd's "secure": NFS and MOUNT calls (but NULL) from a
+	 * source port >= 1024 are denied with AUTH_TOOWEAK.  peer_port is
+	 * the current call's source port, set by the caller of dispatch.
+	 */
+	bool secure;
+	uint16_t peer_port;
 	uint32_t now_sec; /* for times, from the host clock */
 	/* the last call refused at the RPC level, for the caller to log */
 	const char *refused; /* "PROC_UNAVAIL", ...; NULL: none */
@@ -111,6 +127,16 @@ struct nfs_srv {
 /* An export at @path with room for @max_files files of @file_max bytes. */
 int nfs_export_create(const char *path, unsigned max_files, uint64_t file_max,
 		      struct nfs_export **out);
+/*
+ * An export at @path of the regular files in the directory @dir (what
+ * else is there, symbolic links and directories included, is not
+ * served), at most @max_files of them, each growing to at most @file_max
+ * bytes; CREATE and REMOVE create and unlink files in @dir, COMMIT and
+ * FILE_SYNC writes fdatasync.  -EMFILE when @dir holds more than
+ * @max_files regular files.
+ */
+int nfs_export_create_dir(const char *path, const char *dir, unsigned max_files,
+			  uint64_t file_max, struct nfs_export **out);
 void nfs_export_destroy(struct nfs_export *exp);
 /*
  * A crash: with volatile_writes, the data of every UNSTABLE write not yet

@@ -444,6 +444,8 @@ static void fault_begin(struct fstate *f)
 			aoe_target_set_stall(w->aoe, until);
 		if (w->iscsi)
 			iscsi_target_set_stall(w->iscsi, until);
+		if (w->nfs)
+			nfs_server_set_stall(w->nfs, until);
 		w->r->stalls++;
 		break;
 	case FK_RESTART:

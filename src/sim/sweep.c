@@ -63,9 +63,6 @@ unsigned sim_scn_faults(const struct sim_scn *sc, unsigned mask)
 	/* AoE has no checksum: a flipped payload bit is undetectable */
 	if (sc->proto == SCN_AOE)
 		mask &= ~(1u << FK_CORRUPT);
-	/* the NFS server has no stall hook: its outages are restarts */
-	if (sc->proto == SCN_NFS)
-		mask &= ~(1u << FK_STALL);
 	return mask;
 }
 

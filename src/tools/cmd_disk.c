@@ -19,6 +19,7 @@
 #include "args.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "nfs/nfs.h"
 #include "nfs/nfs_uri.h"
 #include "hostopts.h"
 
@@ -58,6 +59,7 @@ struct disk_slot {
 
 struct disk_job {
 	struct tool_host t;
+	int removed; /* --remove: 1 until REMOVE answered, then 0 or -errno */
 	struct blk_uri uri;
 	struct blkdev *bd;
 	enum disk_mode mode;
@@ -467,6 +469,14 @@ static void disk_ready(struct blkdev *bd, int err, void *arg)
 	phase_next(j);
 }
 
+static void disk_removed(void *arg, int err)
+{
+	struct disk_job *j = arg;
+
+	j->removed = err;
+	loop_stop(&j->t.loop);
+}
+
 static void print_summary(struct disk_job *j)
 {
 	char name[64];
@@ -492,6 +502,11 @@ static void disk_help(FILE *out)
 		"Attaches the network block device URI names from a lifeboat host:\n"
 		"  nbd://HOST[:PORT]/[EXPORT]   an NBD server (HOST an IPv4 address)\n"
 		"  aoe://SHELF.SLOT             an AoE target on the wire\n"
+		"  nfs://HOST[:PORT]/EXPORT/FILE  a file on an NFSv3 export, created\n"
+		"                               with SIZE bytes (default 256M) or grown\n"
+		"                               to the SIZE given when smaller;\n"
+		"                               refused when the export has less room\n"
+		"                               or the file may not be written\n"
 		"--verify SIZE writes a deterministic pattern over the first SIZE\n"
 		"bytes, flushes, reads them back and compares every byte (exit 0 when\n"
 		"all match, 1 otherwise).  --bench runs sequential (largest request)\n"
@@ -505,7 +520,8 @@ static void disk_help(FILE *out)
 		"  --bench-time SECS   seconds per benchmark phase (default 2)\n"
 		"  --stats             print the host's statistics table at the end\n"
 		"  --trim              verify: then TRIM the first half of the range\n"
-		"                      and read the second half back again\n");
+		"                      and read the second half back again\n"
+		"  --remove            nfs: remove the file at the end (REMOVE)\n");
 }
 
 int cmd_disk(int argc, char **argv)
@@ -518,7 +534,8 @@ int cmd_disk(int argc, char **argv)
 		OPT_SIZE,
 		OPT_TIME,
 		OPT_STATS,
-		OPT_TRIM
+		OPT_TRIM,
+		OPT_REMOVE
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -530,13 +547,14 @@ int cmd_disk(int argc, char **argv)
 		{ "bench-time", required_argument, NULL, OPT_TIME },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "trim", no_argument, NULL, OPT_TRIM },
+		{ "remove", no_argument, NULL, OPT_REMOVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct disk_job j;
 	struct blk_open_opts bo = { .stall_ns = DISK_STALL_NS };
 	struct host_opts o;
-	bool have_mode = false, stats = false;
+	bool have_mode = false, stats = false, remove = false;
 	const char *why = "";
 	uint64_t v;
 	double secs = 2;
@@ -613,6 +631,9 @@ int cmd_disk(int argc, char **argv)
 		case OPT_TRIM:
 			j.trim = true;
 			continue;
+		case OPT_REMOVE:
+			remove = true;
+			continue;
 		}
 		rc = host_opts_parse(&o, "disk", c, optarg);
 		if (rc == 1)
@@ -631,6 +652,8 @@ int cmd_disk(int argc, char **argv)
 		return usage_error("disk", "say --verify SIZE or --bench");
 	if (j.trim && j.mode != DISK_VERIFY)
 		return usage_error("disk", "--trim goes with --verify");
+	if (remove && j.uri.kind != BLK_URI_NFS)
+		return usage_error("disk", "--remove is for nfs:// files");
 	/* AoE is plain Ethernet: only NBD needs an address */
 	rc = j.uri.kind == BLK_URI_AOE && o.wire ?
 		     0 :
@@ -648,6 +671,8 @@ int cmd_disk(int argc, char **argv)
 	bo.queue_depth = j.qd;
 	/* an NFS file that is missing is created this large */
 	bo.create_size = j.size ? j.size : 256ull << 20;
+	/* a size said aloud is what the file must have */
+	bo.grow = j.size != 0;
 	rc = lb_uri_open(j.t.net, &j.uri, &bo, disk_ready, &j, &j.bd);
 	if (rc) {
 		fprintf(stderr, "lifeboat disk: cannot open %s: %s\n",
@@ -682,6 +707,19 @@ int cmd_disk(int argc, char **argv)
 			j.exit = 1;
 		}
 		print_summary(&j);
+	}
+	if (remove && j.bd && j.bd->attached && !j.t.interrupted) {
+		j.removed = 1;
+		if (nfs_client_remove(j.bd, disk_removed, &j) == 0)
+			tool_host_run(&j.t);
+		if (j.removed) {
+			fprintf(stderr, "lifeboat disk: cannot remove %s: %s\n",
+				argv[optind],
+				strerror(j.removed < 0 ? -j.removed : EBUSY));
+			j.exit = j.exit ? j.exit : 1;
+		} else {
+			printf("removed %s\n", j.uri.nfs_file);
+		}
 	}
 	if (stats)
 		stats_print_table(&j.t.host->stats, stdout, "");

@@ -6,6 +6,7 @@
  * interrupted; or NFSv3 (with MOUNT and a portmapper) from an export of
  * files in RAM.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "args.h"
@@ -23,21 +24,26 @@
 static void serve_help(FILE *out)
 {
 	fprintf(out,
-		"usage: lifeboat serve --proto nbd|aoe|iscsi|nfs (--size SIZE | --file PATH) --wire WIRE [options]\n"
+		"usage: lifeboat serve --proto nbd|aoe|iscsi|nfs (--size SIZE | --file PATH | --dir DIR) --wire WIRE [options]\n"
 		"\n"
 		"Serves a block device from a lifeboat host until interrupted: NBD\n"
 		"(fixed newstyle, simple replies) on TCP, an AoE target on the\n"
 		"wire, or an iSCSI target (one LUN) on TCP.  RAM (--size) starts\n"
 		"zeroed; a file (--file) is created with --size bytes if missing.\n"
 		"NFS serves an export (--export, default /export) of up to --files\n"
-		"files of up to --size bytes each, in RAM, with NFSv3, MOUNT v3 and\n"
-		"the portmapper's GETPORT on --port (default 2049) and on 111.\n"
+		"files of up to --size bytes each, in RAM, or the regular files of\n"
+		"the directory --dir (handles stay valid across a restart), with\n"
+		"NFSv3, MOUNT v3 and the portmapper's GETPORT on --port (default\n"
+		"2049) and on 111.\n"
 		"Ctrl-C prints the statistics and exits 0.\n"
 		"\n"
 		"options:\n" HOSTOPT_HELP
 		"  --proto nbd|aoe|iscsi|nfs  the protocol (default nbd)\n"
 		"  --size SIZE         device size (RAM, or a new file's size)\n"
 		"  --file PATH         serve a file instead of RAM\n"
+		"  --dir DIR           NFS: serve the regular files of DIR (not links, not\n"
+		"                      subdirectories; --size: the largest a file may grow,\n"
+		"                      default 1T)\n"
 		"  --export NAME       NBD export name (default \"\", also served as the default);\n"
 		"                      NFS export path (default /export)\n"
 		"  --files N           NFS: at most N files in the export (default 16, at most 64)\n"
@@ -50,6 +56,8 @@ static void serve_help(FILE *out)
 		"  --target S.S        AoE shelf.slot (default 1.0)\n"
 		"  --buffers N         AoE buffer count advertised (default 16)\n"
 		"  --read-only         refuse writes\n"
+		"  --secure            NFS: refuse NFS and MOUNT calls from source ports\n"
+		"                      >= 1024 (AUTH_TOOWEAK), as knfsd's \"secure\"\n"
 		"  --noise-to ADDR     also flood ADDR with unrelated traffic (UDP and\n"
 		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
 		"  --quiet             no statistics table on exit\n"
@@ -86,7 +94,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_LUN,
 		OPT_FILES,
 		OPT_CHAP_USER,
-		OPT_CHAP_SECRET
+		OPT_CHAP_SECRET,
+		OPT_DIR,
+		OPT_SECURE
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -106,12 +116,14 @@ int cmd_serve(int argc, char **argv)
 		{ "chap-user", required_argument, NULL, OPT_CHAP_USER },
 		{ "chap-secret", required_argument, NULL, OPT_CHAP_SECRET },
 		{ "files", required_argument, NULL, OPT_FILES },
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "secure", no_argument, NULL, OPT_SECURE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *file = NULL, *export_name = "", *json = NULL;
+	const char *file = NULL, *export_name = "", *json = NULL, *dir = NULL;
 	bool aoe = false, iscsi = false, nfs = false, ro = false, quiet = false;
-	bool port_set = false, export_set = false;
+	bool port_set = false, export_set = false, secure = false;
 	const char *iqn = ISCSI_DEFAULT_IQN;
 	const char *chap_user = NULL, *chap_secret = NULL;
 	unsigned lun = 0, files = 16;
@@ -158,6 +170,12 @@ int cmd_serve(int argc, char **argv)
 			continue;
 		case OPT_FILE:
 			file = optarg;
+			continue;
+		case OPT_DIR:
+			dir = optarg;
+			continue;
+		case OPT_SECURE:
+			secure = true;
 			continue;
 		case OPT_EXPORT:
 			if (strlen(optarg) > NBD_EXPORT_NAME_MAX)
@@ -253,8 +271,15 @@ int cmd_serve(int argc, char **argv)
 		return usage_error("serve", "unexpected argument '%s'",
 				   argv[optind]);
 	if (nfs && file)
-		return usage_error("serve",
-				   "--proto nfs serves RAM: say --size SIZE");
+		return usage_error(
+			"serve",
+			"--proto nfs serves RAM (--size SIZE) or a directory (--dir DIR), not --file");
+	if (dir && !nfs)
+		return usage_error("serve", "--dir is for --proto nfs");
+	if (secure && !nfs)
+		return usage_error("serve", "--secure is for --proto nfs");
+	if (dir && !size)
+		size = 1ull << 40;
 	if (nfs && export_set && export_name[0] != '/')
 		return usage_error("serve",
 				   "an NFS --export is a path starting with /");
@@ -267,7 +292,18 @@ int cmd_serve(int argc, char **argv)
 	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
 	if (rc)
 		return rc;
-	if (nfs) {
+	if (nfs && dir) {
+		rc = nfs_export_create_dir(export_set ? export_name : "/export",
+					   dir, files, size, &exp);
+		if (rc == -EMFILE) {
+			fprintf(stderr,
+				"lifeboat serve: %s holds more than %u regular files: say --files N (at most %u)\n",
+				dir, files, NFS_SRV_MAX_FILES);
+			return 1;
+		}
+		if (!rc)
+			rc = store_open_ram(&st, SECTOR_SIZE);
+	} else if (nfs) {
 		rc = nfs_export_create(export_set ? export_name : "/export",
 				       files, size, &exp);
 		if (!rc)
@@ -278,7 +314,10 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "lifeboat serve: cannot open %s: %s\n",
-			file ? file : "RAM", strerror(-rc));
+			file ? file :
+			dir  ? dir :
+			       "RAM",
+			strerror(-rc));
 		return 1;
 	}
 	if (tool_host_start(&t, &o, "serve")) {
@@ -305,7 +344,8 @@ int cmd_serve(int argc, char **argv)
 								   NFS_PORT,
 						.pmap_port = PMAP_PORT,
 						.exp = exp,
-						.read_only = ro };
+						.read_only = ro,
+						.secure = secure };
 
 		nfs_srv = nfs_server_create(t.net, &fc);
 		port = fc.port;
@@ -340,9 +380,10 @@ int cmd_serve(int argc, char **argv)
 		       port, iqn, lun, (unsigned long long)st.size,
 		       ro ? " read-only" : "", chap_user ? ", CHAP" : "");
 	else if (nfs)
-		printf("lifeboat serve: NFS on port %u (portmapper on %u), export %s, %u files of up to %llu bytes%s\n",
-		       port, PMAP_PORT, exp->path, files,
-		       (unsigned long long)size, ro ? " read-only" : "");
+		printf("lifeboat serve: NFS on port %u (portmapper on %u), export %s%s%s, %u files of up to %llu bytes%s\n",
+		       port, PMAP_PORT, exp->path, dir ? " of " : "",
+		       dir ? dir : "", files, (unsigned long long)size,
+		       ro ? " read-only" : "");
 	else if (aoe)
 		printf("lifeboat serve: AoE target e%u.%u on %s, %llu bytes%s, %u buffers\n",
 		       shelf, slot, t.dev->name, (unsigned long long)st.size,

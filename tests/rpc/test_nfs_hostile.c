@@ -32,7 +32,16 @@ enum mode {
 	M_JUKEBOX,
 	M_REVERSE,
 	M_SILENT_MNT,
+	/* READ replies, whose data the client places in the bio's pages */
+	M_READ_MORE, /* count and data longer than asked */
+	M_READ_SHORT_REC, /* the record ends inside the data */
+	M_READ_TRAILING, /* bytes after the data and padding */
+	M_READ_FRAGS, /* the reply in fragments of 1 to 7 bytes */
+	M_READ_UNKNOWN, /* a READ reply with another XID first */
+	M_READ_SHORT, /* half the data asked for, not at EOF */
 };
+
+#define M_FIRST_READ M_READ_MORE
 
 struct hs {
 	struct nf *w;
@@ -56,10 +65,30 @@ struct hs {
 	int ready_err;
 } * hs;
 
+/* Replies wait here for room in the send buffer, in order. */
+static uint8_t pend[1u << 20];
+static uint32_t pend_len, pend_sent;
+
+static void srv_flush(void)
+{
+	while (hs->tp && pend_sent < pend_len) {
+		ssize_t n = tcp_send(hs->tp, pend + pend_sent,
+				     pend_len - pend_sent);
+
+		if (n == -EAGAIN || n == -ENOMEM)
+			return;
+		assert_true(n > 0);
+		pend_sent += (uint32_t)n;
+	}
+	pend_len = pend_sent = 0;
+}
+
 static void srv_send(const uint8_t *p, uint32_t len)
 {
-	/* the test's replies are small enough for the send buffer */
-	assert_int_equal(tcp_send(hs->tp, p, len), (ssize_t)len);
+	assert_true(len <= sizeof(pend) - pend_len);
+	memcpy(pend + pend_len, p, len);
+	pend_len += len;
+	srv_flush();
 }
 
 static void srv_drop(void)
@@ -69,6 +98,7 @@ static void srv_drop(void)
 	hs->tp = NULL;
 	tp->sk.ops = NULL;
 	tcp_abort(tp);
+	pend_len = pend_sent = 0;
 }
 
 static bool is_data_call(const uint8_t *rec, uint32_t len)
@@ -78,8 +108,83 @@ static bool is_data_call(const uint8_t *rec, uint32_t len)
 	uint32_t auth;
 
 	xdr_in_init(&x, rec, len);
-	return !rpc_decode_call(&x, &c, &auth) && c.prog == NFS_PROG &&
-	       (c.proc == NFSPROC3_READ || c.proc == NFSPROC3_WRITE);
+	if (rpc_decode_call(&x, &c, &auth) || c.prog != NFS_PROG)
+		return false;
+	if (hs->mode >= M_FIRST_READ)
+		return c.proc == NFSPROC3_READ;
+	return c.proc == NFSPROC3_READ || c.proc == NFSPROC3_WRITE;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Mangle the READ reply of @n bytes in out + 4 (its mark before it), whose
+ * head is @head bytes and data @count.
+ */
+static bool srv_read_reply(uint32_t n, uint32_t head, uint32_t count)
+{
+	static uint8_t big[NFS_SRV_MAX_RECORD + 64];
+	uint8_t *rec = hs->out + 4;
+	uint32_t pos, len;
+
+	switch (hs->mode) {
+	case M_READ_MORE:
+		/* four more bytes than asked, counted and sent */
+		memcpy(big, hs->out, n + 4);
+		put_be32(big + 4 + head - 12, count + 4);
+		put_be32(big + 4 + head - 4, count + 4);
+		memset(big + 4 + head + count, 0xab, 4);
+		rpc_rec_mark(big, n + 4, true);
+		srv_send(big, n + 8);
+		return true;
+	case M_READ_SHORT_REC:
+		/* a record mark that ends the record 8 bytes early */
+		rpc_rec_mark(hs->out, n - 8, true);
+		srv_send(hs->out, n - 4);
+		return true;
+	case M_READ_TRAILING:
+		memcpy(big, hs->out, n + 4);
+		memset(big + 4 + n, 0xcd, 8);
+		rpc_rec_mark(big, n + 8, true);
+		srv_send(big, n + 12);
+		return true;
+	case M_READ_FRAGS:
+		/* fragments of 1..7 bytes, then an empty last one */
+		for (pos = 0, len = 1; pos < n; pos += len, len = len % 7 + 1) {
+			len = len < n - pos ? len : n - pos;
+			rpc_rec_mark(big, len, false);
+			memcpy(big + 4, rec + pos, len);
+			srv_send(big, len + 4);
+		}
+		rpc_rec_mark(big, 0, true);
+		srv_send(big, 4);
+		return true;
+	case M_READ_UNKNOWN:
+		memcpy(big, hs->out, n + 4);
+		big[4] ^= 0x5a; /* another XID, data and all */
+		srv_send(big, n + 4);
+		srv_send(hs->out, n + 4);
+		return true;
+	case M_READ_SHORT:
+		/* the first half of the data, eof false */
+		count /= 2;
+		put_be32(rec + head - 12, count);
+		put_be32(rec + head - 8, 0);
+		put_be32(rec + head - 4, count);
+		rpc_rec_mark(hs->out, head + count, true);
+		srv_send(hs->out, head + count + 4);
+		return true;
+	default:
+		break;
+	}
+	srv_send(hs->out, n + 4);
+	return true;
 }
 
 /* Answer (or mangle) one call; false when the connection went. */
@@ -102,6 +207,15 @@ static bool srv_call(void)
 		return true;
 	}
 	hs->inject--;
+	if (hs->mode >= M_FIRST_READ) {
+		struct nfs3_read_res r;
+		uint32_t head;
+
+		assert_int_equal(
+			nfs3_read_reply_head(hs->out + 4, n, &head, &r), 0);
+		assert_true(r.count >= 8 && head + xdr_pad4(r.count) == n);
+		return srv_read_reply(n, head, r.count);
+	}
 	switch (hs->mode) {
 	case M_UNKNOWN_XID:
 		memcpy(bad, hs->out, 28);
@@ -164,7 +278,8 @@ static bool srv_call(void)
 		}
 		return true;
 	case M_SILENT_MNT:
-		break; /* set-up only */
+	default:
+		break; /* set-up only, or READ replies */
 	}
 	srv_send(hs->out, n + 4);
 	return true;
@@ -209,7 +324,14 @@ static void srv_error(struct sock *sk, int err)
 		srv_drop();
 }
 
+static void srv_writable(struct sock *sk)
+{
+	if (hs->tp == tcp_sk(sk))
+		srv_flush();
+}
+
 static const struct sock_ops srv_ops = { .readable = srv_readable,
+					 .writable = srv_writable,
 					 .error = srv_error };
 
 static void srv_accept(struct task *t)
@@ -286,7 +408,7 @@ static void run_mode(enum mode mode, unsigned inject, bool must_fail,
 	assert_true(hs->ready);
 	assert_int_equal(hs->ready_err, 0);
 
-	hs->inject = inject;
+	hs->inject = mode >= M_FIRST_READ ? 0 : inject;
 	bio_eng_init(&e, hs->bd, 4, 5);
 	bio_eng_start(&e, BIO_WRITE, 0, FILE_SIZE, 4096, 64 * 1024);
 	for (int i = 0; i < 3000 && !bio_eng_done(&e); i++)
@@ -298,7 +420,7 @@ static void run_mode(enum mode mode, unsigned inject, bool must_fail,
 	} else {
 		assert_int_equal(e.errors, 0);
 	}
-	hs->inject = 0;
+	hs->inject = mode >= M_FIRST_READ ? inject : 0;
 	bio_eng_start(&e, BIO_READ, 0, FILE_SIZE, 4096, 64 * 1024);
 	for (int i = 0; i < 3000 && !bio_eng_done(&e); i++)
 		nf_run_for(hs->w, 10 * MS);
@@ -307,6 +429,7 @@ static void run_mode(enum mode mode, unsigned inject, bool must_fail,
 		assert_int_equal(e.errors, 0);
 		assert_true(e.bad_bytes == 0);
 	}
+	assert_int_equal(hs->inject, 0); /* every mangling happened */
 	if (counter)
 		assert_true(cstat(counter) >= 1);
 	bio_eng_free(&e);
@@ -369,6 +492,37 @@ static void test_reverse_order(void **s)
 	run_mode(M_REVERSE, 4, false, NULL);
 }
 
+static void test_read_more_than_asked(void **s)
+{
+	run_mode(M_READ_MORE, 2, false, "bad_replies");
+}
+
+static void test_read_record_ends_in_data(void **s)
+{
+	run_mode(M_READ_SHORT_REC, 2, false, "bad_replies");
+}
+
+static void test_read_trailing_bytes(void **s)
+{
+	run_mode(M_READ_TRAILING, 2, false, "bad_replies");
+}
+
+static void test_read_tiny_fragments(void **s)
+{
+	run_mode(M_READ_FRAGS, 3, false, "direct_reads");
+	/* fragments are no malformation */
+}
+
+static void test_read_unknown_xid(void **s)
+{
+	run_mode(M_READ_UNKNOWN, 3, false, "unknown_xids");
+}
+
+static void test_read_short(void **s)
+{
+	run_mode(M_READ_SHORT, 3, false, "short_transfers");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +535,12 @@ int main(void)
 		cmocka_unit_test(test_jukebox),
 		cmocka_unit_test(test_reverse_order),
 		cmocka_unit_test(test_silent_mnt),
+		cmocka_unit_test(test_read_more_than_asked),
+		cmocka_unit_test(test_read_record_ends_in_data),
+		cmocka_unit_test(test_read_trailing_bytes),
+		cmocka_unit_test(test_read_tiny_fragments),
+		cmocka_unit_test(test_read_unknown_xid),
+		cmocka_unit_test(test_read_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
