@@ -49,6 +49,13 @@ const struct matrix_cell matrix_cells[] = {
 	ROW(WRITE, NBD, true, D, C, C),
 	ROW(WRITE, AOE, false, C, C, C),
 	ROW(WRITE, AOE, true, C, C, C),
+	/* iSCSI and NFS, with noise (docs/matrix.md) */
+	ROW(SWAP, ISCSI, true, D, C, C),
+	ROW(MMAP, ISCSI, true, D, C, C),
+	ROW(WRITE, ISCSI, true, D, C, C),
+	ROW(SWAP, NFS, true, D, C, C),
+	ROW(MMAP, NFS, true, D, C, C),
+	ROW(WRITE, NFS, true, C, C, C),
 	/*
 	 * Fragments at wire rate from a peer that is not the server.  mainline
 	 * completes (said plainly in docs/matrix.md), but reassembly alone
@@ -144,10 +151,15 @@ int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r)
 	return matrix_run_scenario(&s, r);
 }
 
-int matrix_run_scenario(const struct scenario *s, struct scenario_result *r)
+/* A world running in a child: its pid and the pipe its result comes by. */
+struct matrix_child {
+	pid_t pid;
+	int fd;
+};
+
+static int child_start(const struct scenario *s, struct matrix_child *ch)
 {
-	int fd[2], status;
-	ssize_t n;
+	int fd[2];
 	pid_t pid;
 
 	if (pipe(fd))
@@ -161,22 +173,93 @@ int matrix_run_scenario(const struct scenario *s, struct scenario_result *r)
 	}
 	if (pid == 0) {
 		struct scenario_result cr;
+		ssize_t n = 0;
 		int err;
 
 		close(fd[0]);
 		err = scenario_run(s, &cr);
-		n = err ? 0 : write(fd[1], &cr, sizeof(cr));
+		if (!err)
+			n = write(fd[1], &cr, sizeof(cr));
 		_exit(n == (ssize_t)sizeof(cr) ? 0 : 1);
 	}
 	close(fd[1]);
-	n = read(fd[0], r, sizeof(*r));
-	close(fd[0]);
-	if (waitpid(pid, &status, 0) != pid)
+	ch->pid = pid;
+	ch->fd = fd[0];
+	return 0;
+}
+
+static int child_finish(struct matrix_child *ch, struct scenario_result *r)
+{
+	size_t got = 0;
+	ssize_t n;
+	int status;
+
+	/* a result is larger than PIPE_BUF: it may come in pieces */
+	while (got < sizeof(*r) &&
+	       (n = read(ch->fd, (char *)r + got, sizeof(*r) - got)) > 0)
+		got += (size_t)n;
+	close(ch->fd);
+	if (waitpid(ch->pid, &status, 0) != ch->pid)
 		return -1;
-	return n == (ssize_t)sizeof(*r) && WIFEXITED(status) &&
+	return got == sizeof(*r) && WIFEXITED(status) &&
 			       WEXITSTATUS(status) == 0 ?
 		       0 :
 		       -1;
+}
+
+int matrix_run_scenario(const struct scenario *s, struct scenario_result *r)
+{
+	struct matrix_child ch;
+
+	if (child_start(s, &ch))
+		return -1;
+	return child_finish(&ch, r);
+}
+
+unsigned matrix_default_jobs(void)
+{
+	const char *e = getenv("LB_MATRIX_JOBS");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (e && atoi(e) > 0)
+		return (unsigned)atoi(e);
+	return n > 1 ? 2 : 1;
+}
+
+int matrix_run_cells(const struct matrix_cell *cells, unsigned n,
+		     struct scenario_result *r, unsigned jobs)
+{
+	struct matrix_child ch[MATRIX_JOBS_MAX];
+	struct scenario s[MATRIX_JOBS_MAX];
+	unsigned next = 0, done = 0;
+	int err = 0;
+
+	jobs = jobs < 1 ? 1 : jobs > MATRIX_JOBS_MAX ? MATRIX_JOBS_MAX : jobs;
+	/*
+	 * Cells are independent worlds, each one seed: running them side by
+	 * side changes nothing but the wall time.  Results are collected in
+	 * the order of the cells, so slot next % jobs is free again when
+	 * cell next - jobs has been collected.
+	 */
+	while (done < n) {
+		while (next < n && next < done + jobs) {
+			unsigned k = next % jobs;
+
+			matrix_cell_scenario(&cells[next], &s[k]);
+			if (child_start(&s[k], &ch[k])) {
+				ch[k].pid = -1;
+				ch[k].fd = -1;
+			}
+			next++;
+		}
+		if (ch[done % jobs].pid < 0 ||
+		    child_finish(&ch[done % jobs], &r[done])) {
+			memset(&r[done], 0, sizeof(r[done]));
+			err = -1;
+		}
+		done++;
+	}
+	return err;
 }
 
 static int64_t hwm_of(const struct scenario_result *r, const char *prefix);
@@ -287,27 +370,28 @@ void matrix_print_row(FILE *f, const struct matrix_cell *c,
 
 int matrix_run_all(FILE *f, FILE *out)
 {
+	struct scenario_result *r = calloc(matrix_nr_cells, sizeof(*r));
 	int bad = 0;
 
+	if (!r)
+		return -1;
+	if (matrix_run_cells(matrix_cells, matrix_nr_cells, r,
+			     matrix_default_jobs())) {
+		fprintf(stderr, "matrix: a cell did not run\n");
+		free(r);
+		return -1;
+	}
 	matrix_print_header(f);
 	if (out)
 		matrix_print_header(out);
 	for (unsigned i = 0; i < matrix_nr_cells; i++) {
 		const struct matrix_cell *c = &matrix_cells[i];
-		struct scenario_result r;
 		char why[160];
 
-		if (matrix_run_cell(c, &r)) {
-			fprintf(stderr, "matrix: cell %u (%s %s) did not run\n",
-				i, vm_workload_name(c->workload),
-				scn_proto_name(c->proto));
-			return -1;
-		}
-		matrix_print_row(f, c, &r);
+		matrix_print_row(f, c, &r[i]);
 		if (out)
-			matrix_print_row(out, c, &r);
-		fflush(f);
-		if (!matrix_cell_ok(c, &r, why, sizeof(why))) {
+			matrix_print_row(out, c, &r[i]);
+		if (!matrix_cell_ok(c, &r[i], why, sizeof(why))) {
 			fprintf(stderr,
 				"matrix: %s %s %s noise %s policy %s: %s\n",
 				matrix_world_name(c->world),
@@ -318,5 +402,7 @@ int matrix_run_all(FILE *f, FILE *out)
 			bad++;
 		}
 	}
+	fflush(f);
+	free(r);
 	return bad;
 }

@@ -70,6 +70,16 @@ int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r);
 int matrix_run_scenario(const struct scenario *s, struct scenario_result *r);
 
 /*
+ * Run @n cells, @jobs children at a time (at most MATRIX_JOBS_MAX), into
+ * @r[0..n-1]; 0, or -1 when some cell could not run (its result zeroed).
+ */
+#define MATRIX_JOBS_MAX 16
+int matrix_run_cells(const struct matrix_cell *cells, unsigned n,
+		     struct scenario_result *r, unsigned jobs);
+/* LB_MATRIX_JOBS, else 2 children on a machine with more than one CPU. */
+unsigned matrix_default_jobs(void);
+
+/*
  * Whether @r is what @c expects, whatever the policy: never a page read
  * back wrong, never a reserve past its size.  On a mismatch, false and the
  * reason in @why.
