@@ -34,10 +34,10 @@
 #define NOISE_IP 0xc0000203u
 #define REMOTE_IP 0xc6336401u /* 198.51.100.1: the remote server */
 #define CLIENT_REMOTE_IP 0xc6336402u /* the client's port on that switch */
-#define REMOTE_BANDWIDTH 10000000000ull
+#define REMOTE_BANDWIDTH 10000000000ull /* per port */
 /* a remote volume: what its scan reads round and round */
 #define REMOTE_BYTES (4ull << 20)
-/* the remote switch loses frames until one is lost, polled this often */
+/* how often the remote event looks whether the armed drop has happened */
 #define REMOTE_HOLE_POLL_NS 1000ull
 /* the scans run this long before the job starts (TCP's slow start) */
 #define REMOTE_WARMUP_NS 300000000ull
@@ -119,7 +119,6 @@ struct world {
 	int (*rxmit)(struct net_device *dev, const uint8_t *frame, size_t len);
 	bool rdrop; /* drop the remote server's next data segment */
 	uint64_t rdropped;
-	bool rlink_up;
 	/* the plot (scenario.plot): reserve use sampled over time */
 	struct timer plotter;
 	char (*plot_names)[MM_RESERVE_NAME_MAX];
@@ -400,7 +399,6 @@ static int remote_init(struct world *w)
 	if (w->s->remote_devs > SCN_REMOTE_MAX)
 		return -EINVAL;
 	sim_link_init(&w->rlink, &w->loop, w->s->seed * 7 + 5, &lc);
-	w->rlink_up = true;
 	err = whost_init(w, &w->rserver, "remote", SERVER_MEMORY,
 			 MM_POLICY_ACCOUNTED, REMOTE_IP, 4, &w->rlink);
 	if (err)
@@ -516,13 +514,11 @@ static void remote_event(struct timer *t)
 		break;
 	case 2:
 		w->rlink.down = true;
-		w->rlink_up = false;
 		w->r->partitions++;
 		timer_arm_in(&w->loop, t, w->s->remote_outage_ns);
 		break;
 	default:
 		w->rlink.down = false;
-		w->rlink_up = true;
 		break;
 	}
 }
@@ -543,7 +539,6 @@ static void remote_quiesce(struct world *w, uint64_t limit)
 	timer_cancel(&w->loop, &w->rtimer);
 	w->rdrop = false;
 	w->rlink.down = false;
-	w->rlink_up = true;
 	for (unsigned i = 0; i < w->s->remote_devs; i++)
 		if (w->rem[i].scanning)
 			scan_stop(&w->rem[i].scan);
