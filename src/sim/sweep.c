@@ -57,7 +57,11 @@ const struct sim_scn sim_scenarios[] = {
 	/* the matrix's frags6 world (docs/matrix.md) under faults */
 	{ "frags6-nbd", VM_WL_SWAP, SCN_NBD, 6 * MIB, 2, 20 * SEC, 2 * SEC,
 	  100000, 0, false, 0 },
-	/* the matrix's remote and split worlds (docs/matrix.md) under faults */
+	/*
+	 * the matrix's remote and split worlds (docs/matrix.md) under faults;
+	 * split-nbd fails on some seeds (1000: every touch parked, no page
+	 * resident, free = min) and is not in make check's sweep yet
+	 */
 	{ "remote-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0,
 	  1, false, 3 * SEC },
 	{ "split-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 30 * SEC, 2 * SEC, 0,
