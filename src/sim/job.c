@@ -64,14 +64,16 @@ static int job_layout(struct job *j, struct vm_workload_config *wc)
 		wc->anon_pages = part;
 		off += (part + part / 4) * PAGE_SIZE;
 	}
+	if (c->data_bd)
+		off = 0; /* the data regions have a device of their own */
 	if (c->workload == VM_WL_MMAP || c->workload == VM_WL_MIXED) {
-		wc->shared_bd = j->bd;
+		wc->shared_bd = c->data_bd ? c->data_bd : j->bd;
 		wc->shared_offset = off;
 		wc->shared_pages = part;
 		off += part * PAGE_SIZE;
 	}
 	if (c->workload == VM_WL_WRITE || c->workload == VM_WL_MIXED) {
-		wc->file_bd = j->bd;
+		wc->file_bd = c->data_bd ? c->data_bd : j->bd;
 		wc->file_offset = off;
 		wc->file_pages = part;
 	}
@@ -94,7 +96,8 @@ int job_start(struct job *j, struct host *h, struct blkdev *bd,
 	j->cfg = *c;
 	j->end = end;
 	j->arg = arg;
-	if (job_device_bytes(c) > bd->lim.capacity)
+	if (job_device_bytes(c) > bd->lim.capacity ||
+	    (c->data_bd && job_device_bytes(c) > c->data_bd->lim.capacity))
 		return -ENOSPC;
 	/*
 	 * The random ops are updates: every page touched gets dirty, the

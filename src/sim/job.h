@@ -33,6 +33,13 @@ struct job_config {
 	uint64_t watchdog_ns; /* 0: 5 s */
 	FILE *report; /* the watchdog's report; NULL: discarded */
 	bool noise_sink; /* never-reading sockets holding up to half of RAM */
+	/*
+	 * When set, the shared mapping and the file are on this device (from
+	 * offset 0) and only the swap area is on the job's: two
+	 * memory-critical devices, as with swap on one server and files on
+	 * another.
+	 */
+	struct blkdev *data_bd;
 };
 
 struct job;

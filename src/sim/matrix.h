@@ -33,13 +33,25 @@ enum matrix_expect {
  * mainline's one reserve is sized as Linux sizes it, by min_free_kbytes
  * for the client's RAM.  frags6: the same with 6 MiB of RAM instead of 8,
  * where the reassembly bound leaves reclaim nothing to refill.  fstall: frags
- * while the storage server stalls for 1.5 s early in the run.
+ * while the storage server stalls for 1.5 s early in the run.  remote: a
+ * second NBD volume on a remote server (5 ms away, its own switch), read
+ * by a streaming scan while the job swaps to the local server; one of the
+ * remote server's segments is lost and 4 ms later the remote site goes
+ * silent for 3 s, so the remote connection holds a receive window of
+ * out-of-order data.  remote4: the same with four remote volumes and 16
+ * MiB of RAM.  split: swap on the local server, the shared mapping and
+ * the file on the remote volume, whose site goes silent for 1.5 s.  All
+ * but base size mainline's reserve as Linux does (min_free_kbytes).
  */
 enum matrix_world {
 	MX_BASE,
 	MX_FRAGS,
 	MX_FRAGS6,
 	MX_FSTALL,
+	MX_REMOTE,
+	MX_REMOTE4,
+	MX_SPLIT,
+	MX_NR,
 };
 
 struct matrix_cell {
@@ -70,6 +82,16 @@ int matrix_run_cell(const struct matrix_cell *c, struct scenario_result *r);
 int matrix_run_scenario(const struct scenario *s, struct scenario_result *r);
 
 /*
+ * Run @n cells, @jobs children at a time (at most MATRIX_JOBS_MAX), into
+ * @r[0..n-1]; 0, or -1 when some cell could not run (its result zeroed).
+ */
+#define MATRIX_JOBS_MAX 16
+int matrix_run_cells(const struct matrix_cell *cells, unsigned n,
+		     struct scenario_result *r, unsigned jobs);
+/* LB_MATRIX_JOBS, else 2 children on a machine with more than one CPU. */
+unsigned matrix_default_jobs(void);
+
+/*
  * Whether @r is what @c expects, whatever the policy: never a page read
  * back wrong, never a reserve past its size.  On a mismatch, false and the
  * reason in @why.
@@ -82,10 +104,12 @@ void matrix_print_row(FILE *f, const struct matrix_cell *c,
 		      const struct scenario_result *r);
 
 /*
- * Run every cell, print the table to @f (and to @out when not NULL), one
+ * Run every cell (of @world only, unless NULL), print the table to @f (and to @out when not NULL), one
  * line per unexpected cell to stderr; the number of unexpected cells, or
  * -1 when a cell could not run at all.
  */
-int matrix_run_all(FILE *f, FILE *out);
+int matrix_run_all(FILE *f, FILE *out, const char *world);
+/* The world named @name; MX_NR when there is none. */
+enum matrix_world matrix_world_find(const char *name);
 
 #endif

@@ -26,11 +26,24 @@
 #include "net/net.h"
 #include "job.h"
 #include "noise.h"
+#include "scan.h"
 #include "scenario.h"
 
 #define SERVER_IP 0xc0000201u /* 192.0.2.1 */
 #define CLIENT_IP 0xc0000202u
 #define NOISE_IP 0xc0000203u
+#define REMOTE_IP 0xc6336401u /* 198.51.100.1: the remote server */
+#define CLIENT_REMOTE_IP 0xc6336402u /* the client's port on that switch */
+#define REMOTE_BANDWIDTH 10000000000ull /* per port */
+/* a remote volume: what its scan reads round and round */
+#define REMOTE_BYTES (4ull << 20)
+/* how often the remote event looks whether the armed drop has happened */
+#define REMOTE_HOLE_POLL_NS 1000ull
+/* the scans run this long before the job starts (TCP's slow start) */
+#define REMOTE_WARMUP_NS 300000000ull
+/* the plot's sampling period and its bounds */
+#define PLOT_PERIOD_NS 1000000ull
+#define PLOT_SAMPLES_MAX 20000u
 #define SERVER_MEMORY (64ull << 20)
 #define NOISE_MEMORY (16ull << 20)
 #define AOE_SHELF 1
@@ -54,6 +67,17 @@ struct fstate {
 	const struct fault_event *ev;
 	struct noise_source *flood;
 	bool on;
+};
+
+/* A remote volume: its store, server, device and scan. */
+struct remote {
+	struct blk_store store;
+	struct nbd_server *nbd;
+	struct nbd_server_config cfg;
+	struct blkdev *bd;
+	bool ready, scanning;
+	int ready_err;
+	struct scan scan;
 };
 
 struct world {
@@ -84,6 +108,25 @@ struct world {
 	struct mm_site_stat *sites0; /* the client's sites when the run began */
 	unsigned nr_sites0;
 	bool dumped;
+	/* the remote volumes (scenario.remote_devs) */
+	struct sim_link rlink;
+	struct whost rserver;
+	struct net_device rdev; /* the client's port on the remote switch */
+	struct remote rem[SCN_REMOTE_MAX];
+	struct timer rtimer;
+	unsigned rphase; /* 0 hole, 1 hole over, 2 silent, 3 back */
+	struct net_device_ops rops; /* the remote server's, dropping one */
+	int (*rxmit)(struct net_device *dev, const uint8_t *frame, size_t len);
+	bool rdrop; /* drop the remote server's next data segment */
+	uint64_t rdropped;
+	/* the plot (scenario.plot): reserve use sampled over time */
+	struct timer plotter;
+	char (*plot_names)[MM_RESERVE_NAME_MAX];
+	unsigned plot_cols;
+	int32_t *plot_used; /* [samples][SCN_MAX_RESERVES] */
+	int32_t *plot_free;
+	uint64_t *plot_t;
+	unsigned plot_n;
 };
 
 const char *scn_proto_name(enum scn_proto p)
@@ -96,7 +139,7 @@ const char *scn_proto_name(enum scn_proto p)
 
 static int whost_init(struct world *w, struct whost *h, const char *name,
 		      uint64_t memory, enum mm_policy policy, uint32_t ip,
-		      uint64_t salt)
+		      uint64_t salt, struct sim_link *link)
 {
 	struct host_config hc = { .name = name,
 				  .seed = w->s->seed * 1000003u + salt,
@@ -121,7 +164,7 @@ static int whost_init(struct world *w, struct whost *h, const char *name,
 	if (h == &w->client && w->s->frag_queues)
 		h->net->ipfrag_queues =
 			lb_min(w->s->frag_queues, (unsigned)IPFRAG_QUEUES_MAX);
-	if (dev_sim_init(&h->dev, &w->link) || netdev_register(h->net, &h->dev))
+	if (dev_sim_init(&h->dev, link) || netdev_register(h->net, &h->dev))
 		return -ENOMEM;
 	h->dev.ip = htonl(ip);
 	h->dev.netmask = htonl(0xffffff00u);
@@ -338,6 +381,184 @@ static int world_storage(struct world *w, uint64_t bytes)
 	return nbd_client_create(w->client.net, &cc, on_ready, w, &w->bd);
 }
 
+/*
+ * The remote site: a switch of its own, far away, its server, and the
+ * client's second port on it (another subnet, so the client's stack
+ * routes by address).
+ */
+static int remote_xmit(struct net_device *dev, const uint8_t *frame,
+		       size_t len);
+
+static int remote_init(struct world *w)
+{
+	struct sim_link_config lc = { .latency_ns = SCN_REMOTE_LATENCY_NS,
+				      .bandwidth_bps = REMOTE_BANDWIDTH,
+				      .slots = 1024 };
+	int err;
+
+	if (w->s->remote_devs > SCN_REMOTE_MAX)
+		return -EINVAL;
+	sim_link_init(&w->rlink, &w->loop, w->s->seed * 7 + 5, &lc);
+	err = whost_init(w, &w->rserver, "remote", SERVER_MEMORY,
+			 MM_POLICY_ACCOUNTED, REMOTE_IP, 4, &w->rlink);
+	if (err)
+		return err;
+	w->rops = *w->rserver.dev.ops;
+	w->rxmit = w->rops.xmit;
+	w->rops.xmit = remote_xmit;
+	w->rserver.dev.ops = &w->rops;
+	/* a name of its own: the port numbers of two switches collide */
+	snprintf(w->rdev.name, sizeof(w->rdev.name), "remote0");
+	if (dev_sim_init(&w->rdev, &w->rlink) ||
+	    netdev_register(w->client.net, &w->rdev))
+		return -ENOMEM;
+	w->rdev.ip = htonl(CLIENT_REMOTE_IP);
+	w->rdev.netmask = htonl(0xffffff00u);
+	return 0;
+}
+
+static void on_remote_ready(struct blkdev *bd, int err, void *arg)
+{
+	struct remote *r = arg;
+
+	r->ready = true;
+	r->ready_err = err;
+}
+
+static const char *const remote_names[SCN_REMOTE_MAX] = { "nbd1", "nbd2",
+							  "nbd3", "nbd4" };
+
+/* Each remote volume: a store, an NBD server on a port of its own, a device. */
+static int remote_storage(struct world *w, uint64_t data_bytes)
+{
+	for (unsigned i = 0; i < w->s->remote_devs; i++) {
+		struct remote *r = &w->rem[i];
+		struct nbd_client_config cc = { .name = remote_names[i],
+						.ip = REMOTE_IP,
+						.port = (uint16_t)(10810 + i) };
+		int err = store_open_ram(
+			&r->store, i == 0 && w->s->remote_data ?
+					   lb_max(data_bytes, REMOTE_BYTES) :
+					   REMOTE_BYTES);
+
+		if (err)
+			return err;
+		r->cfg = (struct nbd_server_config){ .store = &r->store,
+						     .port = cc.port };
+		r->nbd = nbd_server_create(w->rserver.net, &r->cfg);
+		if (!r->nbd)
+			return -ENOMEM;
+		err = nbd_client_create(w->client.net, &cc, on_remote_ready, r,
+					&r->bd);
+		if (err)
+			return err;
+		if (!RUN_UNTIL(w, r->ready,
+			       loop_now(&w->loop) + 30000000000ull))
+			return -ETIMEDOUT;
+		if (r->ready_err)
+			return r->ready_err;
+	}
+	return 0;
+}
+
+static int remote_scans_start(struct world *w)
+{
+	for (unsigned i = w->s->remote_data ? 1 : 0; i < w->s->remote_devs;
+	     i++) {
+		struct scan_config sc = { .bytes = REMOTE_BYTES };
+		int err = scan_start(&w->rem[i].scan, w->client.mm,
+				     w->rem[i].bd, &sc);
+
+		if (err)
+			return err;
+		w->rem[i].scanning = true;
+	}
+	return 0;
+}
+
+/*
+ * The remote server's transmit: the sim wire's, except that when armed it
+ * loses the next full-sized frame (a data segment, not an ACK): the hole.
+ */
+static int remote_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
+{
+	struct whost *h = container_of(dev, struct whost, dev);
+	struct world *w = container_of(h, struct world, rserver);
+
+	if (w->rdrop && len > 1000) {
+		w->rdrop = false;
+		w->rdropped++;
+		return 0;
+	}
+	return w->rxmit(dev, frame, len);
+}
+
+/* The hole, then the silence, then the remote site back. */
+static void remote_event(struct timer *t)
+{
+	struct world *w = container_of(t, struct world, rtimer);
+
+	switch (w->rphase++) {
+	case 0:
+		w->rdrop = true;
+		timer_arm_in(&w->loop, t, REMOTE_HOLE_POLL_NS);
+		break;
+	case 1:
+		/* wait for the segment to be lost: the hole */
+		if (w->rdrop) {
+			w->rphase = 1;
+			timer_arm_in(&w->loop, t, REMOTE_HOLE_POLL_NS);
+			break;
+		}
+		timer_arm_in(&w->loop, t, SCN_REMOTE_SILENT_NS);
+		break;
+	case 2:
+		w->rlink.down = true;
+		w->r->partitions++;
+		timer_arm_in(&w->loop, t, w->s->remote_outage_ns);
+		break;
+	default:
+		w->rlink.down = false;
+		break;
+	}
+}
+
+static bool remote_scans_idle(struct world *w)
+{
+	for (unsigned i = 0; i < w->s->remote_devs; i++)
+		if (w->rem[i].scanning && !scan_idle(&w->rem[i].scan))
+			return false;
+	return true;
+}
+
+/* Stop the scans (the remote site back first) and let their reads end. */
+static void remote_quiesce(struct world *w, uint64_t limit)
+{
+	if (!w->s->remote_devs)
+		return;
+	timer_cancel(&w->loop, &w->rtimer);
+	w->rdrop = false;
+	w->rlink.down = false;
+	for (unsigned i = 0; i < w->s->remote_devs; i++)
+		if (w->rem[i].scanning)
+			scan_stop(&w->rem[i].scan);
+	RUN_UNTIL(w, remote_scans_idle(w), limit);
+}
+
+static void remote_destroy(struct world *w)
+{
+	for (unsigned i = 0; i < w->s->remote_devs; i++) {
+		struct remote *r = &w->rem[i];
+
+		if (r->scanning && scan_idle(&r->scan))
+			scan_free(&r->scan);
+		if (r->bd)
+			nbd_client_destroy(r->bd);
+		if (r->nbd)
+			nbd_server_destroy(r->nbd);
+	}
+}
+
 static void on_end(struct job *j, void *arg)
 {
 	struct world *w = arg;
@@ -357,6 +578,7 @@ static int world_job(struct world *w, uint64_t ws_pages)
 		.watchdog_ns = s->watchdog_ns,
 		.report = s->report,
 		.noise_sink = s->noise,
+		.data_bd = s->remote_data ? w->rem[0].bd : NULL,
 	};
 
 	return job_start(&w->job, w->client.host, w->bd, &jc, on_end, w);
@@ -636,6 +858,11 @@ static uint64_t world_digest(struct world *w)
 	h = fnv(h, w->link.st.delivered.v);
 	h = fnv(h, w->link.st.lost.v);
 	h = fnv(h, w->link.st.duplicated.v);
+	if (w->s->remote_devs) {
+		h = host_digest(h, w->rserver.host);
+		h = fnv(h, w->rlink.st.delivered.v);
+		h = fnv(h, w->rlink.st.lost.v + w->rlink.st.dropped_down.v);
+	}
 	for (uint64_t i = 0; words && i < st->size / 8; i++)
 		d = (d ^ words[i]) * 0x9e3779b97f4a7c15ull + i;
 	h = fnv(h, d);
@@ -721,6 +948,10 @@ static void collect(struct world *w)
 	r->frames_dup = w->link.st.duplicated.v;
 	r->frames_reordered = w->link.st.reordered.v;
 	r->frames_corrupted = w->link.st.corrupted.v;
+	for (unsigned i = 0; i < w->s->remote_devs; i++) {
+		r->remote_reads += w->rem[i].scan.reads;
+		r->remote_errors += w->rem[i].scan.errors;
+	}
 	r->digest = world_digest(w);
 }
 
@@ -743,11 +974,17 @@ static bool world_teardown(struct world *w)
 	uint64_t limit = loop_now(&w->loop) + 60000000000ull;
 
 	timer_cancel(&w->loop, &w->sampler);
+	if (w->plot_t)
+		timer_cancel(&w->loop, &w->plotter);
 	if (w->src)
 		noise_source_stop(w->src);
+	remote_quiesce(w, limit);
+	if (!remote_scans_idle(w))
+		return false; /* reads that never end: a stuck device */
 	while (job_stop(&w->job) == -EBUSY && loop_now(&w->loop) < limit)
 		loop_run_once(&w->loop, UINT64_MAX);
 	free(w->sites0);
+	remote_destroy(w);
 	if (w->bd) {
 		if (w->s->proto == SCN_AOE)
 			aoe_client_destroy(w->bd);
@@ -781,6 +1018,12 @@ static bool world_teardown(struct world *w)
 	}
 	whost_fini(&w->server, NULL);
 	whost_fini(&w->noise, NULL);
+	if (w->s->remote_devs) {
+		whost_fini(&w->rserver, NULL);
+		for (unsigned i = 0; i < w->s->remote_devs; i++)
+			store_close(&w->rem[i].store);
+		sim_link_destroy(&w->rlink);
+	}
 	if (w->exp)
 		nfs_export_destroy(w->exp);
 	else
@@ -788,6 +1031,99 @@ static bool world_teardown(struct world *w)
 	sim_link_destroy(&w->link);
 	loop_destroy(&w->loop);
 	return true;
+}
+
+/* One reserve's use into the current sample, by its column. */
+static void plot_one(const struct mm_reserve *rsv, unsigned depth, void *arg)
+{
+	struct world *w = arg;
+	unsigned c;
+
+	for (c = 0; c < w->plot_cols; c++)
+		if (!strcmp(w->plot_names[c], rsv->name))
+			break;
+	if (c == w->plot_cols) {
+		/* a reserve born during the run (a reconnect): a new column */
+		if (c == SCN_MAX_RESERVES)
+			return;
+		snprintf(w->plot_names[c], MM_RESERVE_NAME_MAX, "%s",
+			 rsv->name);
+		w->plot_cols++;
+	}
+	w->plot_used[(size_t)w->plot_n * SCN_MAX_RESERVES + c] =
+		(int32_t)rsv->used.v;
+}
+
+static void plot_sample(struct timer *t)
+{
+	struct world *w = container_of(t, struct world, plotter);
+
+	if (w->plot_n == PLOT_SAMPLES_MAX)
+		return;
+	w->plot_t[w->plot_n] = loop_now(&w->loop);
+	w->plot_free[w->plot_n] = (int32_t)w->client.mm->nr_free.v;
+	mm_reserve_walk(mm_reserve_root(w->client.mm), plot_one, w);
+	w->plot_n++;
+	timer_arm_in(&w->loop, &w->plotter, PLOT_PERIOD_NS);
+}
+
+/* The plot's tables are taken before the run: sampling allocates nothing. */
+static int plot_begin(struct world *w)
+{
+	w->plot_names = calloc(SCN_MAX_RESERVES, sizeof(*w->plot_names));
+	w->plot_used = calloc((size_t)PLOT_SAMPLES_MAX * SCN_MAX_RESERVES,
+			      sizeof(*w->plot_used));
+	w->plot_free = calloc(PLOT_SAMPLES_MAX, sizeof(*w->plot_free));
+	w->plot_t = calloc(PLOT_SAMPLES_MAX, sizeof(*w->plot_t));
+	if (!w->plot_names || !w->plot_used || !w->plot_free || !w->plot_t)
+		return -ENOMEM;
+	timer_init(&w->plotter, plot_sample);
+	plot_sample(&w->plotter);
+	return 0;
+}
+
+/*
+ * The plot as TSV: virtual seconds from the run's start, the client's free
+ * pages, its min watermark, then each reserve's pages in use.  A reserve
+ * that did not exist at a sample reads 0 there.
+ */
+static void plot_write(struct world *w)
+{
+	FILE *f = w->s->plot;
+	uint64_t t0 = w->plot_n ? w->plot_t[0] : 0;
+
+	fprintf(f, "# %s %s policy %s seed %llu: reserve pages in use\n",
+		vm_workload_name(w->s->workload), scn_proto_name(w->s->proto),
+		mm_policy_name(w->s->policy), (unsigned long long)w->s->seed);
+	if (w->s->remote_devs)
+		fprintf(f,
+			"# remote: %llu reads, %llu failed; its server lost %llu segments, its switch dropped %llu frames while down\n",
+			(unsigned long long)w->r->remote_reads,
+			(unsigned long long)w->r->remote_errors,
+			(unsigned long long)w->rdropped,
+			(unsigned long long)w->rlink.st.dropped_down.v);
+	fprintf(f, "t_s\tfree\tmin");
+	for (unsigned c = 0; c < w->plot_cols; c++)
+		fprintf(f, "\t%s", w->plot_names[c]);
+	fprintf(f, "\n");
+	for (unsigned i = 0; i < w->plot_n; i++) {
+		fprintf(f, "%.3f\t%d\t%lld", (double)(w->plot_t[i] - t0) / 1e9,
+			w->plot_free[i], (long long)w->r->wmark_min);
+		for (unsigned c = 0; c < w->plot_cols; c++)
+			fprintf(f, "\t%d",
+				w->plot_used[(size_t)i * SCN_MAX_RESERVES + c]);
+		fprintf(f, "\n");
+	}
+	fflush(f);
+}
+
+static void plot_free(struct world *w)
+{
+	free(w->plot_names);
+	free(w->plot_used);
+	free(w->plot_free);
+	free(w->plot_t);
+	w->plot_t = NULL;
 }
 
 /* The run starts: the sampler, the schedule, failure injection. */
@@ -803,6 +1139,12 @@ static int run_begin(struct world *w)
 		for (unsigned k = FK_LOSS; k <= FK_CORRUPT; k++)
 			*rate_of(w, k) = base_rate(w, k);
 	faults_arm(w);
+	if (s->remote_devs && s->remote_hole_ns) {
+		timer_init(&w->rtimer, remote_event);
+		timer_arm_in(&w->loop, &w->rtimer, s->remote_hole_ns);
+	}
+	if (s->plot && plot_begin(w))
+		return -ENOMEM;
 	if (s->track_sites) {
 		w->sites0 = calloc(mm->sites_cap, sizeof(*w->sites0));
 		if (!w->sites0)
@@ -846,13 +1188,15 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	}
 	sim_link_init(&w->link, &w->loop, s->seed, &s->link);
 	err = whost_init(w, &w->server, "server", SERVER_MEMORY,
-			 MM_POLICY_ACCOUNTED, SERVER_IP, 1);
+			 MM_POLICY_ACCOUNTED, SERVER_IP, 1, &w->link);
 	if (!err)
 		err = whost_init(w, &w->client, "client", memory, s->policy,
-				 CLIENT_IP, 2);
+				 CLIENT_IP, 2, &w->link);
 	if (!err)
 		err = whost_init(w, &w->noise, "noise", NOISE_MEMORY,
-				 MM_POLICY_ACCOUNTED, NOISE_IP, 3);
+				 MM_POLICY_ACCOUNTED, NOISE_IP, 3, &w->link);
+	if (!err && s->remote_devs)
+		err = remote_init(w);
 	/* room for swap slack (a quarter) besides the working set */
 	if (!err)
 		err = world_storage(w,
@@ -861,6 +1205,14 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 		err = -ETIMEDOUT;
 	if (!err && w->ready_err)
 		err = w->ready_err;
+	if (!err && s->remote_devs)
+		err = remote_storage(w, (ws_pages + ws_pages / 4 + 16) *
+						PAGE_SIZE);
+	/* the scans first, so their connections are up to speed */
+	if (!err && s->remote_devs) {
+		err = remote_scans_start(w);
+		loop_run_until(&w->loop, loop_now(&w->loop) + REMOTE_WARMUP_NS);
+	}
 	if (!err)
 		err = world_job(w, ws_pages);
 	if (!err && (s->noise || s->frag_pps))
@@ -882,6 +1234,8 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 	r->deadlocked = w->fired && !w->done;
 	r->timed_out = !w->done && !w->fired;
 	collect(w);
+	if (s->plot && w->plot_t)
+		plot_write(w);
 	if (s->stats_out)
 		stats_print_table(&w->client.host->stats, s->stats_out, "");
 	if (r->deadlocked)
@@ -900,8 +1254,10 @@ int scenario_run(const struct scenario *s, struct scenario_result *r)
 		return 0;
 	faults_disarm(w);
 	r->torn_down = world_teardown(w);
-	if (r->torn_down)
+	if (r->torn_down) {
+		plot_free(w);
 		free(w);
+	}
 	return 0;
 }
 

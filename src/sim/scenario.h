@@ -66,7 +66,28 @@ struct scenario {
 	FILE *trace_out; /* the client's trace ring on a violation */
 	unsigned trace_events; /* how many of its last events; 0: 200 */
 	bool may_stop; /* see scenario_violation(): no progress required */
+	/*
+	 * Issue 14's remote volumes: more NBD volumes on a second server,
+	 * behind a switch of their own (SCN_REMOTE_LATENCY_NS away, 1
+	 * Gbit/s), each flagged memory-critical and read by a streaming scan
+	 * (sim/scan.h); the job's device stays on the first server.  At
+	 * remote_hole_ns from the run's start one segment from the remote
+	 * server is lost, and SCN_REMOTE_SILENT_NS later (before the
+	 * retransmission could arrive) the remote switch goes down for
+	 * remote_outage_ns: the server rebooted, or its path failed.
+	 */
+	unsigned remote_devs; /* 0: none; at most SCN_REMOTE_MAX */
+	bool remote_data; /* the job's shared mapping and file are on the
+			     first remote volume (not scanned), its swap
+			     area on the local server */
+	uint64_t remote_hole_ns; /* 0: no hole and no outage */
+	uint64_t remote_outage_ns;
+	FILE *plot; /* reserve use per consumer over time, as TSV; NULL: none */
 };
+
+#define SCN_REMOTE_MAX 4
+#define SCN_REMOTE_LATENCY_NS 5000000ull
+#define SCN_REMOTE_SILENT_NS 4000000ull
 
 /* A reserve's figures at the end of the run. */
 struct scn_reserve {
@@ -74,7 +95,7 @@ struct scn_reserve {
 	int64_t size, hwm, failures;
 };
 
-#define SCN_MAX_RESERVES 16
+#define SCN_MAX_RESERVES 40
 #define SCN_MAX_SITES 160
 #define SCN_SITE_MAX 96
 
@@ -110,6 +131,7 @@ struct scenario_result {
 	uint64_t restarts, stalls, partitions, floods; /* faults applied */
 	uint64_t nfs_lost_writes; /* UNSTABLE writes the NFS restarts lost */
 	uint64_t frames_lost, frames_dup, frames_reordered, frames_corrupted;
+	uint64_t remote_reads, remote_errors; /* the remote scans' */
 	struct scn_site sites[SCN_MAX_SITES]; /* with track_sites */
 	unsigned nr_sites; /* reached (may exceed SCN_MAX_SITES) */
 };

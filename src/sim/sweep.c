@@ -22,29 +22,50 @@
  * takes 0.1 .. 2 s); the fault schedule adds its own allowance.
  */
 const struct sim_scn sim_scenarios[] = {
-	{ "swap-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "swap-aoe", VM_WL_SWAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "mmap-nbd", VM_WL_MMAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "mmap-aoe", VM_WL_MMAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "write-nbd", VM_WL_WRITE, SCN_NBD, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
-	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
-	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
-	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
-	{ "swap-nfs", VM_WL_SWAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0 },
-	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0 },
-	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0 },
-	{ "swap-iscsi", VM_WL_SWAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC,
-	  0 },
-	{ "mmap-iscsi", VM_WL_MMAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC,
-	  0 },
+	{ "swap-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "swap-aoe", VM_WL_SWAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "mmap-nbd", VM_WL_MMAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "mmap-aoe", VM_WL_MMAP, SCN_AOE, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "write-nbd", VM_WL_WRITE, SCN_NBD, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0,
+	  0, false, 0 },
+	{ "write-aoe", VM_WL_WRITE, SCN_AOE, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0,
+	  0, false, 0 },
+	{ "mixed-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0,
+	  0, false, 0 },
+	{ "mixed-aoe", VM_WL_MIXED, SCN_AOE, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0,
+	  0, false, 0 },
+	{ "swap-nfs", VM_WL_SWAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "mmap-nfs", VM_WL_MMAP, SCN_NFS, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0, 0,
+	  false, 0 },
+	{ "write-nfs", VM_WL_WRITE, SCN_NFS, 8 * MIB, 2, 20 * SEC, 1 * SEC, 0,
+	  0, false, 0 },
+	{ "mixed-nfs", VM_WL_MIXED, SCN_NFS, 8 * MIB, 3, 20 * SEC, 2 * SEC, 0,
+	  0, false, 0 },
+	{ "swap-iscsi", VM_WL_SWAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0,
+	  0, false, 0 },
+	{ "mmap-iscsi", VM_WL_MMAP, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0,
+	  0, false, 0 },
 	{ "write-iscsi", VM_WL_WRITE, SCN_ISCSI, 8 * MIB, 2, 20 * SEC, 1 * SEC,
-	  0 },
+	  0, 0, false, 0 },
 	{ "mixed-iscsi", VM_WL_MIXED, SCN_ISCSI, 8 * MIB, 3, 20 * SEC, 2 * SEC,
-	  0 },
+	  0, 0, false, 0 },
 	/* the matrix's frags6 world (docs/matrix.md) under faults */
 	{ "frags6-nbd", VM_WL_SWAP, SCN_NBD, 6 * MIB, 2, 20 * SEC, 2 * SEC,
-	  100000 },
+	  100000, 0, false, 0 },
+	/*
+	 * the matrix's remote and split worlds (docs/matrix.md) under faults;
+	 * split-nbd fails on some seeds (1000: every touch parked, no page
+	 * resident, free = min) and is not in make check's sweep yet
+	 */
+	{ "remote-nbd", VM_WL_SWAP, SCN_NBD, 8 * MIB, 2, 20 * SEC, 2 * SEC, 0,
+	  1, false, 3 * SEC },
+	{ "split-nbd", VM_WL_MIXED, SCN_NBD, 8 * MIB, 3, 30 * SEC, 2 * SEC, 0,
+	  1, true, 3 * SEC / 2 },
 };
 const unsigned sim_nr_scenarios = ARRAY_SIZE(sim_scenarios);
 _Static_assert(ARRAY_SIZE(sim_scenarios) <= SIM_SCENARIOS_MAX,
@@ -83,6 +104,18 @@ void sim_scn_world(const struct sim_scn *sc, uint64_t seed,
 	if (sc->frag_pps) {
 		s->frag_pps = sc->frag_pps;
 		s->frag_queues = 64;
+	}
+	if (sc->remote_devs) {
+		s->remote_devs = sc->remote_devs;
+		s->remote_data = sc->remote_data;
+		s->remote_outage_ns = sc->remote_outage_ns;
+		/*
+		 * the hole within the first 200 ms (the swap world's run is
+		 * about that long), never at 0 (none)
+		 */
+		s->remote_hole_ns =
+			1000000ull +
+			(seed * 0x9e3779b97f4a7c15ull) % 200000000ull;
 	}
 	s->time_limit_ns = fs ? fault_schedule_bound(fs, sc->clean_ns) :
 				sc->clean_ns;

@@ -39,6 +39,15 @@ struct sim_scn {
 	uint64_t horizon_ns; /* faults start within this much of the run */
 	uint32_t frag_pps; /* the matrix's frags flood on top of the noise,
 			      with Linux's 64 datagrams in reassembly; 0: none */
+	/*
+	 * The matrix's remote volumes (scenario.h): how many, whether the
+	 * job's data is on the first, and how long the remote site is
+	 * silent after its lost segment (at a time drawn from the seed,
+	 * within the horizon); 0: none.
+	 */
+	unsigned remote_devs;
+	bool remote_data;
+	uint64_t remote_outage_ns;
 };
 
 extern const struct sim_scn sim_scenarios[];

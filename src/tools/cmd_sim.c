@@ -23,7 +23,8 @@ static void usage(FILE *out)
 		"                    [--first-seed S] [--faults LIST] [--json FILE]\n"
 		"                    [--twice-every N] [--sites [--max-sites N]] [--bench]\n"
 		"                    [--verbose]\n"
-		"       lifeboat sim --matrix\n"
+		"       lifeboat sim --matrix [--world NAME]\n"
+		"       lifeboat sim --plot FILE --world NAME [--policy P]\n"
 		"\n"
 		"Runs whole worlds (client with pager and workload, NBD, AoE, iSCSI\n"
 		"or NFS server, noise host, simulated switch) in virtual time, one per seed, with a\n"
@@ -54,6 +55,12 @@ static void usage(FILE *out)
 		"                       cell under none, mainline and accounted, one\n"
 		"                       table row each; exit 0 only if every cell ends\n"
 		"                       as the matrix expects (accounted completes)\n"
+		"  --world NAME         with --matrix: only that world's cells\n"
+		"                       (base, frags, frags6, fstall, remote, remote4)\n"
+		"  --plot FILE          run the world's cell under --policy (none,\n"
+		"                       mainline, accounted: default) and write the\n"
+		"                       reserve pages in use per consumer, every 1 ms\n"
+		"                       of virtual time, to FILE (TSV), and FILE.gp\n"
 		"  --bench              print BENCH lines: seeds per second and the\n"
 		"                       virtual-to-wall ratio of %s\n"
 		"\nscenarios (noise on, policy accounted):",
@@ -126,6 +133,76 @@ static int one_seed(const struct sim_scn *sc, uint64_t seed, unsigned mask,
 	return o.pass ? 0 : 1;
 }
 
+/*
+ * --plot FILE: one matrix cell (the first of @world under @policy) run in
+ * this process, its reserve use per consumer written to FILE as TSV, and a
+ * gnuplot script beside it (FILE.gp).
+ */
+static int plot_cell(const char *path, const char *world, const char *policy)
+{
+	const struct matrix_cell *c = NULL;
+	struct scenario_result r;
+	struct scenario s;
+	char gp[4096];
+	FILE *f, *g;
+	int err;
+
+	if (!world)
+		return usage_error("sim", "--plot needs --world NAME");
+	for (unsigned i = 0; i < matrix_nr_cells && !c; i++)
+		if (!strcmp(world, matrix_world_name(matrix_cells[i].world)) &&
+		    !strcmp(policy ? policy : "accounted",
+			    mm_policy_name(matrix_cells[i].policy)))
+			c = &matrix_cells[i];
+	if (!c)
+		return usage_error(
+			"sim",
+			"--plot: world '%s' has no cell under policy '%s' (none, mainline or accounted)",
+			world, policy ? policy : "accounted");
+	f = fopen(path, "w");
+	if (!f)
+		return usage_error("sim", "--plot: cannot write '%s': %s", path,
+				   strerror(errno));
+	matrix_cell_scenario(c, &s);
+	s.plot = f;
+	err = scenario_run(&s, &r);
+	fclose(f);
+	if (err) {
+		fprintf(stderr, "lifeboat sim: %s\n", strerror(-err));
+		return 1;
+	}
+	snprintf(gp, sizeof(gp), "%s.gp", path);
+	g = fopen(gp, "w");
+	if (!g)
+		return usage_error("sim", "--plot: cannot write '%s': %s", gp,
+				   strerror(errno));
+	fprintf(g,
+		"# gnuplot %s: reserve pages in use per consumer, world %s, policy %s\n"
+		"set datafile separator '\\t'\n"
+		"set key autotitle columnhead outside\n"
+		"set xlabel 'virtual seconds'\n"
+		"set ylabel 'pages'\n"
+		"set title 'world %s, policy %s: %s'\n"
+		"set terminal pngcairo size 1000,500\n"
+		"set output '%s.png'\n"
+		"plot for [i=2:*] '%s' using 1:i with steps\n",
+		gp, world, mm_policy_name(c->policy), world,
+		mm_policy_name(c->policy),
+		r.completed  ? "completed" :
+		r.deadlocked ? "deadlock" :
+			       "time limit",
+		path, path);
+	fclose(g);
+	printf("world %s policy %s: %s, %llu pages verified, %.2f virtual s; %s and %s written\n",
+	       world, mm_policy_name(c->policy),
+	       r.completed  ? "completed" :
+	       r.deadlocked ? "deadlock" :
+			      "time limit",
+	       (unsigned long long)r.verify_ok, (double)r.virtual_ns / 1e9,
+	       path, gp);
+	return 0;
+}
+
 int cmd_sim(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -141,6 +218,9 @@ int cmd_sim(int argc, char **argv)
 		{ "bench", no_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "matrix", no_argument, NULL, 'M' },
+		{ "world", required_argument, NULL, 'W' },
+		{ "plot", required_argument, NULL, 'P' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -154,12 +234,16 @@ int cmd_sim(int argc, char **argv)
 	bool have_seed = false, have_seeds = false, sites = false;
 	bool do_bench = false, have_faults = false, verbose = false;
 	bool matrix = false;
+	const char *world = NULL, *plot = NULL, *policy = NULL;
+	unsigned others = 0; /* options other than --matrix/--plot's */
 	char bad[64];
 	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != 'M' && c != 'W' && c != 'P' && c != 'p')
+			others++;
 		switch (c) {
 		case 'S':
 			name = optarg;
@@ -225,6 +309,20 @@ int cmd_sim(int argc, char **argv)
 		case 'M':
 			matrix = true;
 			break;
+		case 'W':
+			if (matrix_world_find(optarg) == MX_NR)
+				return usage_error(
+					"sim",
+					"--world: unknown world '%s' (see --help)",
+					optarg);
+			world = optarg;
+			break;
+		case 'P':
+			plot = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -241,20 +339,37 @@ int cmd_sim(int argc, char **argv)
 				   argv[optind]);
 	if (have_seed && have_seeds)
 		return usage_error("sim", "--seed and --seeds are exclusive");
+	if (plot) {
+		if (others || matrix)
+			return usage_error(
+				"sim",
+				"--plot takes --world and --policy only");
+		return plot_cell(plot, world, policy);
+	}
+	if (policy)
+		return usage_error("sim", "--policy goes with --plot");
 	if (matrix) {
+		unsigned n = 0;
 		int unexpected;
 
-		if (argc != 2)
-			return usage_error("sim",
-					   "--matrix takes no other option");
-		unexpected = matrix_run_all(stdout, NULL);
+		if (others)
+			return usage_error(
+				"sim", "--matrix takes no option but --world");
+		for (unsigned i = 0; i < matrix_nr_cells; i++)
+			if (!world ||
+			    !strcmp(world,
+				    matrix_world_name(matrix_cells[i].world)))
+				n++;
+		unexpected = matrix_run_all(stdout, NULL, world);
 		if (unexpected < 0)
 			return 1;
-		printf("matrix: %u cells, %u as expected, %d not\n",
-		       matrix_nr_cells, matrix_nr_cells - (unsigned)unexpected,
-		       unexpected);
+		printf("matrix: %u cells, %u as expected, %d not\n", n,
+		       n - (unsigned)unexpected, unexpected);
 		return unexpected ? 1 : 0;
 	}
+	if (world)
+		return usage_error("sim",
+				   "--world goes with --matrix or --plot");
 	if (!strcmp(name, "all")) {
 		for (unsigned i = 0; i < sim_nr_scenarios; i++)
 			scn[i] = &sim_scenarios[i];
