@@ -9,7 +9,11 @@
  * Device layout: the swap area (with a quarter of slack: a page keeps its
  * slot while resident), then the shared mapping's range, then the file's
  * range; `mixed` splits the working set in three.  So every workload
- * writes back over the device's one flagged connection.
+ * writes back over the device's one flagged connection.  With a second
+ * device (job_config.file_bd, as a diskless host with swap on one server
+ * and its files on another has), the swap area stays on the first and the
+ * mapping's and the file's ranges go on the second, from offset 0: two
+ * flagged connections, each device with its own reserve.
  *
  * Memory: everything is set up by job_start() (start-up); the running
  * job allocates only the pages its pager faults in.
@@ -33,6 +37,7 @@ struct job_config {
 	uint64_t watchdog_ns; /* 0: 5 s */
 	FILE *report; /* the watchdog's report; NULL: discarded */
 	bool noise_sink; /* never-reading sockets holding up to half of RAM */
+	struct blkdev *file_bd; /* the mapping's and file's device; NULL: bd */
 };
 
 struct job;
@@ -51,8 +56,11 @@ struct job {
 	void *arg;
 };
 
-/* Bytes of device the job needs for @c. */
+/* Bytes of device the job needs for @c (all on one device). */
 uint64_t job_device_bytes(const struct job_config *c);
+/* With c->file_bd: what the swap device and the file device each need. */
+uint64_t job_swap_bytes(const struct job_config *c);
+uint64_t job_file_bytes(const struct job_config *c);
 
 /*
  * Create the pager on @h, lay the workload out on @bd and start it; @end

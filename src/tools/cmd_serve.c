@@ -49,6 +49,8 @@ static void serve_help(FILE *out)
 		"  --read-only         refuse writes\n"
 		"  --noise-to ADDR     also flood ADDR with unrelated traffic (UDP and\n"
 		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
+		"  --frags-to ADDR     send ADDR UDP fragments whose datagrams never complete\n"
+		"  --frag-pps N        ... N a second (default 100000)\n"
 		"  --quiet             no statistics table on exit\n"
 		"  --stats-json FILE   also write the statistics as JSON on exit\n");
 }
@@ -81,7 +83,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_QUIET,
 		OPT_IQN,
 		OPT_LUN,
-		OPT_FILES
+		OPT_FILES,
+		OPT_FRAGS_TO,
+		OPT_FRAG_PPS
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -99,6 +103,8 @@ int cmd_serve(int argc, char **argv)
 		{ "iqn", required_argument, NULL, OPT_IQN },
 		{ "lun", required_argument, NULL, OPT_LUN },
 		{ "files", required_argument, NULL, OPT_FILES },
+		{ "frags-to", required_argument, NULL, OPT_FRAGS_TO },
+		{ "frag-pps", required_argument, NULL, OPT_FRAG_PPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -110,7 +116,7 @@ int cmd_serve(int argc, char **argv)
 	struct iscsi_target *itgt = NULL;
 	struct nfs_export *exp = NULL;
 	struct nfs_server *nfs_srv = NULL;
-	uint32_t noise_ip = 0;
+	uint32_t noise_ip = 0, frags_ip = 0, frag_pps = 100000;
 	struct noise_source *noise = NULL;
 	uint64_t size = 0, v;
 	uint16_t port = NBD_DEFAULT_PORT, shelf = 1, buffers = 16;
@@ -221,6 +227,21 @@ int cmd_serve(int argc, char **argv)
 		case OPT_QUIET:
 			quiet = true;
 			continue;
+		case OPT_FRAGS_TO:
+			if (ip_parse(optarg, &frags_ip) || !frags_ip)
+				return usage_error(
+					"serve",
+					"--frags-to takes an IPv4 address, not '%s'",
+					optarg);
+			continue;
+		case OPT_FRAG_PPS:
+			if (parse_u64(optarg, &v) || !v || v > 1000000)
+				return usage_error(
+					"serve",
+					"--frag-pps takes 1-1000000, not '%s'",
+					optarg);
+			frag_pps = (uint32_t)v;
+			continue;
 		}
 		rc = host_opts_parse(&o, "serve", c, optarg);
 		if (rc == 1)
@@ -324,11 +345,19 @@ int cmd_serve(int argc, char **argv)
 		printf("lifeboat serve: NBD on port %u, export \"%s\", %llu bytes%s\n",
 		       port, export_name, (unsigned long long)st.size,
 		       ro ? " read-only" : "");
-	if (noise_ip) {
+	if (noise_ip && frags_ip && noise_ip != frags_ip)
+		fprintf(stderr,
+			"lifeboat serve: --frags-to differs from --noise-to: fragments not sent\n");
+	if (noise_ip || frags_ip) {
 		/* 20k datagrams/s and four bulk senders, as the simulator's noise */
-		struct noise_config nc = { .dst_ip = noise_ip,
-					   .udp_pps = 20000,
-					   .tcp_conns = 4 };
+		struct noise_config nc = {
+			.dst_ip = noise_ip ? noise_ip : frags_ip,
+			.udp_pps = noise_ip ? 20000 : 0,
+			.tcp_conns = noise_ip ? 4 : 0,
+			.frag_pps = frags_ip && (!noise_ip || frags_ip == noise_ip) ?
+					    frag_pps :
+					    0
+		};
 
 		noise = noise_source_start(t.net, &nc);
 		if (!noise)
