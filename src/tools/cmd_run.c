@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "args.h"
 #include "block/iscsi.h"
@@ -76,12 +78,12 @@ static const struct run_scenario run_scenarios[] = {
 	  true,
 	  0,
 	  false },
-	{ "frags6",
-	  "6 MiB of RAM, swap on NBD, 100k/s UDP fragments that never complete; mainline's reserve as min_free_kbytes",
+	{ "frags8",
+	  "the simulator's frags6 world at 8 MiB: swap on NBD; once RAM is full, 100k/s UDP fragments that never complete; mainline's reserve as min_free_kbytes",
 	  VM_WL_SWAP,
 	  1,
 	  { BLK_URI_NBD },
-	  6ull << 20,
+	  8ull << 20,
 	  2,
 	  false,
 	  100000,
@@ -108,6 +110,9 @@ struct run {
 	struct run_dev dev[RUN_MAX_DEV];
 	unsigned nr_dev;
 	const struct run_scenario *scn;
+	struct net_device *frag_nd; /* the fragment sender's wire */
+	int frag_fd; /* its end, until it starts */
+	pid_t frag_child;
 	struct job job;
 	struct job_config jc;
 	bool noise, tty, stopped_by_duration;
@@ -121,6 +126,8 @@ struct run {
 	FILE *report;
 	bool report_named, verbose;
 };
+
+static void frags_start(struct run *r);
 
 static int64_t run_stat(const struct run *r, const char *name)
 {
@@ -147,6 +154,9 @@ static void run_sample(struct run *r, struct run_sample *s)
 		if (r->dev[i].nd)
 			s->drops += r->dev[i].nd->st.rx_drop_no_memory.v +
 				    r->dev[i].nd->st.rx_drop_early.v;
+	if (r->frag_nd)
+		s->drops += r->frag_nd->st.rx_drop_no_memory.v +
+			    r->frag_nd->st.rx_drop_early.v;
 	s->pfmemalloc = (uint64_t)run_stat(r, "mm.alloc.pfmemalloc");
 	s->phase = p.phase;
 }
@@ -182,6 +192,15 @@ static void run_tick(struct timer *t)
 		prev = r->samples.v[r->samples.nr - 1];
 	run_sample(r, &s);
 	run_samples_add(&r->samples, &s, &prev);
+	/*
+	 * A scenario's fragments start once the workload has filled RAM (the
+	 * pager reclaims): the simulated world's moment, where they meet
+	 * memory that is short, not a host with megabytes free.
+	 */
+	if (r->frag_fd >= 0 && s.free_pages <= r->t.mm->wmark_high.v) {
+		frags_start(r);
+		run_samples_mark(&r->samples, s.t_ns, "fragments start");
+	}
 	/* a line 4 times a second on a terminal, every 5 s in a log */
 	if (now - r->last_line_ns >= (r->tty ? 250000000ull : 5000000000ull)) {
 		run_line(r, &s, &prev);
@@ -263,13 +282,12 @@ static const char *kind_name(enum blk_uri_kind k)
 
 /*
  * Device @i's server: `lifeboat serve` in a child on its own pair wire,
- * at 10.(77+i).0.1; the first one also sends the noise (and a scenario's
- * fragments) to the client.
+ * at 10.(77+i).0.1; the first one also sends the noise to the client.
  */
 static int spawn_server(struct run *r, unsigned i, uint64_t bytes)
 {
 	struct run_dev *d = &r->dev[i];
-	char size[32], ip[32], client[32], frags[16];
+	char size[32], ip[32], client[32];
 	const char *args[24];
 	unsigned n = 0;
 
@@ -291,16 +309,74 @@ static int spawn_server(struct run *r, unsigned i, uint64_t bytes)
 		args[n++] = "--noise-to";
 		args[n++] = client;
 	}
-	if (i == 0 && r->scn && r->scn->frag_pps) {
-		snprintf(frags, sizeof(frags), "%u", r->scn->frag_pps);
-		args[n++] = "--frags-to";
-		args[n++] = client;
-		args[n++] = "--frag-pps";
-		args[n++] = frags;
-	}
 	args[n] = NULL;
 	d->child = tool_spawn_serve(args, d->wire, sizeof(d->wire));
 	return d->child < 0 ? (int)d->child : 0;
+}
+
+/*
+ * A scenario's fragments come from a third process, as the simulator's
+ * noise host: `lifeboat serve` (an idle 1 MiB NBD disk nobody uses) with
+ * --frags-to, on its own pair wire at 10.79.0.1.  The wire is opened at
+ * start, with everything else; the process starts only once the job has,
+ * as in the simulated world, so the fragments never race the attach.
+ */
+static int frags_wire(struct run *r)
+{
+	char spec[32];
+	int sv[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return -errno;
+	snprintf(spec, sizeof(spec), "pair:%d", sv[0]);
+	err = wire_open(r->t.net, spec, &r->frag_nd);
+	if (err) {
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	r->frag_nd->ip = htonl((10u << 24) | (79u << 16) | 2);
+	r->frag_nd->netmask = htonl(0xffffff00u);
+	r->frag_fd = sv[1];
+	return 0;
+}
+
+static void frags_start(struct run *r)
+{
+	char self[4096], wire[32], pps[16];
+	char *argv[] = { self,	     "serve",	   "--proto",	"nbd",
+			 "--size",   "1M",	   "--ip",	"10.79.0.1/24",
+			 "--memory", "16M",	   "--log",	"err",
+			 "--quiet",  "--frags-to", "10.79.0.2", "--frag-pps",
+			 pps,	     "--wire",	   wire,	NULL };
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	snprintf(wire, sizeof(wire), "pair:%d", r->frag_fd);
+	snprintf(pps, sizeof(pps), "%u", r->scn->frag_pps);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* the sender goes with us, however we end */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv(self, argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		fprintf(stderr,
+			"lifeboat run: cannot start the fragment sender: %s\n",
+			strerror(errno));
+	else
+		r->frag_child = pid;
+	if (pid > 0)
+		printf("%slifeboat run: RAM full: a third process now sends %u UDP fragments a second that never complete\n",
+		       r->tty ? "\r\033[K" : "", r->scn->frag_pps);
+	fflush(stdout);
+	close(r->frag_fd);
+	r->frag_fd = -1;
 }
 
 /* The URI of device @i's embedded server. */
@@ -331,6 +407,8 @@ static void stop_servers(struct run *r)
 		tool_reap(r->dev[i].child);
 		r->dev[i].child = 0;
 	}
+	tool_reap(r->frag_child);
+	r->frag_child = 0;
 }
 
 /* Device names: the protocol's, numbered when two share one. */
@@ -447,6 +525,8 @@ static void print_deadlock(struct run *r)
 	for (unsigned i = 0; i < r->nr_dev; i++)
 		if (r->dev[i].nd)
 			no_mem += r->dev[i].nd->st.rx_drop_no_memory.v;
+	if (r->frag_nd)
+		no_mem += r->frag_nd->st.rx_drop_no_memory.v;
 
 	fflush(r->report);
 	if (r->verbose) {
@@ -776,9 +856,17 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	r.dev[0].nd = r.t.dev;
-	if (r.scn && r.scn->frag_pps)
-		r.t.net->ipfrag_queues =
-			IPFRAG_QUEUES_MAX; /* ipfrag_high_thresh */
+	r.frag_fd = -1;
+	if (r.scn && r.scn->frag_pps) {
+		/* 64 x 64 KiB being reassembled: Linux's ipfrag_high_thresh */
+		r.t.net->ipfrag_queues = IPFRAG_QUEUES_MAX;
+		rc = frags_wire(&r);
+		if (rc) {
+			tool_host_stop(&r.t);
+			stop_servers(&r);
+			return 1;
+		}
+	}
 	for (unsigned i = 1; !nr_storage && i < r.nr_dev; i++) {
 		struct net_device *nd;
 

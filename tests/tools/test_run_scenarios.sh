@@ -3,7 +3,10 @@
 # over pair wires (no root): the diskless host (swap on iSCSI, files and a
 # shared mapping on NFS, two embedded servers) verifies every page under
 # policy accounted and deadlocks under policy none, the watchdog's short
-# report naming both devices.
+# report naming both devices.  frags8 (the simulator's frags6 world on
+# real processes, at 8 MiB: a third process floods fragments once RAM is
+# full): accounted verifies every page, mainline (its reserve sized as
+# Linux's min_free_kbytes) deadlocks.
 # Prints one "ok"/"not ok" line per check and "N passed, N failed".
 LB="$1"
 pass=0
@@ -32,7 +35,7 @@ status_is() { # expected status, command...
 }
 
 check "run --scenario list: one line each" \
-	sh -c "'$LB' run --scenario list | grep -q '^diskless ' && '$LB' run --scenario list | grep -q '^frags6 '"
+	sh -c "'$LB' run --scenario list | grep -q '^diskless ' && '$LB' run --scenario list | grep -q '^frags8 '"
 check "run --scenario unknown exits 2" status_is 2 "$LB" run --scenario frob
 check "run --storage three times exits 2" status_is 2 "$LB" run \
 	--storage nbd://10.0.0.1/a --storage nbd://10.0.0.1/b --storage nbd://10.0.0.1/c
@@ -75,6 +78,23 @@ diskless_none() {
 		grep -q "vm watchdog: DEADLOCK" "$TMPD/dl-full.txt"
 }
 check "run --scenario diskless --policy none: deadlock (exit 3), both devices named" diskless_none
+
+frags_accounted() {
+	"$LB" run --scenario frags8 --watchdog 2 >"$TMPD/f.out" 2>&1 &&
+		grep -q "a third process now sends 100000 UDP fragments" "$TMPD/f.out" &&
+		grep -q "completed: every page verified" "$TMPD/f.out" &&
+		grep -q "^ *ip.frag " "$TMPD/f.out"
+}
+check "run --scenario frags8 --policy accounted: every page verified" frags_accounted
+
+frags_mainline() {
+	"$LB" run --scenario frags8 --policy mainline --watchdog 2 \
+		--report "$TMPD/f-full.txt" >"$TMPD/fm.out" 2>"$TMPD/fm.err"
+	rc=$?
+	[ $rc -eq 3 ] && grep -q "^lifeboat run: DEADLOCK" "$TMPD/fm.err" &&
+		grep -q "policy mainline" "$TMPD/fm.err"
+}
+check "run --scenario frags8 --policy mainline: deadlock (exit 3)" frags_mainline
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
