@@ -65,29 +65,35 @@ struct run_scenario {
 	bool noise;
 	uint32_t frag_pps; /* fragments that never complete, from server 0 */
 	bool linux_min; /* mainline's reserve sized as min_free_kbytes */
+	const char *stall_after, *stall_for; /* the files server's stall */
 };
 
 static const struct run_scenario run_scenarios[] = {
-	{ "diskless",
-	  "no local storage: swap on iSCSI, files and a shared mapping on NFS, two servers",
-	  VM_WL_MIXED,
-	  2,
-	  { BLK_URI_ISCSI, BLK_URI_NFS },
-	  0,
-	  4,
-	  true,
-	  0,
-	  false },
-	{ "frags8",
-	  "the simulator's frags6 world at 8 MiB: swap on NBD; once RAM is full, 100k/s UDP fragments that never complete; mainline's reserve as min_free_kbytes",
-	  VM_WL_SWAP,
-	  1,
-	  { BLK_URI_NBD },
-	  8ull << 20,
-	  2,
-	  false,
-	  100000,
-	  true },
+	{ .name = "diskless",
+	  .what = "no local storage: swap on iSCSI, files and a shared mapping on NFS, two servers",
+	  .workload = VM_WL_MIXED,
+	  .nr_dev = 2,
+	  .proto = { BLK_URI_ISCSI, BLK_URI_NFS },
+	  .mult = 4,
+	  .noise = true },
+	{ .name = "frags8",
+	  .what = "the simulator's frags6 world at 8 MiB: swap on NBD; once RAM is full, 100k/s UDP fragments that never complete; mainline's reserve as min_free_kbytes",
+	  .workload = VM_WL_SWAP,
+	  .nr_dev = 1,
+	  .proto = { BLK_URI_NBD },
+	  .memory = 8ull << 20,
+	  .mult = 2,
+	  .frag_pps = 100000,
+	  .linux_min = true },
+	{ .name = "twodev-stall",
+	  .what = "swap on NBD, files and a shared mapping on a second NBD server, which stalls for 3 s after 1 s; no noise; mainline's reserve as min_free_kbytes",
+	  .workload = VM_WL_MIXED,
+	  .nr_dev = 2,
+	  .proto = { BLK_URI_NBD, BLK_URI_NBD },
+	  .mult = 4,
+	  .linux_min = true,
+	  .stall_after = "1",
+	  .stall_for = "3" },
 };
 
 struct run;
@@ -308,6 +314,12 @@ static int spawn_server(struct run *r, unsigned i, uint64_t bytes)
 	if (i == 0 && r->noise) {
 		args[n++] = "--noise-to";
 		args[n++] = client;
+	}
+	if (i == 1 && r->scn && r->scn->stall_for) {
+		args[n++] = "--stall-after";
+		args[n++] = r->scn->stall_after;
+		args[n++] = "--stall-for";
+		args[n++] = r->scn->stall_for;
 	}
 	args[n] = NULL;
 	d->child = tool_spawn_serve(args, d->wire, sizeof(d->wire));

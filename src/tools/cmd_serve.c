@@ -51,6 +51,8 @@ static void serve_help(FILE *out)
 		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
 		"  --frags-to ADDR     send ADDR UDP fragments whose datagrams never complete\n"
 		"  --frag-pps N        ... N a second (default 100000)\n"
+		"  --stall-after SECS, --stall-for SECS   SECS after start, hold every request\n"
+		"                      for SECS (NBD, iSCSI, AoE): a server in trouble, TCP still acking\n"
 		"  --quiet             no statistics table on exit\n"
 		"  --stats-json FILE   also write the statistics as JSON on exit\n");
 }
@@ -65,6 +67,28 @@ static int parse_target(const char *s, uint16_t *shelf, uint8_t *slot)
 	*shelf = (uint16_t)a;
 	*slot = (uint8_t)b;
 	return 0;
+}
+
+/* --stall-after/--stall-for: one stall, armed at start. */
+static struct {
+	struct timer timer;
+	struct host *host;
+	struct nbd_server *nbd;
+	struct iscsi_target *itgt;
+	struct aoe_target *aoe;
+	uint64_t for_ns;
+} serve_stall;
+
+static void serve_stall_fire(struct timer *tm)
+{
+	uint64_t until = host_now(serve_stall.host) + serve_stall.for_ns;
+
+	if (serve_stall.nbd)
+		nbd_server_set_stall(serve_stall.nbd, until);
+	if (serve_stall.itgt)
+		iscsi_target_set_stall(serve_stall.itgt, until);
+	if (serve_stall.aoe)
+		aoe_target_set_stall(serve_stall.aoe, until);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -85,7 +109,9 @@ int cmd_serve(int argc, char **argv)
 		OPT_LUN,
 		OPT_FILES,
 		OPT_FRAGS_TO,
-		OPT_FRAG_PPS
+		OPT_FRAG_PPS,
+		OPT_STALL_AFTER,
+		OPT_STALL_FOR
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -105,6 +131,8 @@ int cmd_serve(int argc, char **argv)
 		{ "files", required_argument, NULL, OPT_FILES },
 		{ "frags-to", required_argument, NULL, OPT_FRAGS_TO },
 		{ "frag-pps", required_argument, NULL, OPT_FRAG_PPS },
+		{ "stall-after", required_argument, NULL, OPT_STALL_AFTER },
+		{ "stall-for", required_argument, NULL, OPT_STALL_FOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -118,7 +146,8 @@ int cmd_serve(int argc, char **argv)
 	struct nfs_server *nfs_srv = NULL;
 	uint32_t noise_ip = 0, frags_ip = 0, frag_pps = 100000;
 	struct noise_source *noise = NULL;
-	uint64_t size = 0, v;
+	uint64_t size = 0, v, stall_after = 0;
+	double secs;
 	uint16_t port = NBD_DEFAULT_PORT, shelf = 1, buffers = 16;
 	uint8_t slot = 0;
 	struct nbd_server *nbd = NULL;
@@ -129,6 +158,7 @@ int cmd_serve(int argc, char **argv)
 	int c, rc;
 
 	host_opts_init(&o);
+	memset(&serve_stall, 0, sizeof(serve_stall));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -242,6 +272,21 @@ int cmd_serve(int argc, char **argv)
 					optarg);
 			frag_pps = (uint32_t)v;
 			continue;
+		case OPT_STALL_AFTER:
+		case OPT_STALL_FOR:
+			if (parse_double(optarg, &secs) || secs < 0 ||
+			    secs > 86400)
+				return usage_error(
+					"serve",
+					"--%s takes seconds (0-86400), not '%s'",
+					c == OPT_STALL_AFTER ? "stall-after" :
+							       "stall-for",
+					optarg);
+			if (c == OPT_STALL_AFTER)
+				stall_after = (uint64_t)(secs * 1e9);
+			else
+				serve_stall.for_ns = (uint64_t)(secs * 1e9);
+			continue;
 		}
 		rc = host_opts_parse(&o, "serve", c, optarg);
 		if (rc == 1)
@@ -260,6 +305,9 @@ int cmd_serve(int argc, char **argv)
 				   "an NFS --export is a path starting with /");
 	if (!file && !size)
 		return usage_error("serve", "say --size SIZE or --file PATH");
+	if (serve_stall.for_ns && nfs)
+		return usage_error("serve",
+				   "--stall-for is for nbd, iscsi and aoe");
 	rc = aoe && o.wire ? 0 : host_opts_check(&o, "serve", true);
 	if (rc)
 		return rc;
@@ -354,7 +402,8 @@ int cmd_serve(int argc, char **argv)
 			.dst_ip = noise_ip ? noise_ip : frags_ip,
 			.udp_pps = noise_ip ? 20000 : 0,
 			.tcp_conns = noise_ip ? 4 : 0,
-			.frag_pps = frags_ip && (!noise_ip || frags_ip == noise_ip) ?
+			.frag_pps = frags_ip && (!noise_ip ||
+						 frags_ip == noise_ip) ?
 					    frag_pps :
 					    0
 		};
@@ -364,8 +413,18 @@ int cmd_serve(int argc, char **argv)
 			fprintf(stderr,
 				"lifeboat serve: cannot start the noise\n");
 	}
+	if (serve_stall.for_ns) {
+		serve_stall.nbd = nbd;
+		serve_stall.itgt = itgt;
+		serve_stall.aoe = tgt;
+		serve_stall.host = t.host;
+		timer_init(&serve_stall.timer, serve_stall_fire);
+		timer_arm_in(&t.loop, &serve_stall.timer, stall_after);
+	}
 	fflush(stdout);
 	tool_host_run(&t);
+	if (serve_stall.for_ns)
+		timer_cancel(&t.loop, &serve_stall.timer);
 	if (noise)
 		noise_source_stop(noise);
 	if (!quiet) {
