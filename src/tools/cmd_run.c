@@ -49,6 +49,7 @@
 
 #define RUN_TICK_NS 100000000ull /* a sample every 100 ms */
 #define RUN_MAX_DEV 2 /* swap, then files and mappings */
+#define RUN_ATTACH_SECS 30
 
 /*
  * The worlds `lifeboat run --scenario NAME` knows: the real-process
@@ -125,6 +126,7 @@ struct run {
 	uint64_t duration_ns, start_ns, last_line_ns;
 	int exit;
 	struct timer tick;
+	struct timer attach; /* the devices' deadline to attach */
 	struct run_samples samples;
 	const char *json, *plot;
 	const char *report_path; /* the full deadlock report */
@@ -227,6 +229,21 @@ static void run_end(struct job *j, void *arg)
 	loop_stop(&r->t.loop);
 }
 
+/* A server that never answers would leave the run waiting for ever. */
+static void run_attach_timeout(struct timer *t)
+{
+	struct run *r = container_of(t, struct run, attach);
+
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (!r->dev[i].ready)
+			fprintf(stderr,
+				"lifeboat run: %s (%s) did not attach within %u s\n",
+				r->dev[i].name, r->dev[i].role,
+				RUN_ATTACH_SECS);
+	r->exit = 1;
+	loop_stop(&r->t.loop);
+}
+
 static void run_fail(struct run *r, const char *what, int err)
 {
 	fprintf(stderr, "lifeboat run: %s: %s%s\n", what, strerror(-err),
@@ -255,6 +272,7 @@ static void run_ready(struct blkdev *bd, int err, void *arg)
 	for (unsigned i = 0; i < r->nr_dev; i++)
 		if (!r->dev[i].ready)
 			return;
+	timer_cancel(&r->t.loop, &r->attach);
 	r->jc.file_bd = r->nr_dev > 1 ? r->dev[1].bd : NULL;
 	err = job_start(&r->job, r->t.host, r->dev[0].bd, &r->jc, run_end, r);
 	if (err) {
@@ -823,6 +841,11 @@ int cmd_run(int argc, char **argv)
 				mm_linux_min_free_pages(r.o.memory / PAGE_SIZE);
 	}
 	r.nr_dev = nr_storage ? nr_storage : nr_proto ? nr_proto : 1;
+	if (!nr_storage && r.nr_dev > 1 && r.dev[1].uri.kind == BLK_URI_AOE)
+		/* the AoE client finds its target on the host's first wire */
+		return usage_error(
+			"run",
+			"an embedded AoE server can only be the first (swap) one");
 	if (nr_storage) {
 		rc = r.dev[0].uri.kind == BLK_URI_AOE && r.o.wire ?
 			     0 :
@@ -893,6 +916,8 @@ int cmd_run(int argc, char **argv)
 		r.dev[i].nd = nd;
 	}
 	timer_init(&r.tick, run_tick);
+	timer_init(&r.attach, run_attach_timeout);
+	timer_arm_in(&r.t.loop, &r.attach, RUN_ATTACH_SECS * NSEC_PER_SEC);
 	for (unsigned i = 0; i < r.nr_dev; i++) {
 		uint64_t bytes = r.nr_dev == 1 ? job_device_bytes(&r.jc) :
 				 i == 0	       ? job_swap_bytes(&r.jc) :
@@ -926,6 +951,7 @@ int cmd_run(int argc, char **argv)
 	r.jc.report = r.report;
 	tool_host_run(&r.t);
 	timer_cancel(&r.t.loop, &r.tick);
+	timer_cancel(&r.t.loop, &r.attach);
 	if (r.tty)
 		fprintf(stderr, "\n");
 	if (r.job.wl) {
