@@ -762,7 +762,7 @@ int cmd_run(int argc, char **argv)
 			if (!strcmp(optarg, "list")) {
 				for (unsigned i = 0;
 				     i < ARRAY_SIZE(run_scenarios); i++)
-					printf("%-10s %s\n",
+					printf("%-13s %s\n",
 					       run_scenarios[i].name,
 					       run_scenarios[i].what);
 				return 0;
