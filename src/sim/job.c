@@ -32,6 +32,18 @@ uint64_t job_device_bytes(const struct job_config *c)
 	return (pages + 16) * PAGE_SIZE;
 }
 
+uint64_t job_swap_bytes(const struct job_config *c)
+{
+	uint64_t part = job_part(c);
+
+	return ((has_swap(c) ? part + part / 4 : 0) + 16) * PAGE_SIZE;
+}
+
+uint64_t job_file_bytes(const struct job_config *c)
+{
+	return job_device_bytes(c) - job_swap_bytes(c) + 16 * PAGE_SIZE;
+}
+
 static void job_done(struct vm_workload *wl, void *arg)
 {
 	struct job *j = arg;
@@ -65,7 +77,7 @@ static int job_layout(struct job *j, struct vm_workload_config *wc)
 		off += (part + part / 4) * PAGE_SIZE;
 	}
 	if (c->data_bd)
-		off = 0; /* the data regions have a device of their own */
+		off = 0; /* the second device holds only these ranges */
 	if (c->workload == VM_WL_MMAP || c->workload == VM_WL_MIXED) {
 		wc->shared_bd = c->data_bd ? c->data_bd : j->bd;
 		wc->shared_offset = off;
@@ -73,7 +85,7 @@ static int job_layout(struct job *j, struct vm_workload_config *wc)
 		off += part * PAGE_SIZE;
 	}
 	if (c->workload == VM_WL_WRITE || c->workload == VM_WL_MIXED) {
-		wc->file_bd = c->data_bd ? c->data_bd : j->bd;
+		wc->data_bd = c->data_bd ? c->data_bd : j->bd;
 		wc->file_offset = off;
 		wc->file_pages = part;
 	}
@@ -96,8 +108,9 @@ int job_start(struct job *j, struct host *h, struct blkdev *bd,
 	j->cfg = *c;
 	j->end = end;
 	j->arg = arg;
-	if (job_device_bytes(c) > bd->lim.capacity ||
-	    (c->data_bd && job_device_bytes(c) > c->data_bd->lim.capacity))
+	if (c->data_bd ? job_swap_bytes(c) > bd->lim.capacity ||
+				 job_file_bytes(c) > c->data_bd->lim.capacity :
+			 job_device_bytes(c) > bd->lim.capacity)
 		return -ENOSPC;
 	/*
 	 * The random ops are updates: every page touched gets dirty, the

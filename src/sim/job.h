@@ -58,8 +58,11 @@ struct job {
 	void *arg;
 };
 
-/* Bytes of device the job needs for @c. */
+/* Bytes of device the job needs for @c (all on one device). */
 uint64_t job_device_bytes(const struct job_config *c);
+/* With c->data_bd: what the swap device and the data device each need. */
+uint64_t job_swap_bytes(const struct job_config *c);
+uint64_t job_file_bytes(const struct job_config *c);
 
 /*
  * Create the pager on @h, lay the workload out on @bd and start it; @end

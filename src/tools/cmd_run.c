@@ -7,6 +7,14 @@
  * serve`, which also sends the noise) in a child process joined to it by a
  * `pair` wire, so it needs neither root nor a server.
  *
+ * Two devices (--storage twice, or a scenario such as `diskless`): the
+ * first holds swap, the second the shared mapping and the file; each is
+ * attached with its own reserve (block.<dev>) over its own flagged
+ * connection, and embedded, each has its own server child on its own pair
+ * wire and subnet (10.77.0.0/24, 10.78.0.0/24).  --scenario NAME sets the
+ * defaults of a world from the table below (run_scenarios[]); the
+ * options given still win.
+ *
  * Exit status: 0 when every page was verified, 1 on a verification or I/O
  * failure (or a set-up error), 2 on bad arguments, 3 when the watchdog
  * declared a deadlock.  Its report then comes in two sizes: a short one on
@@ -24,11 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "args.h"
 #include "block/iscsi.h"
 #include "block/uri.h"
 #include "commands.h"
+#include "dev/wire.h"
 #include "nfs/nfs_uri.h"
 #include "hostopts.h"
 #include "sim/job.h"
@@ -36,22 +47,86 @@
 #include "vm/watchdog.h"
 #include "run_report.h"
 
-#define RUN_SERVER_IP "10.77.0.1"
-#define RUN_CLIENT_CIDR "10.77.0.2/24"
 #define RUN_TICK_NS 100000000ull /* a sample every 100 ms */
+#define RUN_MAX_DEV 2 /* swap, then files and mappings */
+#define RUN_ATTACH_SECS 30
+
+/*
+ * The worlds `lifeboat run --scenario NAME` knows: the real-process
+ * counterparts of the simulator's (src/sim/matrix.c), one line each so a
+ * renamed world is a one-line change.
+ */
+struct run_scenario {
+	const char *name, *what;
+	enum vm_workload_kind workload;
+	unsigned nr_dev;
+	enum blk_uri_kind proto[RUN_MAX_DEV]; /* swap, files */
+	uint64_t memory; /* 0: the default */
+	unsigned mult; /* working set as a multiple of RAM */
+	bool noise;
+	uint32_t frag_pps; /* fragments that never complete, from server 0 */
+	bool linux_min; /* mainline's reserve sized as min_free_kbytes */
+	const char *stall_after, *stall_for; /* the files server's stall */
+};
+
+static const struct run_scenario run_scenarios[] = {
+	{ .name = "diskless",
+	  .what = "no local storage: swap on iSCSI, files and a shared mapping on NFS, two servers",
+	  .workload = VM_WL_MIXED,
+	  .nr_dev = 2,
+	  .proto = { BLK_URI_ISCSI, BLK_URI_NFS },
+	  .mult = 4,
+	  .noise = true },
+	{ .name = "frags8",
+	  .what = "the simulator's frags6 world at 8 MiB: swap on NBD; once RAM is full, 100k/s UDP fragments that never complete; mainline's reserve as min_free_kbytes",
+	  .workload = VM_WL_SWAP,
+	  .nr_dev = 1,
+	  .proto = { BLK_URI_NBD },
+	  .memory = 8ull << 20,
+	  .mult = 2,
+	  .frag_pps = 100000,
+	  .linux_min = true },
+	{ .name = "twodev-stall",
+	  .what = "swap on NBD, files and a shared mapping on a second NBD server, which stalls for 3 s after 1 s; no noise; mainline's reserve as min_free_kbytes",
+	  .workload = VM_WL_MIXED,
+	  .nr_dev = 2,
+	  .proto = { BLK_URI_NBD, BLK_URI_NBD },
+	  .mult = 4,
+	  .linux_min = true,
+	  .stall_after = "1",
+	  .stall_for = "3" },
+};
+
+struct run;
+
+struct run_dev {
+	struct run *r;
+	const char *role; /* "swap" or "files" (or "all" when alone) */
+	struct blk_uri uri;
+	struct blkdev *bd;
+	char name[16];
+	char wire[32]; /* the embedded server's pair wire */
+	struct net_device *nd;
+	pid_t child;
+	bool ready;
+};
 
 struct run {
 	struct tool_host t;
 	struct host_opts o;
-	struct blk_uri uri;
-	struct blkdev *bd;
+	struct run_dev dev[RUN_MAX_DEV];
+	unsigned nr_dev;
+	const struct run_scenario *scn;
+	struct net_device *frag_nd; /* the fragment sender's wire */
+	int frag_fd; /* its end, until it starts */
+	pid_t frag_child;
 	struct job job;
 	struct job_config jc;
 	bool noise, tty, stopped_by_duration;
 	uint64_t duration_ns, start_ns, last_line_ns;
-	pid_t child;
 	int exit;
 	struct timer tick;
+	struct timer attach; /* the devices' deadline to attach */
 	struct run_samples samples;
 	const char *json, *plot;
 	const char *report_path; /* the full deadlock report */
@@ -59,6 +134,8 @@ struct run {
 	FILE *report;
 	bool report_named, verbose;
 };
+
+static void frags_start(struct run *r);
 
 static int64_t run_stat(const struct run *r, const char *name)
 {
@@ -81,9 +158,13 @@ static void run_sample(struct run *r, struct run_sample *s)
 	s->drops = (uint64_t)(run_stat(r, "net.udp_drop_pfmemalloc") +
 			      run_stat(r, "tcp.rx_drop_pfmemalloc") +
 			      run_stat(r, "net.rx_drop_pfmemalloc_proto"));
-	if (r->t.dev)
-		s->drops += r->t.dev->st.rx_drop_no_memory.v +
-			    r->t.dev->st.rx_drop_early.v;
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (r->dev[i].nd)
+			s->drops += r->dev[i].nd->st.rx_drop_no_memory.v +
+				    r->dev[i].nd->st.rx_drop_early.v;
+	if (r->frag_nd)
+		s->drops += r->frag_nd->st.rx_drop_no_memory.v +
+			    r->frag_nd->st.rx_drop_early.v;
 	s->pfmemalloc = (uint64_t)run_stat(r, "mm.alloc.pfmemalloc");
 	s->phase = p.phase;
 }
@@ -119,6 +200,15 @@ static void run_tick(struct timer *t)
 		prev = r->samples.v[r->samples.nr - 1];
 	run_sample(r, &s);
 	run_samples_add(&r->samples, &s, &prev);
+	/*
+	 * A scenario's fragments start once the workload has filled RAM (the
+	 * pager reclaims): the simulated world's moment, where they meet
+	 * memory that is short, not a host with megabytes free.
+	 */
+	if (r->frag_fd >= 0 && s.free_pages <= r->t.mm->wmark_high.v) {
+		frags_start(r);
+		run_samples_mark(&r->samples, s.t_ns, "fragments start");
+	}
 	/* a line 4 times a second on a terminal, every 5 s in a log */
 	if (now - r->last_line_ns >= (r->tty ? 250000000ull : 5000000000ull)) {
 		run_line(r, &s, &prev);
@@ -139,36 +229,66 @@ static void run_end(struct job *j, void *arg)
 	loop_stop(&r->t.loop);
 }
 
+/* A server that never answers would leave the run waiting for ever. */
+static void run_attach_timeout(struct timer *t)
+{
+	struct run *r = container_of(t, struct run, attach);
+
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (!r->dev[i].ready)
+			fprintf(stderr,
+				"lifeboat run: %s (%s) did not attach within %u s\n",
+				r->dev[i].name, r->dev[i].role,
+				RUN_ATTACH_SECS);
+	r->exit = 1;
+	loop_stop(&r->t.loop);
+}
+
+static void run_fail(struct run *r, const char *what, int err)
+{
+	fprintf(stderr, "lifeboat run: %s: %s%s\n", what, strerror(-err),
+		err == -ENOSPC ?
+			" (the storage is smaller than the working set)" :
+			"");
+	r->exit = 1;
+	loop_stop(&r->t.loop);
+}
+
+/* One device attached; the job starts once every one is. */
 static void run_ready(struct blkdev *bd, int err, void *arg)
 {
-	struct run *r = arg;
+	struct run_dev *d = arg;
+	struct run *r = d->r;
 
 	if (err) {
-		fprintf(stderr, "lifeboat run: cannot attach the storage: %s\n",
-			strerror(-err));
+		fprintf(stderr, "lifeboat run: cannot attach %s (%s): %s\n",
+			d->name, d->role, strerror(-err));
 		r->exit = 1;
 		loop_stop(&r->t.loop);
 		return;
 	}
-	r->bd = bd;
-	err = job_start(&r->job, r->t.host, bd, &r->jc, run_end, r);
+	d->bd = bd;
+	d->ready = true;
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (!r->dev[i].ready)
+			return;
+	timer_cancel(&r->t.loop, &r->attach);
+	r->jc.data_bd = r->nr_dev > 1 ? r->dev[1].bd : NULL;
+	err = job_start(&r->job, r->t.host, r->dev[0].bd, &r->jc, run_end, r);
 	if (err) {
-		fprintf(stderr,
-			"lifeboat run: cannot start the workload: %s%s\n",
-			strerror(-err),
-			err == -ENOSPC ?
-				" (the storage is smaller than the working set)" :
-				"");
-		r->exit = 1;
-		loop_stop(&r->t.loop);
+		run_fail(r, "cannot start the workload", err);
 		return;
 	}
-	printf("lifeboat run: %s workload over %llu MiB with %llu MiB of RAM, policy %s, noise %s, storage %s (reserve block.%s: %lld pages)\n",
-	       vm_workload_name(r->jc.workload),
+	printf("lifeboat run: %s%s%s%s workload over %llu MiB with %llu MiB of RAM, policy %s, noise %s\n",
+	       r->scn ? "scenario " : "", r->scn ? r->scn->name : "",
+	       r->scn ? ": " : "", vm_workload_name(r->jc.workload),
 	       (unsigned long long)(r->jc.ws_pages * PAGE_SIZE >> 20),
 	       (unsigned long long)(r->o.memory >> 20),
-	       mm_policy_name(r->o.policy), r->noise ? "on" : "off", bd->name,
-	       bd->name, (long long)bd->rsv.size.v);
+	       mm_policy_name(r->o.policy), r->noise ? "on" : "off");
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		printf("lifeboat run: storage %s: %s (reserve block.%s: %lld pages)\n",
+		       r->dev[i].role, r->dev[i].bd->name, r->dev[i].bd->name,
+		       (long long)r->dev[i].bd->rsv.size.v);
 	fflush(stdout);
 	r->start_ns = host_now(r->t.host);
 	timer_arm_in(&r->t.loop, &r->tick, RUN_TICK_NS);
@@ -176,37 +296,165 @@ static void run_ready(struct blkdev *bd, int err, void *arg)
 
 /* ---- the embedded server ----------------------------------------------- */
 
-static int spawn_server(struct run *r, uint64_t bytes, char *wire,
-			size_t wire_len)
+static const char *kind_name(enum blk_uri_kind k)
 {
-	char size[32];
-	const char *args[] = { "--proto",
-			       r->uri.kind == BLK_URI_AOE   ? "aoe" :
-			       r->uri.kind == BLK_URI_ISCSI ? "iscsi" :
-			       r->uri.kind == BLK_URI_NFS   ? "nfs" :
-							      "nbd",
-			       "--size",
-			       size,
-			       "--ip",
-			       RUN_SERVER_IP "/24",
-			       "--memory",
-			       "256M",
-			       "--log",
-			       "err",
-			       "--quiet",
-			       r->noise ? "--noise-to" : NULL,
-			       "10.77.0.2",
-			       NULL };
-
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
-	r->child = tool_spawn_serve(args, wire, wire_len);
-	return r->child < 0 ? (int)r->child : 0;
+	return k == BLK_URI_AOE	  ? "aoe" :
+	       k == BLK_URI_ISCSI ? "iscsi" :
+	       k == BLK_URI_NFS	  ? "nfs" :
+				    "nbd";
 }
 
-static void stop_server(struct run *r)
+/*
+ * Device @i's server: `lifeboat serve` in a child on its own pair wire,
+ * at 10.(77+i).0.1; the first one also sends the noise to the client.
+ */
+static int spawn_server(struct run *r, unsigned i, uint64_t bytes)
 {
-	tool_reap(r->child);
-	r->child = 0;
+	struct run_dev *d = &r->dev[i];
+	char size[32], ip[32], client[32];
+	const char *args[24];
+	unsigned n = 0;
+
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
+	snprintf(ip, sizeof(ip), "10.%u.0.1/24", 77 + i);
+	snprintf(client, sizeof(client), "10.%u.0.2", 77 + i);
+	args[n++] = "--proto";
+	args[n++] = kind_name(d->uri.kind);
+	args[n++] = "--size";
+	args[n++] = size;
+	args[n++] = "--ip";
+	args[n++] = ip;
+	args[n++] = "--memory";
+	args[n++] = "256M";
+	args[n++] = "--log";
+	args[n++] = "err";
+	args[n++] = "--quiet";
+	if (i == 0 && r->noise) {
+		args[n++] = "--noise-to";
+		args[n++] = client;
+	}
+	if (i == 1 && r->scn && r->scn->stall_for) {
+		args[n++] = "--stall-after";
+		args[n++] = r->scn->stall_after;
+		args[n++] = "--stall-for";
+		args[n++] = r->scn->stall_for;
+	}
+	args[n] = NULL;
+	d->child = tool_spawn_serve(args, d->wire, sizeof(d->wire));
+	return d->child < 0 ? (int)d->child : 0;
+}
+
+/*
+ * A scenario's fragments come from a third process, as the simulator's
+ * noise host: `lifeboat serve` (an idle 1 MiB NBD disk nobody uses) with
+ * --frags-to, on its own pair wire at 10.79.0.1.  The wire is opened at
+ * start, with everything else; the process starts only once the job has,
+ * as in the simulated world, so the fragments never race the attach.
+ */
+static int frags_wire(struct run *r)
+{
+	char spec[32];
+	int sv[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		return -errno;
+	snprintf(spec, sizeof(spec), "pair:%d", sv[0]);
+	err = wire_open(r->t.net, spec, &r->frag_nd);
+	if (err) {
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	r->frag_nd->ip = htonl((10u << 24) | (79u << 16) | 2);
+	r->frag_nd->netmask = htonl(0xffffff00u);
+	r->frag_fd = sv[1];
+	return 0;
+}
+
+static void frags_start(struct run *r)
+{
+	char self[4096], wire[32], pps[16];
+	char *argv[] = { self,	     "serve",	   "--proto",	"nbd",
+			 "--size",   "1M",	   "--ip",	"10.79.0.1/24",
+			 "--memory", "16M",	   "--log",	"err",
+			 "--quiet",  "--frags-to", "10.79.0.2", "--frag-pps",
+			 pps,	     "--wire",	   wire,	NULL };
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+
+	if (len <= 0)
+		return;
+	self[len] = 0;
+	snprintf(wire, sizeof(wire), "pair:%d", r->frag_fd);
+	snprintf(pps, sizeof(pps), "%u", r->scn->frag_pps);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* the sender goes with us, however we end */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execv(self, argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		fprintf(stderr,
+			"lifeboat run: cannot start the fragment sender: %s\n",
+			strerror(errno));
+	else
+		r->frag_child = pid;
+	if (pid > 0)
+		printf("%slifeboat run: RAM full: a third process now sends %u UDP fragments a second that never complete\n",
+		       r->tty ? "\r\033[K" : "", r->scn->frag_pps);
+	fflush(stdout);
+	close(r->frag_fd);
+	r->frag_fd = -1;
+}
+
+/* The URI of device @i's embedded server. */
+static void embedded_uri(struct run_dev *d, unsigned i)
+{
+	struct blk_uri u = { .kind = d->uri.kind, .port = 10809 };
+
+	if (u.kind == BLK_URI_ISCSI) {
+		/* the embedded target: its default name, LUN 0 */
+		u.port = ISCSI_DEFAULT_PORT;
+		snprintf(u.iqn, sizeof(u.iqn), "%s", ISCSI_DEFAULT_IQN);
+	}
+	if (u.kind != BLK_URI_AOE)
+		u.ip = (10u << 24) | ((77u + i) << 16) | 1;
+	if (u.kind == BLK_URI_NFS) {
+		/* one port for MOUNT and NFS: no portmapper needed */
+		u.port = u.mount_port = 2049;
+		strcpy(u.nfs_export, "/export");
+		strcpy(u.nfs_file, "swapfile");
+	}
+	u.shelf = 1;
+	d->uri = u;
+}
+
+static void stop_servers(struct run *r)
+{
+	for (unsigned i = 0; i < r->nr_dev; i++) {
+		tool_reap(r->dev[i].child);
+		r->dev[i].child = 0;
+	}
+	tool_reap(r->frag_child);
+	r->frag_child = 0;
+}
+
+/* Device names: the protocol's, numbered when two share one. */
+static void name_devices(struct run *r)
+{
+	for (unsigned i = 0; i < r->nr_dev; i++) {
+		struct run_dev *d = &r->dev[i];
+		unsigned same = 0;
+
+		for (unsigned j = 0; j < i; j++)
+			same += r->dev[j].uri.kind == d->uri.kind;
+		snprintf(d->name, sizeof(d->name), "%s%u",
+			 kind_name(d->uri.kind), same);
+		d->role = r->nr_dev == 1 ? "all" : i == 0 ? "swap" : "files";
+		d->r = r;
+	}
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -239,6 +487,16 @@ static void print_summary(struct run *r, const struct vm_progress *p)
 					    r->samples.v[r->samples.nr - 1]
 						    .drops :
 					    0));
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (r->dev[i].bd)
+			printf("%-28s %s, reserve block.%s %lld pages\n",
+			       r->dev[i].role[0] == 's' ?
+				       "storage: swap" :
+			       r->dev[i].role[0] == 'f' ?
+				       "storage: files, mapping" :
+				       "storage",
+			       r->dev[i].bd->name, r->dev[i].bd->name,
+			       (long long)r->dev[i].bd->rsv.size.v);
 	printf("\nreserves, in pages:\n");
 	mm_print_reserves(r->t.mm, stdout);
 }
@@ -291,8 +549,14 @@ static void report_close(struct run *r)
 /* The short report on stderr (and with --verbose the full one first). */
 static void print_deadlock(struct run *r)
 {
-	uint64_t no_mem = r->t.dev ? r->t.dev->st.rx_drop_no_memory.v : 0;
+	uint64_t no_mem = 0;
 	char line[512];
+
+	for (unsigned i = 0; i < r->nr_dev; i++)
+		if (r->dev[i].nd)
+			no_mem += r->dev[i].nd->st.rx_drop_no_memory.v;
+	if (r->frag_nd)
+		no_mem += r->frag_nd->st.rx_drop_no_memory.v;
 
 	fflush(r->report);
 	if (r->verbose) {
@@ -309,9 +573,9 @@ static void print_deadlock(struct run *r)
 	vm_watchdog_summary(r->job.vm, stderr);
 	if (no_mem)
 		fprintf(stderr,
-			"  the client dropped %llu received frames for want of a free page (dev.%s.rx_drop_no_memory);\n"
+			"  the client dropped %llu received frames for want of a free page (dev.*.rx_drop_no_memory);\n"
 			"  replies that would complete write-backs can be among them%s\n",
-			(unsigned long long)no_mem, r->t.dev->name,
+			(unsigned long long)no_mem,
 			r->t.mm->policy == MM_POLICY_NONE ?
 				": policy none keeps no reserve to receive them into" :
 				"");
@@ -343,9 +607,14 @@ static void run_help(FILE *out)
 		"  --policy P          none | mainline | accounted (default accounted)\n"
 		"  --storage URI       an external server: nbd://HOST[:PORT]/EXPORT, aoe://SHELF.SLOT,\n"
 		"                      iscsi://HOST[:PORT]/IQN/LUN or nfs://HOST[:PORT]/EXPORT/FILE\n"
-		"                      (then --wire and --ip are needed; no noise is sent)\n"
-		"  --proto nbd|aoe|iscsi|nfs  the embedded server's protocol (default nbd;\n"
-		"                      nfs: the device is the file /export/swapfile)\n"
+		"                      (then --wire and --ip are needed; no noise is sent).\n"
+		"                      Given twice: the FIRST device holds swap, the SECOND the\n"
+		"                      shared mapping and the file (each its own reserve)\n"
+		"  --proto P           the embedded server's protocol: nbd, aoe, iscsi or nfs (default\n"
+		"                      nbd; nfs: the device is the file /export/swapfile); given\n"
+		"                      twice, two servers: the first for swap, the second for files\n"
+		"  --scenario NAME     a world's defaults (workload, devices, RAM, faults); the\n"
+		"                      options given still win.  `--scenario list` lists them\n"
 		"  --wire WIRE, --ip ADDR/LEN   the client's wire and address (with --storage)\n"
 		"  --duration SECS     stop after SECS even if the workload has not finished\n"
 		"  --watchdog SECS     declare a deadlock after SECS without progress (default 5)\n"
@@ -396,7 +665,8 @@ int cmd_run(int argc, char **argv)
 		OPT_JSON,
 		OPT_PLOT,
 		OPT_REPORT,
-		OPT_VERBOSE
+		OPT_VERBOSE,
+		OPT_SCENARIO
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -411,14 +681,16 @@ int cmd_run(int argc, char **argv)
 		{ "plot", required_argument, NULL, OPT_PLOT },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	static struct run r;
-	static char wire[32];
-	const char *storage = NULL, *why = "";
+	const char *why = "";
 	uint64_t ws_bytes = 0;
-	unsigned mult = 4;
+	unsigned mult = 4, nr_storage = 0, nr_proto = 0;
+	bool memory_set = false, workload_set = false, size_set = false;
+	bool noise_set = false;
 	double secs;
 	struct vm_progress p;
 	int c, rc;
@@ -436,6 +708,7 @@ int cmd_run(int argc, char **argv)
 			run_help(stdout);
 			return 0;
 		case OPT_WORKLOAD:
+			workload_set = true;
 			if (vm_workload_parse(optarg, &r.jc.workload))
 				return usage_error(
 					"run",
@@ -443,6 +716,7 @@ int cmd_run(int argc, char **argv)
 					optarg);
 			continue;
 		case OPT_SIZE:
+			size_set = true;
 			if (parse_ws(optarg, &ws_bytes, &mult))
 				return usage_error(
 					"run",
@@ -455,12 +729,17 @@ int cmd_run(int argc, char **argv)
 					"run", "--noise is on or off, not '%s'",
 					optarg);
 			r.noise = !strcmp(optarg, "on");
+			noise_set = true;
 			continue;
 		case OPT_STORAGE:
-			storage = optarg;
-			if (blk_uri_parse(optarg, &r.uri, &why))
+			if (nr_storage == RUN_MAX_DEV)
+				return usage_error(
+					"run",
+					"--storage at most twice (swap, then files)");
+			if (blk_uri_parse(optarg, &r.dev[nr_storage].uri, &why))
 				return usage_error("run", "--storage %s: %s",
 						   optarg, why);
+			nr_storage++;
 			continue;
 		case OPT_PROTO:
 			if (strcmp(optarg, "nbd") && strcmp(optarg, "aoe") &&
@@ -469,10 +748,34 @@ int cmd_run(int argc, char **argv)
 					"run",
 					"--proto is nbd, aoe, iscsi or nfs, not '%s'",
 					optarg);
-			r.uri.kind = !strcmp(optarg, "aoe")   ? BLK_URI_AOE :
-				     !strcmp(optarg, "iscsi") ? BLK_URI_ISCSI :
-				     !strcmp(optarg, "nfs")   ? BLK_URI_NFS :
-								BLK_URI_NBD;
+			if (nr_proto == RUN_MAX_DEV)
+				return usage_error(
+					"run",
+					"--proto at most twice (swap, then files)");
+			r.dev[nr_proto++].uri.kind =
+				!strcmp(optarg, "aoe")	 ? BLK_URI_AOE :
+				!strcmp(optarg, "iscsi") ? BLK_URI_ISCSI :
+				!strcmp(optarg, "nfs")	 ? BLK_URI_NFS :
+							   BLK_URI_NBD;
+			continue;
+		case OPT_SCENARIO:
+			if (!strcmp(optarg, "list")) {
+				for (unsigned i = 0;
+				     i < ARRAY_SIZE(run_scenarios); i++)
+					printf("%-13s %s\n",
+					       run_scenarios[i].name,
+					       run_scenarios[i].what);
+				return 0;
+			}
+			r.scn = NULL;
+			for (unsigned i = 0; i < ARRAY_SIZE(run_scenarios); i++)
+				if (!strcmp(optarg, run_scenarios[i].name))
+					r.scn = &run_scenarios[i];
+			if (!r.scn)
+				return usage_error(
+					"run",
+					"no scenario '%s' (--scenario list lists them)",
+					optarg);
 			continue;
 		case OPT_DURATION:
 		case OPT_WATCHDOG:
@@ -503,6 +806,8 @@ int cmd_run(int argc, char **argv)
 			r.verbose = true;
 			continue;
 		}
+		if (c == HOSTOPT_MEMORY)
+			memory_set = true;
 		rc = host_opts_parse(&r.o, "run", c, optarg);
 		if (rc == 1)
 			return usage_error("run", "bad arguments");
@@ -512,8 +817,37 @@ int cmd_run(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("run", "unexpected argument '%s'",
 				   argv[optind]);
-	if (storage) {
-		rc = r.uri.kind == BLK_URI_AOE && r.o.wire ?
+	if (nr_storage && nr_proto)
+		return usage_error(
+			"run",
+			"--proto is the embedded server's; --storage names its own");
+	if (r.scn) {
+		/* the world's defaults, where no option said otherwise */
+		if (!workload_set)
+			r.jc.workload = r.scn->workload;
+		if (!memory_set && r.scn->memory)
+			r.o.memory = r.scn->memory;
+		if (!size_set)
+			mult = r.scn->mult;
+		if (!noise_set)
+			r.noise = r.scn->noise;
+		if (!nr_storage && !nr_proto) {
+			nr_proto = r.scn->nr_dev;
+			for (unsigned i = 0; i < nr_proto; i++)
+				r.dev[i].uri.kind = r.scn->proto[i];
+		}
+		if (r.scn->linux_min)
+			r.o.mainline_min =
+				mm_linux_min_free_pages(r.o.memory / PAGE_SIZE);
+	}
+	r.nr_dev = nr_storage ? nr_storage : nr_proto ? nr_proto : 1;
+	if (!nr_storage && r.nr_dev > 1 && r.dev[1].uri.kind == BLK_URI_AOE)
+		/* the AoE client finds its target on the host's first wire */
+		return usage_error(
+			"run",
+			"an embedded AoE server can only be the first (swap) one");
+	if (nr_storage) {
+		rc = r.dev[0].uri.kind == BLK_URI_AOE && r.o.wire ?
 			     0 :
 			     host_opts_check(&r.o, "run", true);
 		if (rc)
@@ -531,64 +865,93 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "lifeboat run: out of memory\n");
 		return 1;
 	}
-	if (!storage) {
-		struct blk_uri u = { .kind = r.uri.kind, .port = 10809 };
+	for (unsigned i = 0; !nr_storage && i < r.nr_dev; i++) {
+		uint64_t bytes = r.nr_dev == 1 ? job_device_bytes(&r.jc) :
+				 i == 0	       ? job_swap_bytes(&r.jc) :
+						 job_file_bytes(&r.jc);
 
-		rc = spawn_server(&r, job_device_bytes(&r.jc), wire,
-				  sizeof(wire));
+		rc = spawn_server(&r, i, bytes);
 		if (rc) {
 			fprintf(stderr,
 				"lifeboat run: cannot start the storage server: %s\n",
 				strerror(-rc));
+			stop_servers(&r);
 			return 1;
 		}
-		if (u.kind == BLK_URI_ISCSI) {
-			/* the embedded target: its default name, LUN 0 */
-			u.port = ISCSI_DEFAULT_PORT;
-			snprintf(u.iqn, sizeof(u.iqn), "%s", ISCSI_DEFAULT_IQN);
-		}
-		if (u.kind != BLK_URI_AOE)
-			ip_parse(RUN_SERVER_IP, &u.ip);
-		if (u.kind == BLK_URI_NFS) {
-			/* one port for MOUNT and NFS: no portmapper needed */
-			u.port = u.mount_port = 2049;
-			strcpy(u.nfs_export, "/export");
-			strcpy(u.nfs_file, "swapfile");
-		}
-		u.ip = ntohl(u.ip);
-		u.shelf = 1;
-		r.uri = u;
-		r.o.wire = wire;
-		host_opts_parse(&r.o, "run", HOSTOPT_IP, RUN_CLIENT_CIDR);
+		embedded_uri(&r.dev[i], i);
 	}
+	if (!nr_storage) {
+		r.o.wire = r.dev[0].wire;
+		host_opts_parse(&r.o, "run", HOSTOPT_IP, "10.77.0.2/24");
+	}
+	name_devices(&r);
 	if (tool_host_start(&r.t, &r.o, "client")) {
 		tool_host_stop(&r.t);
-		stop_server(&r);
+		stop_servers(&r);
 		return 1;
+	}
+	r.dev[0].nd = r.t.dev;
+	r.frag_fd = -1;
+	if (r.scn && r.scn->frag_pps) {
+		/* 64 x 64 KiB being reassembled: Linux's ipfrag_high_thresh */
+		r.t.net->ipfrag_queues = IPFRAG_QUEUES_MAX;
+		rc = frags_wire(&r);
+		if (rc) {
+			tool_host_stop(&r.t);
+			stop_servers(&r);
+			return 1;
+		}
+	}
+	for (unsigned i = 1; !nr_storage && i < r.nr_dev; i++) {
+		struct net_device *nd;
+
+		rc = wire_open(r.t.net, r.dev[i].wire, &nd);
+		if (rc) {
+			tool_host_stop(&r.t);
+			stop_servers(&r);
+			return 1;
+		}
+		nd->ip = htonl((10u << 24) | ((77u + i) << 16) | 2);
+		nd->netmask = htonl(0xffffff00u);
+		r.dev[i].nd = nd;
 	}
 	timer_init(&r.tick, run_tick);
-	rc = lb_uri_open(r.t.net, &r.uri,
-			 &(struct blk_open_opts){
-				 .create_size = job_device_bytes(&r.jc) },
-			 run_ready, &r, &r.bd);
-	if (rc) {
-		fprintf(stderr, "lifeboat run: cannot open the storage: %s\n",
-			strerror(-rc));
-		tool_host_stop(&r.t);
-		stop_server(&r);
-		return 1;
+	timer_init(&r.attach, run_attach_timeout);
+	timer_arm_in(&r.t.loop, &r.attach, RUN_ATTACH_SECS * NSEC_PER_SEC);
+	for (unsigned i = 0; i < r.nr_dev; i++) {
+		uint64_t bytes = r.nr_dev == 1 ? job_device_bytes(&r.jc) :
+				 i == 0	       ? job_swap_bytes(&r.jc) :
+						 job_file_bytes(&r.jc);
+
+		rc = lb_uri_open(r.t.net, &r.dev[i].uri,
+				 &(struct blk_open_opts){ .name = r.dev[i].name,
+							  .create_size =
+								  bytes },
+				 run_ready, &r.dev[i], &r.dev[i].bd);
+		if (rc) {
+			fprintf(stderr,
+				"lifeboat run: cannot open the storage (%s): %s\n",
+				r.dev[i].role, strerror(-rc));
+			while (i--)
+				lb_uri_close(&r.dev[i].uri, r.dev[i].bd);
+			tool_host_stop(&r.t);
+			stop_servers(&r);
+			return 1;
+		}
 	}
-	/* the job (and its watchdog) starts once the device is ready */
+	/* the job (and its watchdog) starts once every device is ready */
 	rc = report_open(&r);
 	if (rc) {
-		blk_uri_close(&r.uri, r.bd);
+		for (unsigned i = 0; i < r.nr_dev; i++)
+			lb_uri_close(&r.dev[i].uri, r.dev[i].bd);
 		tool_host_stop(&r.t);
-		stop_server(&r);
+		stop_servers(&r);
 		return rc;
 	}
 	r.jc.report = r.report;
 	tool_host_run(&r.t);
 	timer_cancel(&r.t.loop, &r.tick);
+	timer_cancel(&r.t.loop, &r.attach);
 	if (r.tty)
 		fprintf(stderr, "\n");
 	if (r.job.wl) {
@@ -606,10 +969,18 @@ int cmd_run(int argc, char **argv)
 		if (r.exit == 3)
 			print_deadlock(&r);
 		print_summary(&r, &p);
+		char devices[64] = "";
+
+		for (unsigned i = 0; i < r.nr_dev; i++)
+			snprintf(devices + strlen(devices),
+				 sizeof(devices) - strlen(devices), "%s%s=%s",
+				 i ? " " : "", r.dev[i].role, r.dev[i].name);
 		if (r.json)
 			run_write_json(
 				r.json, &r.samples, &r.t.host->stats,
 				&(struct run_meta){
+					.scenario = r.scn ? r.scn->name : NULL,
+					.devices = devices,
 					.workload =
 						vm_workload_name(r.jc.workload),
 					.policy = mm_policy_name(r.o.policy),
@@ -637,7 +1008,7 @@ int cmd_run(int argc, char **argv)
 		 * pages under I/O that will not complete, so there is no clean
 		 * teardown; the process exit takes everything.
 		 */
-		stop_server(&r);
+		stop_servers(&r);
 		_exit(r.exit);
 	}
 	if (r.job.vm) {
@@ -647,10 +1018,11 @@ int cmd_run(int argc, char **argv)
 		       loop_now(&r.t.loop) < limit)
 			loop_run_once(&r.t.loop, 100000000ull);
 	}
-	if (r.bd)
-		lb_uri_close(&r.uri, r.bd);
+	for (unsigned i = 0; i < r.nr_dev; i++)
+		if (r.dev[i].bd)
+			lb_uri_close(&r.dev[i].uri, r.dev[i].bd);
 	tool_host_stop(&r.t);
-	stop_server(&r);
+	stop_servers(&r);
 	run_samples_free(&r.samples);
 	return r.exit;
 }

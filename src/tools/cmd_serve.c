@@ -60,6 +60,10 @@ static void serve_help(FILE *out)
 		"                      >= 1024 (AUTH_TOOWEAK), as knfsd's \"secure\"\n"
 		"  --noise-to ADDR     also flood ADDR with unrelated traffic (UDP and\n"
 		"                      TCP bulk to ports it never reads), as `lifeboat run` does\n"
+		"  --frags-to ADDR     send ADDR UDP fragments whose datagrams never complete\n"
+		"  --frag-pps N        ... N a second (default 100000)\n"
+		"  --stall-after SECS, --stall-for SECS   SECS after start, hold every request\n"
+		"                      for SECS: a server in trouble, TCP still acking\n"
 		"  --quiet             no statistics table on exit\n"
 		"  --stats-json FILE   also write the statistics as JSON on exit\n");
 }
@@ -74,6 +78,31 @@ static int parse_target(const char *s, uint16_t *shelf, uint8_t *slot)
 	*shelf = (uint16_t)a;
 	*slot = (uint8_t)b;
 	return 0;
+}
+
+/* --stall-after/--stall-for: one stall, armed at start. */
+static struct {
+	struct timer timer;
+	struct host *host;
+	struct nbd_server *nbd;
+	struct iscsi_target *itgt;
+	struct aoe_target *aoe;
+	struct nfs_server *nfs;
+	uint64_t for_ns;
+} serve_stall;
+
+static void serve_stall_fire(struct timer *tm)
+{
+	uint64_t until = host_now(serve_stall.host) + serve_stall.for_ns;
+
+	if (serve_stall.nbd)
+		nbd_server_set_stall(serve_stall.nbd, until);
+	if (serve_stall.itgt)
+		iscsi_target_set_stall(serve_stall.itgt, until);
+	if (serve_stall.aoe)
+		aoe_target_set_stall(serve_stall.aoe, until);
+	if (serve_stall.nfs)
+		nfs_server_set_stall(serve_stall.nfs, until);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -96,7 +125,11 @@ int cmd_serve(int argc, char **argv)
 		OPT_CHAP_USER,
 		OPT_CHAP_SECRET,
 		OPT_DIR,
-		OPT_SECURE
+		OPT_SECURE,
+		OPT_FRAGS_TO,
+		OPT_FRAG_PPS,
+		OPT_STALL_AFTER,
+		OPT_STALL_FOR
 	};
 	static const struct option opts[] = {
 		HOSTOPT_LONGOPTS,
@@ -118,6 +151,10 @@ int cmd_serve(int argc, char **argv)
 		{ "files", required_argument, NULL, OPT_FILES },
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "secure", no_argument, NULL, OPT_SECURE },
+		{ "frags-to", required_argument, NULL, OPT_FRAGS_TO },
+		{ "frag-pps", required_argument, NULL, OPT_FRAG_PPS },
+		{ "stall-after", required_argument, NULL, OPT_STALL_AFTER },
+		{ "stall-for", required_argument, NULL, OPT_STALL_FOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -130,9 +167,10 @@ int cmd_serve(int argc, char **argv)
 	struct iscsi_target *itgt = NULL;
 	struct nfs_export *exp = NULL;
 	struct nfs_server *nfs_srv = NULL;
-	uint32_t noise_ip = 0;
+	uint32_t noise_ip = 0, frags_ip = 0, frag_pps = 100000;
 	struct noise_source *noise = NULL;
-	uint64_t size = 0, v;
+	uint64_t size = 0, v, stall_after = 0;
+	double secs;
 	uint16_t port = NBD_DEFAULT_PORT, shelf = 1, buffers = 16;
 	uint8_t slot = 0;
 	struct nbd_server *nbd = NULL;
@@ -143,6 +181,7 @@ int cmd_serve(int argc, char **argv)
 	int c, rc;
 
 	host_opts_init(&o);
+	memset(&serve_stall, 0, sizeof(serve_stall));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -259,6 +298,36 @@ int cmd_serve(int argc, char **argv)
 			continue;
 		case OPT_QUIET:
 			quiet = true;
+			continue;
+		case OPT_FRAGS_TO:
+			if (ip_parse(optarg, &frags_ip) || !frags_ip)
+				return usage_error(
+					"serve",
+					"--frags-to takes an IPv4 address, not '%s'",
+					optarg);
+			continue;
+		case OPT_FRAG_PPS:
+			if (parse_u64(optarg, &v) || !v || v > 1000000)
+				return usage_error(
+					"serve",
+					"--frag-pps takes 1-1000000, not '%s'",
+					optarg);
+			frag_pps = (uint32_t)v;
+			continue;
+		case OPT_STALL_AFTER:
+		case OPT_STALL_FOR:
+			if (parse_double(optarg, &secs) || secs < 0 ||
+			    secs > 86400)
+				return usage_error(
+					"serve",
+					"--%s takes seconds (0-86400), not '%s'",
+					c == OPT_STALL_AFTER ? "stall-after" :
+							       "stall-for",
+					optarg);
+			if (c == OPT_STALL_AFTER)
+				stall_after = (uint64_t)(secs * 1e9);
+			else
+				serve_stall.for_ns = (uint64_t)(secs * 1e9);
 			continue;
 		}
 		rc = host_opts_parse(&o, "serve", c, optarg);
@@ -392,19 +461,39 @@ int cmd_serve(int argc, char **argv)
 		printf("lifeboat serve: NBD on port %u, export \"%s\", %llu bytes%s\n",
 		       port, export_name, (unsigned long long)st.size,
 		       ro ? " read-only" : "");
-	if (noise_ip) {
+	if (noise_ip && frags_ip && noise_ip != frags_ip)
+		fprintf(stderr,
+			"lifeboat serve: --frags-to differs from --noise-to: fragments not sent\n");
+	if (noise_ip || frags_ip) {
 		/* 20k datagrams/s and four bulk senders, as the simulator's noise */
-		struct noise_config nc = { .dst_ip = noise_ip,
-					   .udp_pps = 20000,
-					   .tcp_conns = 4 };
+		struct noise_config nc = {
+			.dst_ip = noise_ip ? noise_ip : frags_ip,
+			.udp_pps = noise_ip ? 20000 : 0,
+			.tcp_conns = noise_ip ? 4 : 0,
+			.frag_pps = frags_ip && (!noise_ip ||
+						 frags_ip == noise_ip) ?
+					    frag_pps :
+					    0
+		};
 
 		noise = noise_source_start(t.net, &nc);
 		if (!noise)
 			fprintf(stderr,
 				"lifeboat serve: cannot start the noise\n");
 	}
+	if (serve_stall.for_ns) {
+		serve_stall.nbd = nbd;
+		serve_stall.itgt = itgt;
+		serve_stall.aoe = tgt;
+		serve_stall.nfs = nfs_srv;
+		serve_stall.host = t.host;
+		timer_init(&serve_stall.timer, serve_stall_fire);
+		timer_arm_in(&t.loop, &serve_stall.timer, stall_after);
+	}
 	fflush(stdout);
 	tool_host_run(&t);
+	if (serve_stall.for_ns)
+		timer_cancel(&t.loop, &serve_stall.timer);
 	if (noise)
 		noise_source_stop(noise);
 	if (!quiet) {

@@ -159,7 +159,8 @@ int tool_host_start(struct tool_host *t, const struct host_opts *o,
 	struct host_config hc = { .name = name, .log_level = o->log };
 	struct mm_config mc = { .nr_pages = o->memory / PAGE_SIZE,
 				.policy = o->policy,
-				.mlock = o->mlock };
+				.mlock = o->mlock,
+				.mainline_min = o->mainline_min };
 	int err;
 
 	memset(t, 0, sizeof(*t));

@@ -66,6 +66,7 @@ struct host_opts {
 	uint64_t memory, seed;
 	enum mm_policy policy;
 	enum log_level log;
+	size_t mainline_min; /* see struct mm_config; 0: the reserve tree's */
 };
 
 struct tool_host {

@@ -85,9 +85,11 @@ int run_write_json(const char *path, const struct run_samples *s,
 		return -errno;
 	}
 	fprintf(f,
-		"{\"workload\": \"%s\", \"policy\": \"%s\", \"outcome\": \"%s\", \"exit\": %d,\n"
+		"{\"scenario\": \"%s\", \"devices\": \"%s\",\n"
+		" \"workload\": \"%s\", \"policy\": \"%s\", \"outcome\": \"%s\", \"exit\": %d,\n"
 		" \"memory_bytes\": %llu, \"working_set_bytes\": %llu, \"noise\": %s,\n"
 		" \"seconds\": %.3f, \"min_free_pages\": %lld,\n",
+		m->scenario ? m->scenario : "", m->devices ? m->devices : "",
 		m->workload, m->policy, m->outcome, m->exit,
 		(unsigned long long)m->memory, (unsigned long long)m->ws_bytes,
 		m->noise ? "true" : "false",

@@ -50,6 +50,8 @@ const char *run_outcome_name(bool fired, bool done, bool stopped,
 
 struct run_meta {
 	const char *workload, *policy, *outcome;
+	const char *scenario; /* NULL: none */
+	const char *devices; /* "swap=iscsi0 files=nfs0", or "all=nbd0" */
 	uint64_t memory, ws_bytes;
 	bool noise;
 	int exit;
