@@ -12,10 +12,10 @@
  * the header all zero.  When the kernel refuses the header or the
  * offloads, the wire falls back to plain frames: rx_max tells the core
  * which (dev.<if>.offload_gso_rx in the statistics), and a log line says.
- * Off by default: each read allocates room for a 64 KiB frame (a page
- * per 4 KiB) and gives back what a small frame did not use, which costs
- * more than it saves when most frames are ACKs (bench-storage.sh's
- * write_offload_vs_plain measured 0.40).
+ * Each read offers room for a 64 KiB frame: the device's receive ring
+ * (net/rx_ring.h) keeps those pages between reads, so a small frame
+ * costs no page (before the ring, a read allocated sixteen and freed the
+ * unused ones, and bench-storage.sh's write_offload_vs_plain was 0.40).
  * Without IFF_VNET_HDR the kernel finishes every checksum and segments
  * every GSO packet before handing frames to us.
  */

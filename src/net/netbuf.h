@@ -182,6 +182,11 @@ uint32_t netbuf_truesize_for(const struct net *net, uint32_t size);
  */
 uint32_t netbuf_frame_pages(uint32_t len);
 
+/* Largest linear area a kmalloc class can give (2048-byte class). */
+#define NETBUF_KMALLOC_MAX (2048 - sizeof(struct netbuf_shared))
+/* Linear bytes netbuf_alloc_paged() puts before its page fragments. */
+#define NETBUF_PAGED_LINEAR (NETBUF_KMALLOC_MAX - NETBUF_HEADROOM)
+
 /* Largest frame the receive path keeps in one linear buffer (a page). */
 #define NETBUF_LINEAR_MAX \
 	(PAGE_SIZE - NETBUF_HEADROOM - sizeof(struct netbuf_shared))

@@ -9,6 +9,7 @@
 #include "net.h"
 #include "netdev.h"
 #include "proto.h"
+#include "rx_ring.h"
 
 /* In the order of struct netdev_stats, which holds only counters. */
 static const char *const netdev_stat_names[] = {
@@ -75,6 +76,7 @@ int netdev_register(struct net *net, struct net_device *dev)
 			"dev.%s.offload_gso_rx", dev->name);
 	stats_add_gauge(&net->host->stats, &dev->rx_frame_max,
 			"dev.%s.rx_frame_max", dev->name);
+	rx_ring_init(dev, netdev_rx_max(dev));
 	dev->up = true;
 	return 0;
 }
@@ -91,6 +93,7 @@ void netdev_unregister(struct net_device *dev)
 		stats_remove(&net->host->stats, netdev_counter(dev, i));
 	stats_remove(&net->host->stats, &dev->offload_gso_rx);
 	stats_remove(&net->host->stats, &dev->rx_frame_max);
+	rx_ring_fini(dev);
 	list_del(&dev->node);
 	if (dev->ops->close)
 		dev->ops->close(dev);
@@ -292,12 +295,16 @@ static bool rx_one(struct net_device *dev)
 	struct net *net = dev->net;
 	uint32_t cap = netdev_rx_max(dev);
 	struct rx_meta meta = { 0 };
-	struct netbuf *nb;
+	struct netbuf *nb, *ring;
 	ssize_t n;
 
-	nb = rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	/* the ring's pages when it has them: a small frame keeps none */
+	ring = rx_ring_take(dev, cap);
+	nb = ring ? ring : rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
 	if (nb) {
 		n = rx_read(dev, nb, cap, &meta);
+		if (ring)
+			rx_ring_give_back(dev, nb, n > 0 ? (uint32_t)n : 0);
 		if (n <= 0 || meta.wire_len > cap) {
 			if (n > 0) {
 				rx_fit(net, nb, (uint32_t)n);

@@ -46,6 +46,7 @@
 struct net;
 struct net_device;
 struct netbuf;
+struct page;
 
 /* What a backend knows about a received frame besides its bytes. */
 struct rx_meta {
@@ -117,6 +118,16 @@ struct netdev_stats {
 	struct counter rx_gso_frames; /* coalesced frames over the MTU */
 };
 
+/* See rx_ring.h: receive pages kept between reads. */
+#define NETDEV_RX_RING_MAX 17
+struct netdev_rx_ring {
+	struct page *pages[NETDEV_RX_RING_MAX];
+	unsigned want; /* pages a read of the largest frame needs; 0: none */
+	unsigned held; /* pages[0..held) are ours, one reference each */
+	struct gauge nr_pages; /* dev.<if>.rx_ring_pages */
+	struct counter refill_fail; /* dev.<if>.rx_ring_refill_fail */
+};
+
 struct net_device {
 	struct list_head node; /* on net->devices */
 	struct net *net;
@@ -150,6 +161,7 @@ struct net_device {
 	void (*release)(struct net_device *dev);
 	uint8_t *scratch; /* NETDEV_SCRATCH bytes, allocated at register */
 	uint8_t *txbuf; /* gather buffer for frames with fragments */
+	struct netdev_rx_ring rx_ring;
 };
 
 /*

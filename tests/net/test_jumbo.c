@@ -230,7 +230,7 @@ static void test_tcp_jumbo_from_the_reserve(void **state)
  * records how it was asked), or through plain recv when @scatter is off.
  */
 struct canned {
-	uint8_t frame[NETDEV_SCRATCH + 64];
+	uint8_t frame[NETDEV_RX_MAX + 64];
 	uint32_t len; /* 0: nothing pending */
 	bool scatter;
 	unsigned last_iovcnt;
@@ -372,12 +372,118 @@ static void test_rx_ladder_jumbo(void **state)
 	nf_free(w);
 }
 
+/*
+ * A wire that can deliver 64 KiB frames (TAP with offloads) must offer
+ * room for one to every read.  The receive ring keeps those pages: a
+ * small frame leaves them all in the ring (no page allocated or freed
+ * per frame, where sixteen were before), a large one keeps the pages it
+ * reached and only those are replaced.  With normal memory gone, the
+ * ring cannot refill and a critical frame still arrives, in net.rx.
+ */
+static void test_rx_ring(void **state)
+{
+	struct nf *w = nf_new(NULL, 5);
+	struct nf_host *h = nf_add_host(w, PAGES, MM_POLICY_ACCOUNTED);
+	struct net_device *dev = calloc(1, sizeof(*dev));
+	struct page **hold = calloc(PAGES, sizeof(*hold));
+	struct critical_flow fl = { .kind = FLOW_IPV4,
+				    .ip_proto = 17,
+				    .peer_ip = htonl(0xc0000209u),
+				    .peer_port = htons(7),
+				    .local_port = htons(9) };
+	int64_t allocs, ip_rx;
+	unsigned want;
+	size_t held;
+
+	dev->ops = &canned_ops_v;
+	dev->mtu = 1500;
+	dev->rx_max = NETDEV_RX_MAX;
+	memcpy(dev->mac, "\x02\0\0\0\0\x43", ETH_ALEN);
+	snprintf(dev->name, sizeof(dev->name), "ring0");
+	assert_int_equal(netdev_register(h->net, dev), 0);
+	dev->ip = htonl(0xc0000243u);
+	dev->netmask = htonl(0xffffff00u);
+	canned.scatter = true;
+	want = dev->rx_ring.want;
+	/* room for 64 KiB: a linear part and sixteen pages */
+	assert_int_equal(want, 16);
+
+	/* the first read fills the ring */
+	canned_udp(dev, 60);
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_int_equal(canned.last_iovcnt, 1 + want);
+	assert_int_equal(nf_stat(h, "dev.ring0.rx_ring_pages"), want);
+	allocs = nf_stat(h, "mm.alloc.ok");
+	ip_rx = h->net->st.ip_rx.v;
+	for (int i = 0; i < 200; i++) {
+		canned_udp(dev, 60);
+		assert_int_equal(netdev_poll(dev), 1);
+	}
+	assert_int_equal(h->net->st.ip_rx.v, ip_rx + 200);
+	/* no page per small frame (the slab may grow by a page or so) */
+	assert_true(nf_stat(h, "mm.alloc.ok") - allocs < 4);
+	assert_int_equal(nf_stat(h, "dev.ring0.rx_ring_pages"), want);
+
+	/* a 64 KiB frame arrives whole; the ring replaces what it took */
+	canned_udp(dev, 65535 + ETH_HLEN - 20);
+	allocs = nf_stat(h, "mm.alloc.ok");
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_int_equal(h->net->st.ip_rx.v, ip_rx + 201);
+	assert_int_equal(h->net->st.ip_rx_bad_len.v, 0);
+	assert_int_equal(dev->st.rx_gso_frames.v, 1);
+	assert_int_equal(dev->st.rx_pfmemalloc.v, 0);
+	canned_udp(dev, 60);
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_true(nf_stat(h, "mm.alloc.ok") - allocs >= want);
+	assert_int_equal(nf_stat(h, "dev.ring0.rx_ring_pages"), want);
+
+	/*
+	 * Refills failing: a big frame takes ring pages that are not
+	 * replaced; with the ring short, the next frame is read as before,
+	 * into pages allocated for it.
+	 */
+	assert_int_equal(mm_failinj_set(h->mm, "nth=1,always,site=rx_ring_refill"),
+			 0);
+	canned_udp(dev, 8000);
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_true(nf_stat(h, "dev.ring0.rx_ring_refill_fail") > 0);
+	assert_int_equal(nf_stat(h, "dev.ring0.rx_ring_pages"), want - 2);
+	canned_udp(dev, 60);
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_int_equal(h->net->st.ip_rx.v, ip_rx + 204);
+	assert_int_equal(mm_failinj_set(h->mm, "off"), 0);
+
+	/*
+	 * Memory gone: the ring cannot refill and a critical frame goes down
+	 * the ladder into net.rx, charged at its true size.
+	 */
+	fl.local_ip = dev->ip;
+	assert_int_equal(netdev_flow_add(dev, &fl), 0);
+	held = nf_exhaust(h, hold, PAGES);
+	canned_udp(dev, 8000);
+	assert_int_equal(netdev_poll(dev), 1);
+	assert_int_equal(dev->st.rx_pfmemalloc.v, 1);
+	assert_true(nf_stat(h, "dev.ring0.rx_ring_pages") < want);
+	assert_int_equal(dev->st.rx_drop_no_memory.v, 0);
+	assert_true(h->net->rsv_rx.hwm.v <= h->net->rsv_rx.size.v);
+	assert_int_equal(h->net->st.ip_rx.v, ip_rx + 205);
+	nf_release(h, hold, &held, held);
+	nf_release_objects(h);
+
+	netdev_flow_del(dev, &fl);
+	netdev_unregister(dev);
+	free(dev);
+	free(hold);
+	nf_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_at_each_mtu),
 		cmocka_unit_test(test_tcp_jumbo_from_the_reserve),
 		cmocka_unit_test(test_rx_ladder_jumbo),
+		cmocka_unit_test(test_rx_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
