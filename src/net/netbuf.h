@@ -52,6 +52,11 @@ struct netbuf {
 	uint32_t len; /* bytes at data (linear) */
 	uint32_t data_len; /* bytes in frags */
 	uint16_t nr_frags;
+	/*
+	 * A TCP super-frame for a wire that segments (TAP GSO): the payload
+	 * bytes of each segment it stands for; 0 for an ordinary packet.
+	 */
+	uint16_t gso_size;
 	struct netbuf_frag frags[NETBUF_MAX_FRAGS];
 
 	bool pfmemalloc; /* some of it came from the reserve */

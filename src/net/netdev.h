@@ -63,6 +63,14 @@ struct rx_meta {
 				* by a local sender (PACKET_AUXDATA) */
 };
 
+/* How a super-frame (netbuf gso_size) is to be cut by the wire. */
+struct tx_gso {
+	uint16_t gso_size; /* payload bytes per TCP segment */
+	/* the TCP checksum: holds the pseudo-header sum only, to finish */
+	uint16_t csum_start, csum_offset; /* from the frame's first byte */
+	uint16_t hdr_len; /* Ethernet, IP and TCP headers */
+};
+
 struct net_device_ops {
 	/*
 	 * Transmit @len bytes of @frame (one whole Ethernet frame, gathered
@@ -85,6 +93,14 @@ struct net_device_ops {
 	 */
 	ssize_t (*recvv)(struct net_device *dev, const struct iovec *iov,
 			 unsigned iovcnt, struct rx_meta *meta);
+	/*
+	 * Optional: transmit a TCP super-frame of @len bytes gathered from
+	 * @iovcnt buffers, for the wire to segment and checksum (used when
+	 * the device's tx_gso_max allows it).  0, -EOPNOTSUPP when the wire
+	 * refused (the core then stops asking), or -errno.
+	 */
+	int (*xmit_gso)(struct net_device *dev, const struct iovec *iov,
+			unsigned iovcnt, size_t len, const struct tx_gso *g);
 	void (*close)(struct net_device *dev);
 };
 
@@ -116,6 +132,7 @@ struct netdev_stats {
 	struct counter rx_drop_critical; /* of the drops, frames of a critical
 					  * flow (or ARP): warned about */
 	struct counter rx_gso_frames; /* coalesced frames over the MTU */
+	struct counter tx_gso_frames; /* super-frames the wire segmented */
 };
 
 /* See rx_ring.h: receive pages kept between reads. */
@@ -144,6 +161,12 @@ struct net_device {
 	unsigned rx_max;
 	struct gauge offload_gso_rx; /* 1: large coalesced frames accepted */
 	struct gauge rx_frame_max; /* the largest frame it can deliver */
+	/*
+	 * Largest TCP super-frame the wire segments itself (GSO), Ethernet
+	 * header included; 0: every frame within the MTU.
+	 */
+	unsigned tx_gso_max;
+	struct gauge offload_gso_tx; /* 1: TCP super-frames sent */
 	unsigned ifindex;
 	/* IPv4 configuration, network order */
 	uint32_t ip, netmask, gateway;
