@@ -94,10 +94,11 @@ static void on_accept(struct sock *sk)
 
 static const struct sock_ops listen_ops = { .readable = on_accept };
 
-static void world_up(struct world *jw, unsigned mtu, uint64_t seed)
+static void world_up_on(struct world *jw, const struct sim_link_config *cfg,
+			unsigned mtu, uint64_t seed)
 {
 	memset(jw, 0, sizeof(*jw));
-	jw->w = nf_new(NULL, seed);
+	jw->w = nf_new(cfg, seed);
 	jw->a = nf_add_host_mtu(jw->w, PAGES, MM_POLICY_ACCOUNTED, mtu);
 	jw->b = nf_add_host_mtu(jw->w, PAGES, MM_POLICY_ACCOUNTED, mtu);
 	jw->l = tcp_socket(jw->b->net, &listen_ops, jw);
@@ -110,6 +111,11 @@ static void world_up(struct world *jw, unsigned mtu, uint64_t seed)
 	nf_run_for(jw->w, 10 * NSEC_PER_MSEC);
 	assert_int_equal(jw->cli.tp->state, TCP_ESTABLISHED);
 	assert_non_null(jw->srv.tp);
+}
+
+static void world_up(struct world *jw, unsigned mtu, uint64_t seed)
+{
+	world_up_on(jw, NULL, mtu, seed);
 }
 
 static void world_down(struct world *jw)
@@ -477,6 +483,84 @@ static void test_rx_ring(void **state)
 	nf_free(w);
 }
 
+/*
+ * The sim wire with segmentation offload (cfg.gso): TCP hands the wire
+ * super-frames of MSS segments, which cross as one frame and arrive as
+ * a coalesced frame, received into the ring.  The MSS stays the MTU's.
+ * Both ways, every byte checked; then with the receiver's normal memory
+ * gone, the large frames come through net.rx and the connection's
+ * reserve, charged at their true size, within their bounds.
+ */
+static void test_tcp_gso_sim(void **state)
+{
+	struct sim_link_config cfg = { .gso = true };
+	struct page **hold = calloc(PAGES, sizeof(*hold));
+	struct world jw;
+	size_t held;
+
+	world_up_on(&jw, &cfg, 1500, 11);
+	assert_int_equal(jw.cli.tp->mss, 1500 - 40 - 12);
+	assert_int_equal(nf_stat(jw.a, "dev.sim0.offload_gso_tx"), 1);
+	jw.cli.to_send = 4 << 20;
+	jw.srv.to_send = 2 << 20;
+	pump(&jw.cli);
+	pump(&jw.srv);
+	run_until_done(&jw);
+	print_message("gso: %lld super-frames of %lld frames sent, %lld coalesced received\n",
+		      (long long)jw.a->dev.st.tx_gso_frames.v,
+		      (long long)jw.a->dev.st.tx_frames.v,
+		      (long long)jw.b->dev.st.rx_gso_frames.v);
+	assert_int_equal(jw.srv.received, jw.cli.to_send);
+	assert_int_equal(jw.cli.received, jw.srv.to_send);
+	assert_int_equal(jw.srv.bad + jw.cli.bad, 0);
+	assert_true(jw.a->dev.st.tx_gso_frames.v > 0);
+	assert_true(jw.b->dev.st.tx_gso_frames.v > 0);
+	assert_int_equal(jw.b->dev.st.rx_gso_frames.v,
+			 jw.a->dev.st.tx_gso_frames.v);
+	/* far fewer frames than the 2900 segments of 1448 bytes */
+	assert_true(jw.a->dev.st.tx_frames.v < (4 << 20) / 1448 / 4);
+	assert_no_rx_drops(jw.a);
+	assert_no_rx_drops(jw.b);
+	assert_int_equal(jw.b->dev.st.rx_pfmemalloc.v, 0);
+	assert_int_equal(nf_stat(jw.a, "tcp.retransmits"), 0);
+	assert_int_equal(nf_stat(jw.b, "dev.sim1.rx_ring_pages"),
+			 jw.b->dev.rx_ring.want);
+	world_down(&jw);
+
+	/* the receiver's normal memory gone */
+	world_up_on(&jw, &cfg, 1500, 12);
+	assert_true((size_t)jw.b->net->rsv_rx.size.v >=
+		    netbuf_frame_pages(NETDEV_RX_MAX));
+	jw.srv.tp->rcvbuf = 256 * 1024;
+	assert_int_equal(tcp_set_memalloc(jw.srv.tp), 0);
+	held = nf_exhaust(jw.b, hold, PAGES);
+	jw.cli.to_send = 2 << 20;
+	pump(&jw.cli);
+	run_until_done(&jw);
+	print_message("gso from the reserve: net.rx hwm %lld/%lld, rxq %lld/%lld, %lld coalesced\n",
+		      (long long)jw.b->net->rsv_rx.hwm.v,
+		      (long long)jw.b->net->rsv_rx.size.v,
+		      (long long)jw.srv.tp->sk.rxq_rsv.hwm.v,
+		      (long long)jw.srv.tp->sk.rxq_rsv.size.v,
+		      (long long)jw.b->dev.st.rx_gso_frames.v);
+	assert_int_equal(jw.srv.received, jw.cli.to_send);
+	assert_int_equal(jw.srv.bad, 0);
+	assert_true(jw.b->dev.st.rx_pfmemalloc.v > 0);
+	assert_true(jw.b->dev.st.rx_gso_frames.v > 0);
+	assert_int_equal(jw.b->dev.st.rx_drop_no_memory.v, 0);
+	assert_true(jw.b->net->rsv_rx.hwm.v <= jw.b->net->rsv_rx.size.v);
+	/* coalesced frames charged at their true size: more pages than
+	 * any frame of the MTU could take */
+	assert_true(jw.b->net->rsv_rx.hwm.v >
+		    netbuf_frame_pages(1500 + ETH_HLEN));
+	assert_true(jw.srv.tp->sk.rxq_rsv.hwm.v <=
+		    jw.srv.tp->sk.rxq_rsv.size.v);
+	nf_release(jw.b, hold, &held, held);
+	nf_release_objects(jw.b);
+	free(hold);
+	world_down(&jw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_jumbo_from_the_reserve),
 		cmocka_unit_test(test_rx_ladder_jumbo),
 		cmocka_unit_test(test_rx_ring),
+		cmocka_unit_test(test_tcp_gso_sim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
