@@ -437,9 +437,15 @@ int netdev_xmit(struct net_device *dev, struct netbuf *nb)
 	const uint8_t *frame = nb->data;
 	int err;
 
-	if (nb->gso_size && len > dev->mtu + ETH_HLEN && len <= dev->tx_gso_max)
+	/*
+	 * A super-frame (even one within the MTU, of a peer's small MSS)
+	 * only the wire may cut: its checksum is partial, its segments the
+	 * peer's size.  A wire that stopped segmenting drops it; TCP
+	 * resends its data in plain segments.
+	 */
+	if (nb->gso_size && len <= dev->tx_gso_max)
 		return xmit_gso(dev, nb);
-	if (len > dev->mtu + ETH_HLEN) {
+	if (len > dev->mtu + ETH_HLEN || nb->gso_size) {
 		counter_inc(&dev->st.tx_drop_oversize);
 		netbuf_free(nb);
 		return -EMSGSIZE;

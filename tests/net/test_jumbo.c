@@ -527,6 +527,23 @@ static void test_tcp_gso_sim(void **state)
 			 jw.b->dev.rx_ring.want);
 	world_down(&jw);
 
+	/*
+	 * A peer's MSS far below the MTU: a super-frame of its segments can
+	 * fit within the MTU, and must still go to the wire to be cut (its
+	 * checksum is partial), never out as one plain frame.
+	 */
+	world_up_on(&jw, &cfg, 1500, 13);
+	jw.cli.tp->mss = 536;
+	jw.cli.to_send = 1 << 20;
+	pump(&jw.cli);
+	run_until_done(&jw);
+	assert_int_equal(jw.srv.received, jw.cli.to_send);
+	assert_int_equal(jw.srv.bad, 0);
+	assert_true(jw.a->dev.st.tx_gso_frames.v > 0);
+	assert_int_equal(nf_stat(jw.b, "tcp.rx_bad_csum"), 0);
+	assert_int_equal(nf_stat(jw.a, "tcp.retransmits"), 0);
+	world_down(&jw);
+
 	/* the receiver's normal memory gone */
 	world_up_on(&jw, &cfg, 1500, 12);
 	assert_true((size_t)jw.b->net->rsv_rx.size.v >=
