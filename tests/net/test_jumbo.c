@@ -10,7 +10,10 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include "../lb_skip.h"
 #include "net_fixture.h"
 #include "net/netbuf.h"
 #include "net/tcp.h"
@@ -578,6 +581,50 @@ static void test_tcp_gso_sim(void **state)
 	world_down(&jw);
 }
 
+/*
+ * The capture of a super-frame: one large frame, its TCP checksum
+ * completed (the wire would have done it per segment), so tshark
+ * validates every captured super-frame's checksum as good.
+ */
+static void test_gso_capture(void **state)
+{
+	struct sim_link_config cfg = { .gso = true };
+	char path[] = "/tmp/lb_gso_XXXXXX", cmd[512], out[64] = "";
+	struct world jw;
+	unsigned big = 0, bad = 1;
+	FILE *p;
+	int fd;
+
+	if (system("command -v tshark >/dev/null 2>&1"))
+		lb_skip("tshark not installed (apt-get install tshark)");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	world_up_on(&jw, &cfg, 1500, 21);
+	assert_int_equal(net_capture_open(jw.a->net, path), 0);
+	jw.cli.to_send = 1 << 20;
+	pump(&jw.cli);
+	run_until_done(&jw);
+	assert_int_equal(jw.srv.received, jw.cli.to_send);
+	net_capture_close(jw.a->net);
+	world_down(&jw);
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r '%s' -o tcp.check_checksum:TRUE -Y 'frame.len > 1514' "
+		 "-T fields -e tcp.checksum.status 2>/dev/null | sort | uniq -c | "
+		 "awk '$2 == 1 { g += $1 } $2 != 1 { b += $1 } END { print g + 0, b + 0 }'",
+		 path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	assert_int_equal(sscanf(out, "%u %u", &big, &bad), 2);
+	print_message("capture: %u super-frames with a good checksum, %u bad\n",
+		      big, bad);
+	assert_true(big > 0);
+	assert_int_equal(bad, 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,7 +633,8 @@ int main(void)
 		cmocka_unit_test(test_rx_ladder_jumbo),
 		cmocka_unit_test(test_rx_ring),
 		cmocka_unit_test(test_tcp_gso_sim),
+		cmocka_unit_test(test_gso_capture),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return lb_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
