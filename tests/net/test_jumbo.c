@@ -451,8 +451,8 @@ static void test_rx_ring(void **state)
 	 * replaced; with the ring short, the next frame is read as before,
 	 * into pages allocated for it.
 	 */
-	assert_int_equal(mm_failinj_set(h->mm, "nth=1,always,site=rx_ring_refill"),
-			 0);
+	assert_int_equal(
+		mm_failinj_set(h->mm, "nth=1,always,site=rx_ring_refill"), 0);
 	canned_udp(dev, 8000);
 	assert_int_equal(netdev_poll(dev), 1);
 	assert_true(nf_stat(h, "dev.ring0.rx_ring_refill_fail") > 0);
@@ -509,10 +509,11 @@ static void test_tcp_gso_sim(void **state)
 	pump(&jw.cli);
 	pump(&jw.srv);
 	run_until_done(&jw);
-	print_message("gso: %lld super-frames of %lld frames sent, %lld coalesced received\n",
-		      (long long)jw.a->dev.st.tx_gso_frames.v,
-		      (long long)jw.a->dev.st.tx_frames.v,
-		      (long long)jw.b->dev.st.rx_gso_frames.v);
+	print_message(
+		"gso: %lld super-frames of %lld frames sent, %lld coalesced received\n",
+		(long long)jw.a->dev.st.tx_gso_frames.v,
+		(long long)jw.a->dev.st.tx_frames.v,
+		(long long)jw.b->dev.st.rx_gso_frames.v);
 	assert_int_equal(jw.srv.received, jw.cli.to_send);
 	assert_int_equal(jw.cli.received, jw.srv.to_send);
 	assert_int_equal(jw.srv.bad + jw.cli.bad, 0);
@@ -557,12 +558,13 @@ static void test_tcp_gso_sim(void **state)
 	jw.cli.to_send = 2 << 20;
 	pump(&jw.cli);
 	run_until_done(&jw);
-	print_message("gso from the reserve: net.rx hwm %lld/%lld, rxq %lld/%lld, %lld coalesced\n",
-		      (long long)jw.b->net->rsv_rx.hwm.v,
-		      (long long)jw.b->net->rsv_rx.size.v,
-		      (long long)jw.srv.tp->sk.rxq_rsv.hwm.v,
-		      (long long)jw.srv.tp->sk.rxq_rsv.size.v,
-		      (long long)jw.b->dev.st.rx_gso_frames.v);
+	print_message(
+		"gso from the reserve: net.rx hwm %lld/%lld, rxq %lld/%lld, %lld coalesced\n",
+		(long long)jw.b->net->rsv_rx.hwm.v,
+		(long long)jw.b->net->rsv_rx.size.v,
+		(long long)jw.srv.tp->sk.rxq_rsv.hwm.v,
+		(long long)jw.srv.tp->sk.rxq_rsv.size.v,
+		(long long)jw.b->dev.st.rx_gso_frames.v);
 	assert_int_equal(jw.srv.received, jw.cli.to_send);
 	assert_int_equal(jw.srv.bad, 0);
 	assert_true(jw.b->dev.st.rx_pfmemalloc.v > 0);
@@ -608,11 +610,12 @@ static void test_gso_capture(void **state)
 	assert_int_equal(jw.srv.received, jw.cli.to_send);
 	net_capture_close(jw.a->net);
 	world_down(&jw);
-	snprintf(cmd, sizeof(cmd),
-		 "tshark -r '%s' -o tcp.check_checksum:TRUE -Y 'frame.len > 1514' "
-		 "-T fields -e tcp.checksum.status 2>/dev/null | sort | uniq -c | "
-		 "awk '$2 == 1 { g += $1 } $2 != 1 { b += $1 } END { print g + 0, b + 0 }'",
-		 path);
+	snprintf(
+		cmd, sizeof(cmd),
+		"tshark -r '%s' -o tcp.check_checksum:TRUE -Y 'frame.len > 1514' "
+		"-T fields -e tcp.checksum.status 2>/dev/null | sort | uniq -c | "
+		"awk '$2 == 1 { g += $1 } $2 != 1 { b += $1 } END { print g + 0, b + 0 }'",
+		path);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(out, sizeof(out), p));
