@@ -28,6 +28,8 @@
 BUILD="${1:-build}"
 SECS="${BENCH_SECONDS:-3}"
 SIZE_MB=256
+# the MTU of the TAP and of the veth pair (BENCH_MTU, default 1500)
+MTU="${BENCH_MTU:-1500}"
 LB="$BUILD/lifeboat"
 
 skip() {
@@ -61,8 +63,12 @@ ip -n "$A" link set lbs0 up
 ip -n "$A" link add va type veth peer name vb netns "$B"
 ip -n "$A" addr add 198.51.100.1/24 dev va
 ip -n "$B" addr add 198.51.100.2/24 dev vb
+ip -n "$A" link set lbs0 mtu "$MTU"
+ip -n "$A" link set va mtu "$MTU"
+ip -n "$B" link set vb mtu "$MTU"
 ip -n "$A" link set va up
 ip -n "$B" link set vb up
+echo "# mtu $MTU"
 
 ip netns exec "$A" nbdkit -P "$TMP/nbdkit.pid" -p 10809 memory "${SIZE_MB}M" ||
 	skip "nbdkit did not start"
