@@ -92,6 +92,7 @@ on_cpu() { # CPU command... (exec: the pid stays the command's)
 }
 
 NS_TAP="lbb-$$-tap"
+NS_TAPO="lbb-$$-tapo"
 NS_KC="lbb-$$-kc"
 NS_KS="lbb-$$-ks"
 NSES=""
@@ -156,6 +157,24 @@ PIDS="$PIDS $HOSTPID"
 if ! wait_for "$TMP/host.log" "Ctrl-C to stop" 10; then
 	echo "bench-net: lifeboat host did not start:" >&2
 	cat "$TMP/host.log" >&2
+	exit 1
+fi
+
+# ---- lifeboat over TAP with offloads (TCP bulk only) ------------------------
+# The same host on a TAP with offload=on: super-frames both ways (the
+# kernel coalesces what it sends, segments what lifeboat sends).
+mkns "$NS_TAPO" || exit 1
+ip -n "$NS_TAPO" tuntap add dev lbb1 mode tap || exit 1
+ip -n "$NS_TAPO" addr add 192.0.2.1/24 dev lbb1
+ip -n "$NS_TAPO" link set lbb1 up
+(on_cpu "$CPU_PEER" ip netns exec "$NS_TAPO" "$LB" host \
+	--wire tap:lbb1,offload=on --ip 192.0.2.2/24 --memory 64M --log warn) \
+	>"$TMP/host-offload.log" 2>&1 &
+HOSTOPID=$!
+PIDS="$PIDS $HOSTOPID"
+if ! wait_for "$TMP/host-offload.log" "Ctrl-C to stop" 10; then
+	echo "bench-net: lifeboat host (offload=on) did not start:" >&2
+	cat "$TMP/host-offload.log" >&2
 	exit 1
 fi
 
@@ -252,14 +271,20 @@ if command -v socat >/dev/null; then
 		awk -v a="$t0" -v b="$(now)" -v n="$TCP_BYTES" \
 			'BEGIN { printf "%.1f", n / (b - a) / 1e6 }'
 	}
+	# interleaved: plain TAP, TAP with offloads, kernel, in each direction
 	for dir in send recv; do
 		t=$(tcp_$dir "$NS_TAP") || { t=0; fail=1; }
+		o=$(tcp_$dir "$NS_TAPO") || { o=0; fail=1; }
 		k=$(tcp_$dir "$NS_KC") || { k=0; fail=1; }
 		what=$([ $dir = send ] && echo linux_to_lifeboat || echo lifeboat_to_linux)
 		echo "BENCH net.tap.tcp_bulk.$what $t MB/s"
+		echo "BENCH net.tap_offload.tcp_bulk.$what $o MB/s"
 		echo "BENCH net.veth_kernel.tcp_bulk.$what $k MB/s"
 		echo "BENCH net.tap_vs_kernel.tcp_bulk.$what" \
 			"$(awk -v t="$t" -v k="$k" \
+				'BEGIN { printf "%.3f", (k > 0 ? t / k : 0) }') ratio"
+		echo "BENCH net.tap_offload_vs_kernel.tcp_bulk.$what" \
+			"$(awk -v t="$o" -v k="$k" \
 				'BEGIN { printf "%.3f", (k > 0 ? t / k : 0) }') ratio"
 	done
 else

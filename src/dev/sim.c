@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net/net.h"
+#include "net/proto.h"
 #include "sim.h"
 
 struct sim_slot {
@@ -118,22 +119,63 @@ static int sim_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static ssize_t sim_recv(struct net_device *dev, uint8_t *buf, size_t cap,
-			struct rx_meta *meta)
+/*
+ * A TCP super-frame (cfg.gso): gathered and sent whole, its checksum
+ * finished here as the receiving side's hardware would have checked the
+ * segments it coalesced.
+ */
+static int sim_xmit_gso(struct net_device *dev, const struct iovec *iov,
+			unsigned cnt, size_t len, const struct tx_gso *g)
+{
+	struct sim_port *p = dev->priv;
+	size_t off = 0;
+	uint16_t c;
+
+	if (!p->gso_buf || len > p->frame_cap ||
+	    (size_t)g->csum_start + g->csum_offset + 2 > len)
+		return -EOPNOTSUPP;
+	for (unsigned i = 0; i < cnt; i++) {
+		LB_ASSERT(off + iov[i].iov_len <= len);
+		memcpy(p->gso_buf + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	LB_ASSERT(off == len);
+	c = csum_fold(csum_partial(p->gso_buf + g->csum_start,
+				   len - g->csum_start, 0));
+	memcpy(p->gso_buf + g->csum_start + g->csum_offset, &c, 2);
+	counter_inc(&p->link->st.gso_frames);
+	return sim_xmit(dev, p->gso_buf, len);
+}
+
+static ssize_t sim_recvv(struct net_device *dev, const struct iovec *iov,
+			 unsigned cnt, struct rx_meta *meta)
 {
 	struct sim_port *p = dev->priv;
 	struct sim_slot *s;
-	size_t n;
+	size_t n = 0;
 
 	if (list_empty(&p->arrived))
 		return 0;
 	s = list_first_entry(&p->arrived, struct sim_slot, node);
 	list_del(&s->node);
-	n = lb_min(cap, (size_t)s->len);
-	memcpy(buf, s->frame, n);
+	for (unsigned i = 0; i < cnt && n < s->len; i++) {
+		size_t k = lb_min(iov[i].iov_len, (size_t)s->len - n);
+
+		memcpy(iov[i].iov_base, s->frame + n, k);
+		n += k;
+	}
 	meta->wire_len = s->len;
+	meta->gso = s->len > dev->mtu + ETH_HLEN;
 	list_add(&s->node, &p->free_slots);
 	return (ssize_t)n;
+}
+
+static ssize_t sim_recv(struct net_device *dev, uint8_t *buf, size_t cap,
+			struct rx_meta *meta)
+{
+	struct iovec iov = { buf, cap };
+
+	return sim_recvv(dev, &iov, 1, meta);
 }
 
 static void sim_close(struct net_device *dev)
@@ -145,6 +187,7 @@ static void sim_close(struct net_device *dev)
 	list_del(&p->node);
 	free(p->slots[0].frame);
 	free(p->slots);
+	free(p->gso_buf);
 	free(p);
 	dev->priv = NULL;
 }
@@ -152,6 +195,15 @@ static void sim_close(struct net_device *dev)
 static const struct net_device_ops sim_ops = {
 	.xmit = sim_xmit,
 	.recv = sim_recv,
+	.close = sim_close,
+};
+
+/* cfg.gso: also scatter reads (the receive ring) and super-frames */
+static const struct net_device_ops sim_gso_ops = {
+	.xmit = sim_xmit,
+	.recv = sim_recv,
+	.recvv = sim_recvv,
+	.xmit_gso = sim_xmit_gso,
 	.close = sim_close,
 };
 
@@ -166,12 +218,15 @@ int dev_sim_init(struct net_device *dev, struct sim_link *l)
 		dev->mtu = 1500;
 	if (!p)
 		return -ENOMEM;
-	p->frame_cap = dev->mtu + ETH_HLEN;
+	p->frame_cap = l->cfg.gso ? NETDEV_RX_MAX : dev->mtu + ETH_HLEN;
 	p->slots = calloc(n, sizeof(*p->slots));
 	frames = malloc((size_t)n * p->frame_cap);
-	if (!p->slots || !frames) {
+	if (l->cfg.gso)
+		p->gso_buf = malloc(p->frame_cap);
+	if (!p->slots || !frames || (l->cfg.gso && !p->gso_buf)) {
 		free(p->slots);
 		free(frames);
+		free(p->gso_buf);
 		free(p);
 		return -ENOMEM;
 	}
@@ -199,7 +254,11 @@ int dev_sim_init(struct net_device *dev, struct sim_link *l)
 	}
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "sim%u", nr);
-	dev->ops = &sim_ops;
+	dev->ops = l->cfg.gso ? &sim_gso_ops : &sim_ops;
 	dev->priv = p;
+	if (l->cfg.gso) {
+		dev->rx_max = NETDEV_RX_MAX;
+		dev->tx_gso_max = NETDEV_RX_MAX;
+	}
 	return 0;
 }

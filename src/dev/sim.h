@@ -26,11 +26,21 @@ struct sim_link_config {
 	double loss, dup, reorder, corrupt; /* probabilities per frame */
 	uint64_t reorder_ns; /* extra delay of a reordered frame */
 	unsigned slots; /* frames in flight per receiving port */
+	/*
+	 * Ports offer TCP segmentation offload, as a TAP with offload=on:
+	 * a TCP super-frame (up to 64 KiB) crosses the switch as one frame,
+	 * its checksum completed, and arrives as one, as a receiving NIC's
+	 * GRO would hand it over; so the stack's large-frame paths (transmit
+	 * GSO, receive into the ring, net.rx at true size) run in the
+	 * simulator.  Slots are then sized for 64 KiB frames.
+	 */
+	bool gso;
 };
 
 struct sim_link_stats {
 	struct counter delivered, lost, duplicated, reordered, corrupted;
 	struct counter dropped_full, dropped_down;
+	struct counter gso_frames; /* super-frames sent whole (cfg.gso) */
 };
 
 struct sim_link {
@@ -52,6 +62,7 @@ struct sim_port {
 	struct list_head free_slots, arrived;
 	unsigned frame_cap;
 	uint64_t busy_until;
+	uint8_t *gso_buf; /* where a super-frame is gathered (cfg.gso) */
 };
 
 void sim_link_init(struct sim_link *l, struct loop *loop, uint64_t seed,
@@ -61,7 +72,8 @@ void sim_link_destroy(struct sim_link *l);
 
 /*
  * Make @dev a port of @l: fills ops, priv, mtu (1500 unless set) and a MAC
- * (02:00:00:00:xx:yy from the port number unless set).  0 or -ENOMEM.
+ * (02:00:00:00:xx:yy from the port number unless set); with cfg.gso also
+ * rx_max and tx_gso_max.  0 or -ENOMEM.
  */
 int dev_sim_init(struct net_device *dev, struct sim_link *l);
 

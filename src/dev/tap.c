@@ -8,14 +8,17 @@
  * TUNSETOFFLOAD(CSUM|TSO4|TSO6) lets the kernel hand us TCP segments
  * coalesced up to 64 KiB (GSO) with their checksum left partial (we trust
  * the local kernel: csum_unnecessary), one read() for what would be ~44
- * frames of 1500 bytes.  We send plain frames (no GSO, checksums done),
- * the header all zero.  When the kernel refuses the header or the
- * offloads, the wire falls back to plain frames: rx_max tells the core
- * which (dev.<if>.offload_gso_rx in the statistics), and a log line says.
- * Off by default: each read allocates room for a 64 KiB frame (a page
- * per 4 KiB) and gives back what a small frame did not use, which costs
- * more than it saves when most frames are ACKs (bench-storage.sh's
- * write_offload_vs_plain measured 0.40).
+ * frames of 1500 bytes.  In the other direction TCP hands us super-frames
+ * of up to 64 KiB (tx_gso_max) which the kernel segments at the MSS and
+ * checksums (GSO TCPV4 with NEEDS_CSUM); every other frame goes plain,
+ * checksums done, the header all zero.  When the kernel refuses the
+ * header or the offloads, the wire falls back to plain frames: rx_max
+ * and tx_gso_max tell the core which (dev.<if>.offload_gso_rx and
+ * offload_gso_tx in the statistics), and a log line says.
+ * Each read offers room for a 64 KiB frame: the device's receive ring
+ * (net/rx_ring.h) keeps those pages between reads, so a small frame
+ * costs no page (before the ring, a read allocated sixteen and freed the
+ * unused ones, and bench-storage.sh's write_offload_vs_plain was 0.40).
  * Without IFF_VNET_HDR the kernel finishes every checksum and segments
  * every GSO packet before handing frames to us.
  */
@@ -74,6 +77,42 @@ static int tap_xmit(struct net_device *dev, const uint8_t *frame, size_t len)
 	}
 	/* tun takes a frame whole or not at all; anything else is a bug. */
 	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * A TCP super-frame for the kernel to cut into segments of g->gso_size
+ * and checksum (the virtio-net header's GSO and NEEDS_CSUM).  The kernel
+ * checks the header against the frame: -EINVAL means it will not take
+ * such frames, which the core hears as -EOPNOTSUPP.
+ */
+static int tap_xmit_gso(struct net_device *dev, const struct iovec *iov,
+			unsigned cnt, size_t len, const struct tx_gso *g)
+{
+	struct tap_priv *p = dev->priv;
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = g->hdr_len,
+		.gso_size = g->gso_size,
+		.csum_start = g->csum_start,
+		.csum_offset = g->csum_offset,
+	};
+	struct iovec v[TAP_IOV_MAX + 1];
+	ssize_t n;
+
+	if (!p->vnet || cnt > TAP_IOV_MAX)
+		return -EOPNOTSUPP;
+	v[0] = (struct iovec){ &h, sizeof(h) };
+	memcpy(v + 1, iov, cnt * sizeof(*iov));
+	n = writev(p->fd, v, (int)cnt + 1);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return -EAGAIN;
+		return errno == EINVAL ? -EOPNOTSUPP : -errno;
+	}
+	if ((size_t)n != len + sizeof(h))
 		return -EIO;
 	return 0;
 }
@@ -141,6 +180,7 @@ const struct net_device_ops dev_tap_ops = {
 	.xmit = tap_xmit,
 	.recv = tap_recv,
 	.recvv = tap_recvv,
+	.xmit_gso = tap_xmit_gso,
 	.close = dev_fd_close,
 };
 
@@ -251,9 +291,11 @@ int dev_tap_init(struct net_device *dev, const char *spec)
 	p->fd = fd;
 	p->vnet = want_offload;
 	/* header but no offloads: still plain frames, only framed */
-	if (want_offload && tap_offloads(fd))
+	if (want_offload && tap_offloads(fd)) {
 		dev->rx_max = NETDEV_RX_MAX;
-	else if (!want_offload)
+		/* the same offloads let the kernel segment what we send */
+		dev->tx_gso_max = NETDEV_RX_MAX;
+	} else if (!want_offload)
 		/*
 		 * A persistent TAP keeps the offloads an earlier user set, and
 		 * without the header the kernel would hand us its GSO frames

@@ -104,7 +104,9 @@ int ipv4_output(struct net *net, struct netbuf *nb, uint32_t saddr,
 		net_drop(net, nb, &net->st.ip_tx_no_route, "ip_tx_no_route");
 		return -ENETUNREACH;
 	}
-	if (tot > dev->mtu) {
+	/* a TCP super-frame goes whole to a wire that segments it */
+	if (tot > dev->mtu && !(nb->gso_size && tot <= 0xffff &&
+				tot + ETH_HLEN <= dev->tx_gso_max)) {
 		/* Senders keep datagrams within the MTU; we do not fragment. */
 		net_drop(net, nb, &net->st.ip_tx_too_big, "ip_tx_too_big");
 		return -EMSGSIZE;

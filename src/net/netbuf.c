@@ -11,11 +11,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "csum_partial folds bytes as a little-endian host reads them");
 
-/* Largest linear area a kmalloc class can give (2048-byte class). */
-#define NETBUF_KMALLOC_MAX (2048 - sizeof(struct netbuf_shared))
-/* Linear bytes netbuf_alloc_paged() puts before its page fragments. */
-#define NETBUF_PAGED_LINEAR (NETBUF_KMALLOC_MAX - NETBUF_HEADROOM)
-
 static struct netbuf_shared *alloc_shared(struct net *net, uint32_t need,
 					  unsigned flags,
 					  struct mm_reserve *rsv,

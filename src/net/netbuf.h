@@ -52,6 +52,11 @@ struct netbuf {
 	uint32_t len; /* bytes at data (linear) */
 	uint32_t data_len; /* bytes in frags */
 	uint16_t nr_frags;
+	/*
+	 * A TCP super-frame for a wire that segments (TAP GSO): the payload
+	 * bytes of each segment it stands for; 0 for an ordinary packet.
+	 */
+	uint16_t gso_size;
 	struct netbuf_frag frags[NETBUF_MAX_FRAGS];
 
 	bool pfmemalloc; /* some of it came from the reserve */
@@ -181,6 +186,11 @@ uint32_t netbuf_truesize_for(const struct net *net, uint32_t size);
  * What net.rx must hold per frame in flight.
  */
 uint32_t netbuf_frame_pages(uint32_t len);
+
+/* Largest linear area a kmalloc class can give (2048-byte class). */
+#define NETBUF_KMALLOC_MAX (2048 - sizeof(struct netbuf_shared))
+/* Linear bytes netbuf_alloc_paged() puts before its page fragments. */
+#define NETBUF_PAGED_LINEAR (NETBUF_KMALLOC_MAX - NETBUF_HEADROOM)
 
 /* Largest frame the receive path keeps in one linear buffer (a page). */
 #define NETBUF_LINEAR_MAX \

@@ -9,6 +9,7 @@
 #include "net.h"
 #include "netdev.h"
 #include "proto.h"
+#include "rx_ring.h"
 
 /* In the order of struct netdev_stats, which holds only counters. */
 static const char *const netdev_stat_names[] = {
@@ -16,7 +17,7 @@ static const char *const netdev_stat_names[] = {
 	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
-	"rx_drop_critical",  "rx_gso_frames",
+	"rx_drop_critical",  "rx_gso_frames",	 "tx_gso_frames",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -41,7 +42,8 @@ int netdev_register(struct net *net, struct net_device *dev)
 	if (!dev->name[0])
 		snprintf(dev->name, sizeof(dev->name), "eth%u",
 			 net->nr_devices);
-	if (dev->rx_max > NETDEV_RX_MAX)
+	if (dev->rx_max > NETDEV_RX_MAX || dev->tx_gso_max > NETDEV_RX_MAX ||
+	    (dev->tx_gso_max && !dev->ops->xmit_gso))
 		return -EINVAL;
 	/* Its largest frame must fit net.rx when that is the only memory. */
 	if (net_rx_reserve_fit(net, netdev_rx_max(dev))) {
@@ -53,8 +55,9 @@ int netdev_register(struct net *net, struct net_device *dev)
 	dev->scratch =
 		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
 	/* also where a dropped frame is gathered for the capture (net_drop) */
-	dev->txbuf =
-		malloc(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)));
+	dev->txbuf = malloc(
+		lb_max(lb_max((uint32_t)NETDEV_SCRATCH, netdev_rx_max(dev)),
+		       dev->tx_gso_max));
 	if (!dev->scratch || !dev->txbuf) {
 		free(dev->scratch);
 		free(dev->txbuf);
@@ -75,6 +78,10 @@ int netdev_register(struct net *net, struct net_device *dev)
 			"dev.%s.offload_gso_rx", dev->name);
 	stats_add_gauge(&net->host->stats, &dev->rx_frame_max,
 			"dev.%s.rx_frame_max", dev->name);
+	gauge_set(&dev->offload_gso_tx, dev->tx_gso_max > 0);
+	stats_add_gauge(&net->host->stats, &dev->offload_gso_tx,
+			"dev.%s.offload_gso_tx", dev->name);
+	rx_ring_init(dev, netdev_rx_max(dev));
 	dev->up = true;
 	return 0;
 }
@@ -91,6 +98,8 @@ void netdev_unregister(struct net_device *dev)
 		stats_remove(&net->host->stats, netdev_counter(dev, i));
 	stats_remove(&net->host->stats, &dev->offload_gso_rx);
 	stats_remove(&net->host->stats, &dev->rx_frame_max);
+	stats_remove(&net->host->stats, &dev->offload_gso_tx);
+	rx_ring_fini(dev);
 	list_del(&dev->node);
 	if (dev->ops->close)
 		dev->ops->close(dev);
@@ -292,12 +301,16 @@ static bool rx_one(struct net_device *dev)
 	struct net *net = dev->net;
 	uint32_t cap = netdev_rx_max(dev);
 	struct rx_meta meta = { 0 };
-	struct netbuf *nb;
+	struct netbuf *nb, *ring;
 	ssize_t n;
 
-	nb = rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
+	/* the ring's pages when it has them: a small frame keeps none */
+	ring = rx_ring_take(dev, cap);
+	nb = ring ? ring : rx_alloc(net, cap, MM_ATOMIC | MM_NOMEMALLOC, NULL);
 	if (nb) {
 		n = rx_read(dev, nb, cap, &meta);
+		if (ring)
+			rx_ring_give_back(dev, nb, n > 0 ? (uint32_t)n : 0);
 		if (n <= 0 || meta.wire_len > cap) {
 			if (n > 0) {
 				rx_fit(net, nb, (uint32_t)n);
@@ -361,13 +374,78 @@ unsigned netdev_poll(struct net_device *dev)
 	return n;
 }
 
+/*
+ * A TCP super-frame, handed to the wire as it is (linear part and page
+ * references, no copy) for it to segment.  The capture records the large
+ * frame, its checksum completed in the copy as a wire would carry it.
+ */
+static int xmit_gso(struct net_device *dev, struct netbuf *nb)
+{
+	struct iovec iov[1 + NETBUF_MAX_FRAGS];
+	uint32_t len = netbuf_total(nb);
+	const uint8_t *th = netbuf_transport_header(nb);
+	struct tx_gso g = { .gso_size = nb->gso_size, .csum_offset = 16 };
+	unsigned cnt = 0;
+	int err;
+
+	/* TCP over IPv4 built by tcp_output: headers in the linear part */
+	LB_ASSERT(th > nb->data && th + 20 <= nb->data + nb->len);
+	g.csum_start = (uint16_t)(th - nb->data);
+	g.hdr_len = (uint16_t)(g.csum_start + ((th[12] >> 4) * 4));
+	iov[cnt++] = (struct iovec){ nb->data, nb->len };
+	for (unsigned i = 0; i < nb->nr_frags; i++) {
+		struct netbuf_frag *f = &nb->frags[i];
+
+		iov[cnt++] = (struct iovec){
+			(uint8_t *)page_address(dev->net->mm, f->page) + f->off,
+			f->len
+		};
+	}
+	if (dev->net->pcap) {
+		uint16_t c;
+
+		netbuf_copy_bits(nb, 0, dev->txbuf, len);
+		c = csum_fold(csum_partial(dev->txbuf + g.csum_start,
+					   len - g.csum_start, 0));
+		memcpy(dev->txbuf + g.csum_start + g.csum_offset, &c, 2);
+		net_capture(dev->net, dev, dev->txbuf, len, true,
+			    "TCP super-frame (GSO): the wire segments it");
+	}
+	err = dev->ops->xmit_gso(dev, iov, cnt, len, &g);
+	if (err == -EOPNOTSUPP) {
+		/* TCP sends plain frames from now on; this one is resent */
+		lb_warn(&dev->net->host->log,
+			"dev %s: the wire refused a TCP super-frame: GSO off",
+			dev->name);
+		dev->tx_gso_max = 0;
+		gauge_set(&dev->offload_gso_tx, 0);
+	}
+	if (err) {
+		counter_inc(&dev->st.tx_drop_error);
+	} else {
+		counter_inc(&dev->st.tx_frames);
+		counter_inc(&dev->st.tx_gso_frames);
+		counter_add(&dev->st.tx_bytes, len);
+	}
+	netbuf_free(nb);
+	return err;
+}
+
 int netdev_xmit(struct net_device *dev, struct netbuf *nb)
 {
 	uint32_t len = netbuf_total(nb);
 	const uint8_t *frame = nb->data;
 	int err;
 
-	if (len > dev->mtu + ETH_HLEN) {
+	/*
+	 * A super-frame (even one within the MTU, of a peer's small MSS)
+	 * only the wire may cut: its checksum is partial, its segments the
+	 * peer's size.  A wire that stopped segmenting drops it; TCP
+	 * resends its data in plain segments.
+	 */
+	if (nb->gso_size && len <= dev->tx_gso_max)
+		return xmit_gso(dev, nb);
+	if (len > dev->mtu + ETH_HLEN || nb->gso_size) {
 		counter_inc(&dev->st.tx_drop_oversize);
 		netbuf_free(nb);
 		return -EMSGSIZE;

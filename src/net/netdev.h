@@ -46,6 +46,7 @@
 struct net;
 struct net_device;
 struct netbuf;
+struct page;
 
 /* What a backend knows about a received frame besides its bytes. */
 struct rx_meta {
@@ -60,6 +61,14 @@ struct rx_meta {
 	uint16_t csum_start, csum_offset;
 	bool csum_unnecessary; /* checksum already verified, or left partial
 				* by a local sender (PACKET_AUXDATA) */
+};
+
+/* How a super-frame (netbuf gso_size) is to be cut by the wire. */
+struct tx_gso {
+	uint16_t gso_size; /* payload bytes per TCP segment */
+	/* the TCP checksum: holds the pseudo-header sum only, to finish */
+	uint16_t csum_start, csum_offset; /* from the frame's first byte */
+	uint16_t hdr_len; /* Ethernet, IP and TCP headers */
 };
 
 struct net_device_ops {
@@ -84,6 +93,14 @@ struct net_device_ops {
 	 */
 	ssize_t (*recvv)(struct net_device *dev, const struct iovec *iov,
 			 unsigned iovcnt, struct rx_meta *meta);
+	/*
+	 * Optional: transmit a TCP super-frame of @len bytes gathered from
+	 * @iovcnt buffers, for the wire to segment and checksum (used when
+	 * the device's tx_gso_max allows it).  0, -EOPNOTSUPP when the wire
+	 * refused (the core then stops asking), or -errno.
+	 */
+	int (*xmit_gso)(struct net_device *dev, const struct iovec *iov,
+			unsigned iovcnt, size_t len, const struct tx_gso *g);
 	void (*close)(struct net_device *dev);
 };
 
@@ -115,6 +132,17 @@ struct netdev_stats {
 	struct counter rx_drop_critical; /* of the drops, frames of a critical
 					  * flow (or ARP): warned about */
 	struct counter rx_gso_frames; /* coalesced frames over the MTU */
+	struct counter tx_gso_frames; /* super-frames the wire segmented */
+};
+
+/* See rx_ring.h: receive pages kept between reads. */
+#define NETDEV_RX_RING_MAX 17
+struct netdev_rx_ring {
+	struct page *pages[NETDEV_RX_RING_MAX];
+	unsigned want; /* pages a read of the largest frame needs; 0: none */
+	unsigned held; /* pages[0..held) are ours, one reference each */
+	struct gauge nr_pages; /* dev.<if>.rx_ring_pages */
+	struct counter refill_fail; /* dev.<if>.rx_ring_refill_fail */
 };
 
 struct net_device {
@@ -133,6 +161,12 @@ struct net_device {
 	unsigned rx_max;
 	struct gauge offload_gso_rx; /* 1: large coalesced frames accepted */
 	struct gauge rx_frame_max; /* the largest frame it can deliver */
+	/*
+	 * Largest TCP super-frame the wire segments itself (GSO), Ethernet
+	 * header included; 0: every frame within the MTU.
+	 */
+	unsigned tx_gso_max;
+	struct gauge offload_gso_tx; /* 1: TCP super-frames sent */
 	unsigned ifindex;
 	/* IPv4 configuration, network order */
 	uint32_t ip, netmask, gateway;
@@ -150,6 +184,7 @@ struct net_device {
 	void (*release)(struct net_device *dev);
 	uint8_t *scratch; /* NETDEV_SCRATCH bytes, allocated at register */
 	uint8_t *txbuf; /* gather buffer for frames with fragments */
+	struct netdev_rx_ring rx_ring;
 };
 
 /*

@@ -113,14 +113,44 @@ static bool challenge_may_use_reserve(struct tcp_sock *tp)
 	return tp->challenge_rsv_used < TCP_CHALLENGE_RESERVE_PER_SEC;
 }
 
+/* The segment after @seg on the send queue, NULL at its end. */
+static struct netbuf *next_seg(struct tcp_sock *tp, struct netbuf *seg)
+{
+	if (seg->node.next == &tp->wq)
+		return NULL;
+	return list_entry(seg->node.next, struct netbuf, node);
+}
+
+/*
+ * Reference @f's bytes in @nb, as one fragment with the previous one
+ * when they are neighbours in the same page (consecutive segments of a
+ * super-frame usually are).
+ */
+static void add_frag_merged(struct netbuf *nb, const struct netbuf_frag *f)
+{
+	struct netbuf_frag *last = nb->nr_frags ? &nb->frags[nb->nr_frags - 1] :
+						  NULL;
+
+	if (last && last->page == f->page && last->off + last->len == f->off) {
+		last->len += f->len;
+		nb->data_len += f->len;
+		return;
+	}
+	/* tcp_gso_run counted the fragments: they fit */
+	LB_ASSERT(nb->nr_frags < NETBUF_MAX_FRAGS);
+	netbuf_add_frag(nb, f->page, f->off, f->len);
+}
+
 /*
  * Send one segment: @flags, sequence @seq, and the payload of @seg (may
- * be NULL).  A @challenge ACK never takes the spare ACK and draws on the
+ * be NULL); with @nsegs > 1, @seg and the segments after it as one TCP
+ * super-frame of segments of tp->mss for the wire to cut (GSO).  A
+ * @challenge ACK never takes the spare ACK and draws on the
  * reserve only within its budget.  Returns 0 or -errno; on failure
  * nothing has changed.
  */
-static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
-		       tcp_seq_t seq, bool challenge)
+static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, unsigned nsegs,
+		       uint8_t flags, tcp_seq_t seq, bool challenge)
 {
 	struct net *net = tp->sk.net;
 	struct tcp_opts o;
@@ -158,7 +188,13 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 		return -ENOMEM;
 	}
 	th = (struct tcp_hdr *)netbuf_put(nb, hlen);
-	if (seg) {
+	if (seg && nsegs > 1) {
+		struct netbuf *s = seg;
+
+		for (unsigned k = 0; k < nsegs; k++, s = next_seg(tp, s))
+			for (unsigned i = 0; i < s->nr_frags; i++)
+				add_frag_merged(nb, &s->frags[i]);
+	} else if (seg) {
 		for (unsigned i = 0; i < seg->nr_frags; i++) {
 			const struct netbuf_frag *f = &seg->frags[i];
 
@@ -182,10 +218,23 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	th->check = 0;
 	th->urg = 0;
 	tcp_write_options((uint8_t *)(th + 1), &o);
-	th->check = csum_fold(
-		netbuf_csum(nb, 0, hlen + len,
-			    csum_pseudo(tp->sk.local.ip, tp->sk.remote.ip,
-					IPPROTO_TCP, (uint16_t)(hlen + len))));
+	if (seg && nsegs > 1) {
+		/*
+		 * The wire segments and checksums it: the field holds the
+		 * pseudo-header sum, uncomplemented, as virtio-net's
+		 * NEEDS_CSUM expects (the kernel adjusts it per segment).
+		 */
+		nb->gso_size = (uint16_t)tp->mss;
+		netbuf_set_transport_header(nb);
+		th->check = (uint16_t)~csum_fold(
+			csum_pseudo(tp->sk.local.ip, tp->sk.remote.ip,
+				    IPPROTO_TCP, (uint16_t)(hlen + len)));
+	} else {
+		th->check = csum_fold(netbuf_csum(
+			nb, 0, hlen + len,
+			csum_pseudo(tp->sk.local.ip, tp->sk.remote.ip,
+				    IPPROTO_TCP, (uint16_t)(hlen + len))));
+	}
 	/* commit what the receiver now knows */
 	if (flags & TCP_ACK) {
 		tp->rcv_adv = tp->rcv_nxt + wnd;
@@ -196,7 +245,7 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 	TCP_INC(net, tx_segs);
 	ipv4_output(net, nb, tp->sk.local.ip, tp->sk.remote.ip, IPPROTO_TCP,
 		    IP_DEFAULT_TTL);
-	if (seg)
+	for (unsigned k = 0; seg && k < nsegs; k++, seg = next_seg(tp, seg))
 		tcp_rec_sent(tp, seg);
 	tcp_refill_spare_ack(tp);
 	return 0;
@@ -205,12 +254,12 @@ static int transmit_ex(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 static int transmit(struct tcp_sock *tp, struct netbuf *seg, uint8_t flags,
 		    tcp_seq_t seq)
 {
-	return transmit_ex(tp, seg, flags, seq, false);
+	return transmit_ex(tp, seg, 1, flags, seq, false);
 }
 
 int tcp_send_challenge_ack(struct tcp_sock *tp)
 {
-	return transmit_ex(tp, NULL, TCP_ACK, tp->snd_max, true);
+	return transmit_ex(tp, NULL, 1, TCP_ACK, tp->snd_max, true);
 }
 
 int tcp_send_ack(struct tcp_sock *tp)
@@ -321,23 +370,24 @@ static uint32_t seg_len(struct netbuf *seg)
 	return netbuf_total(seg);
 }
 
-static struct netbuf *next_seg(struct tcp_sock *tp, struct netbuf *seg)
-{
-	if (seg->node.next == &tp->wq)
-		return NULL;
-	return list_entry(seg->node.next, struct netbuf, node);
-}
-
-/* Send @seg as the next new segment; commits snd_nxt on success. */
-static int send_seg(struct tcp_sock *tp, struct netbuf *seg)
+/*
+ * Send @seg and the @nsegs - 1 after it (a super-frame when more than
+ * one) as the next new data; commits snd_nxt on success.  PSH and FIN
+ * go where the kernel's segmentation leaves them: on the last.
+ */
+static int send_run(struct tcp_sock *tp, struct netbuf *seg, unsigned nsegs)
 {
 	struct tcp_cb *cb = tcp_cb(seg);
-	uint8_t flags = TCP_ACK | (cb->flags & TCP_FIN);
+	struct netbuf *last = seg;
+	uint8_t flags;
 	int err;
 
-	if (seg_len(seg) && next_seg(tp, seg) == NULL)
+	for (unsigned k = 1; k < nsegs; k++)
+		last = next_seg(tp, last);
+	flags = TCP_ACK | (tcp_cb(last)->flags & TCP_FIN);
+	if (seg_len(last) && next_seg(tp, last) == NULL)
 		flags |= TCP_PSH;
-	err = transmit(tp, seg, flags, cb->seq);
+	err = transmit_ex(tp, seg, nsegs, flags, cb->seq, false);
 	if (err)
 		return err;
 	if (seq_lt(cb->seq, tp->snd_max)) {
@@ -348,13 +398,70 @@ static int send_seg(struct tcp_sock *tp, struct netbuf *seg)
 		tp->rtt_seq = cb->seq;
 		tp->rtt_start = host_now(tp->sk.net->host);
 	}
-	tp->snd_nxt = cb->end_seq;
+	tp->snd_nxt = tcp_cb(last)->end_seq;
 	if (seq_gt(tp->snd_nxt, tp->snd_max))
 		tp->snd_max = tp->snd_nxt;
-	tp->send_head = next_seg(tp, seg);
+	tp->send_head = next_seg(tp, last);
 	if (!timer_armed(&tp->rto_timer))
 		tcp_arm_rto(tp);
 	return 0;
+}
+
+static int send_seg(struct tcp_sock *tp, struct netbuf *seg)
+{
+	return send_run(tp, seg, 1);
+}
+
+/*
+ * How many segments from @seg (which may be sent now) go out as one
+ * super-frame on a wire that segments TCP itself: new data only, all of
+ * tp->mss but the last, FIN only on the last, within the send window,
+ * the congestion window and the wire's largest frame, their pages
+ * fitting one netbuf.  1 when there is nothing to join.
+ */
+static unsigned tcp_gso_run(struct tcp_sock *tp, struct netbuf *seg)
+{
+	uint32_t next_hop, total = 0, max;
+	struct net_device *dev =
+		net_route(tp->sk.net, tp->sk.remote.ip, &next_hop);
+	tcp_seq_t wnd_end = tp->snd_una + tp->snd_wnd;
+	uint32_t pipe = tcp_rec_pipe(tp), cwnd = tcp_rec_cwnd(tp);
+	const struct netbuf_frag *last = NULL;
+	unsigned n = 0, frags = 0;
+
+	if (!dev || !dev->tx_gso_max || seq_lt(tcp_cb(seg)->seq, tp->snd_max))
+		return 1;
+	/* Ethernet, IPv4 and the largest TCP header */
+	max = lb_min(dev->tx_gso_max - ETH_HLEN, 0xffffu) - 20 - 60;
+	for (; seg; seg = next_seg(tp, seg)) {
+		uint32_t len = seg_len(seg);
+		unsigned more = 0;
+
+		if (!len || total + len > max ||
+		    seq_gt(tcp_cb(seg)->seq + len, wnd_end) ||
+		    (n && pipe + total + len > cwnd))
+			break;
+		/* Nagle, as tcp_output: the run puts data in flight */
+		if (n && !tp->nodelay && len < tp->mss &&
+		    !(tcp_cb(seg)->flags & TCP_FIN) && !next_seg(tp, seg))
+			break;
+		for (unsigned i = 0; i < seg->nr_frags; i++) {
+			const struct netbuf_frag *f = &seg->frags[i];
+
+			if (!last || last->page != f->page ||
+			    last->off + last->len != f->off)
+				more++;
+			last = f;
+		}
+		if (frags + more > NETBUF_MAX_FRAGS)
+			break;
+		frags += more;
+		total += len;
+		n++;
+		if (len != tp->mss || (tcp_cb(seg)->flags & TCP_FIN))
+			break;
+	}
+	return n ? n : 1;
 }
 
 int tcp_output(struct tcp_sock *tp)
@@ -400,7 +507,7 @@ int tcp_output(struct tcp_sock *tp)
 		if (!tp->nodelay && len < tp->mss && !fin && flight &&
 		    next_seg(tp, seg) == NULL)
 			break;
-		if (send_seg(tp, seg))
+		if (send_run(tp, seg, tcp_gso_run(tp, seg)))
 			break;
 	}
 	tcp_rec_output_done(tp, prior_max);

@@ -144,7 +144,9 @@ run_case() {
 	check "$what: nbd: no frame dropped on receive" no_rx_drops "$TMP/nbd.log"
 	case "$WIRE" in
 	*offload=on) check "$what: nbd: read replies came coalesced (GSO)" \
-		grep -Eq "^dev\.[^ ]*\.rx_gso_frames +[1-9]" "$TMP/nbd.log" ;;
+		grep -Eq "^dev\.[^ ]*\.rx_gso_frames +[1-9]" "$TMP/nbd.log"
+		check "$what: nbd: writes went out as super-frames (GSO)" \
+		grep -Eq "^dev\.[^ ]*\.tx_gso_frames +[1-9]" "$TMP/nbd.log" ;;
 	tap:*) check "$what: nbd: no coalesced frame" \
 		grep -Eq "^dev\.[^ ]*\.rx_gso_frames +0$" "$TMP/nbd.log" ;;
 	esac
@@ -179,6 +181,12 @@ run_case() {
 	kill -TERM "$HOST" 2>/dev/null
 	wait "$HOST" 2>/dev/null
 	check "$what: tcp: no frame dropped on receive" no_rx_drops "$TMP/host.log"
+	case "$WIRE" in
+	*offload=on) check "$what: tcp: echo and chargen sent as super-frames" \
+		grep -Eq "^dev\.[^ ]*\.tx_gso_frames +[1-9]" "$TMP/host.log" ;;
+	tap:*) check "$what: tcp: no super-frame" \
+		grep -Eq "^dev\.[^ ]*\.tx_gso_frames +0$" "$TMP/host.log" ;;
+	esac
 }
 
 for mtu in $MTUS; do

@@ -57,6 +57,14 @@ if have nbdkit; then
 	disk "$TMP/nbdkit-qd1.log" nbd://192.0.2.1 --wire tap:lbtap0 \
 		--ip 192.0.2.2/24 --verify 4M --queue-depth 1 --max-request 4K
 	check "nbd: queue depth 1, 4 KiB requests, on nbdkit" verified "$TMP/nbdkit-qd1.log"
+	# the TAP's offloads: super-frames out, coalesced frames in
+	disk "$TMP/nbdkit-offload.log" nbd://192.0.2.1/ \
+		--wire tap:lbtap0,offload=on --ip 192.0.2.2/24 --verify 32M --stats
+	check "nbd: offload=on: our client verifies 32 MiB on nbdkit" \
+		verified "$TMP/nbdkit-offload.log"
+	check "nbd: offload=on: super-frames sent, coalesced frames received" \
+		sh -c "grep -Eq '^dev\.[^ ]*\.tx_gso_frames +[1-9]' '$TMP/nbdkit-offload.log' &&
+			grep -Eq '^dev\.[^ ]*\.rx_gso_frames +[1-9]' '$TMP/nbdkit-offload.log'"
 	timeout 120 ip netns exec "$NS" "$LB" run --storage nbd://192.0.2.1/ \
 		--wire tap:lbtap0 --ip 192.0.2.2/24 --memory 16M --size 2x \
 		--seed 7 >"$TMP/run-nbdkit.log" 2>&1
@@ -85,6 +93,10 @@ CONF
 	disk "$TMP/nbd-server.log" nbd://192.0.2.1:10810/disk --wire tap:lbtap0 \
 		--ip 192.0.2.2/24 --verify 16M
 	check "nbd: our client verifies 16 MiB on nbd-server" verified "$TMP/nbd-server.log"
+	disk "$TMP/nbd-server-offload.log" nbd://192.0.2.1:10810/disk \
+		--wire tap:lbtap0,offload=on --ip 192.0.2.2/24 --verify 16M
+	check "nbd: offload=on: our client verifies 16 MiB on nbd-server" \
+		verified "$TMP/nbd-server-offload.log"
 	disk "$TMP/nbd-server-bad.log" nbd://192.0.2.1:10810/nosuch \
 		--wire tap:lbtap0 --ip 192.0.2.2/24 --verify 1M
 	rc=$?
