@@ -11,7 +11,7 @@
 
 static void wire_readable(struct io_watch *w, uint32_t revents)
 {
-	netdev_poll(container_of(w, struct net_device, watch));
+	netdev_readable(container_of(w, struct net_device, watch));
 }
 
 static void wire_release(struct net_device *dev)

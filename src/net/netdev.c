@@ -16,7 +16,8 @@ static const char *const netdev_stat_names[] = {
 	"tx_bytes",	     "rx_pfmemalloc",	 "rx_drop_early",
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
-	"rx_drop_critical",  "rx_gso_frames",
+	"rx_drop_critical",  "rx_gso_frames",	 "rx_batches",
+	"rx_batch_frames",   "rx_budget_spent",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -355,10 +356,23 @@ unsigned netdev_poll(struct net_device *dev)
 
 	while (dev->up && n < NETDEV_POLL_BUDGET && rx_one(dev))
 		n++;
+	LB_ASSERT(n <= NETDEV_POLL_BUDGET);
+	if (n) {
+		counter_inc(&dev->st.rx_batches);
+		counter_add(&dev->st.rx_batch_frames, n);
+	}
 	/* Budget spent: yield to other work and come back. */
-	if (n == NETDEV_POLL_BUDGET)
+	if (n == NETDEV_POLL_BUDGET) {
+		counter_inc(&dev->st.rx_budget_spent);
 		netdev_schedule_poll(dev);
+	}
 	return n;
+}
+
+void netdev_readable(struct net_device *dev)
+{
+	if (!dev->poll_task.queued)
+		netdev_poll(dev);
 }
 
 int netdev_xmit(struct net_device *dev, struct netbuf *nb)

@@ -115,6 +115,12 @@ struct netdev_stats {
 	struct counter rx_drop_critical; /* of the drops, frames of a critical
 					  * flow (or ARP): warned about */
 	struct counter rx_gso_frames; /* coalesced frames over the MTU */
+	/*
+	 * Polls that took at least one frame off the wire, the frames they
+	 * took (delivered or dropped: rx_batch_frames / rx_batches is the
+	 * frames per wake-up), and the polls that stopped at the budget.
+	 */
+	struct counter rx_batches, rx_batch_frames, rx_budget_spent;
 };
 
 struct net_device {
@@ -162,8 +168,20 @@ void netdev_unregister(struct net_device *dev);
 
 /* Backends call this when frames may be pending (fd readable, sim). */
 void netdev_schedule_poll(struct net_device *dev);
-/* Receive up to the budget; returns frames handled. */
+/*
+ * Receive up to NETDEV_POLL_BUDGET frames, each down the ladder on its
+ * own; returns frames handled.  A poll that spends the budget queues the
+ * device's poll task, so the loop runs its timers and the other devices
+ * before this one takes the next budget: at most one budget per device
+ * per loop iteration (see netdev_readable).
+ */
 unsigned netdev_poll(struct net_device *dev);
+/*
+ * The device's descriptor is readable: poll, unless a poll is already
+ * queued for this iteration (a flooded device would otherwise take two
+ * budgets per iteration, the task's and the readiness's).
+ */
+void netdev_readable(struct net_device *dev);
 
 /* The largest frame @dev can deliver (see rx_max). */
 static inline uint32_t netdev_rx_max(const struct net_device *dev)
