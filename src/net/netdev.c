@@ -17,7 +17,7 @@ static const char *const netdev_stat_names[] = {
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
 	"rx_drop_critical",  "rx_gso_frames",	 "rx_batches",
-	"rx_batch_frames",   "rx_budget_spent",
+	"rx_batch_frames",   "rx_budget_spent",	 "tx_drop_queued",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -32,6 +32,16 @@ static struct counter *netdev_counter(struct net_device *dev, size_t i)
 static void poll_task_fn(struct task *t)
 {
 	netdev_poll(container_of(t, struct net_device, poll_task));
+}
+
+static void netdev_flush(struct net_device *dev)
+{
+	counter_add(&dev->st.tx_drop_queued, dev->ops->flush(dev));
+}
+
+static void flush_task_fn(struct task *t)
+{
+	netdev_flush(container_of(t, struct net_device, flush_task));
 }
 
 int netdev_register(struct net *net, struct net_device *dev)
@@ -65,6 +75,7 @@ int netdev_register(struct net *net, struct net_device *dev)
 	dev->ifindex = ++net->nr_devices;
 	dev->pcap_ifid = -1;
 	task_init(&dev->poll_task, poll_task_fn);
+	task_init(&dev->flush_task, flush_task_fn);
 	list_add_tail(&dev->node, &net->devices);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_add_counter(&net->host->stats, netdev_counter(dev, i),
@@ -86,6 +97,9 @@ void netdev_unregister(struct net_device *dev)
 
 	dev->up = false;
 	task_cancel(net->host->loop, &dev->poll_task);
+	task_cancel(net->host->loop, &dev->flush_task);
+	if (dev->ops->flush)
+		netdev_flush(dev);
 	if (dev->watch.added)
 		loop_unwatch(net->host->loop, &dev->watch);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
@@ -402,6 +416,9 @@ int netdev_xmit(struct net_device *dev, struct netbuf *nb)
 	} else {
 		counter_inc(&dev->st.tx_frames);
 		counter_add(&dev->st.tx_bytes, len);
+		if (dev->ops->flush)
+			loop_queue_flush(dev->net->host->loop,
+					 &dev->flush_task);
 	}
 	netbuf_free(nb);
 	return err;

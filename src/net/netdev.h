@@ -84,6 +84,14 @@ struct net_device_ops {
 	 */
 	ssize_t (*recvv)(struct net_device *dev, const struct iovec *iov,
 			 unsigned iovcnt, struct rx_meta *meta);
+	/*
+	 * Optional: a wire that queues frames in xmit (to send several per
+	 * system call) sends its queue here.  The core calls it at the end
+	 * of every loop iteration in which xmit accepted a frame, and before
+	 * close.  Returns how many accepted frames the wire could not send
+	 * after all since the last flush (counted in tx_drop_queued).
+	 */
+	unsigned (*flush)(struct net_device *dev);
 	void (*close)(struct net_device *dev);
 };
 
@@ -121,6 +129,8 @@ struct netdev_stats {
 	 * frames per wake-up), and the polls that stopped at the budget.
 	 */
 	struct counter rx_batches, rx_batch_frames, rx_budget_spent;
+	/* accepted by a queueing wire (counted in tx_frames), then refused */
+	struct counter tx_drop_queued;
 };
 
 struct net_device {
@@ -145,6 +155,7 @@ struct net_device {
 
 	struct io_watch watch; /* fd backends */
 	struct task poll_task; /* sim and budget overflow */
+	struct task flush_task; /* ops->flush at the end of the iteration */
 	bool up;
 
 	struct critical_flow flows[NETDEV_MAX_FLOWS];
@@ -190,7 +201,10 @@ static inline uint32_t netdev_rx_max(const struct net_device *dev)
 						   dev->mtu + ETH_HLEN;
 }
 
-/* Send one frame; consumes @nb.  0 or -errno. */
+/*
+ * Send one frame; consumes @nb.  0 or -errno.  A wire with ops->flush may
+ * hold the frame until the end of the loop iteration, never longer.
+ */
 int netdev_xmit(struct net_device *dev, struct netbuf *nb);
 
 /* Critical-flow table: add (or take another reference) / remove. */
