@@ -448,6 +448,18 @@ static void ofo_insert(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	TCP_INC(c->net, rx_ofo_queued);
 }
 
+/*
+ * Would @len more bytes overflow the receive buffer?  A window kept at its
+ * old right edge is rounded up to the window scale (tcp_rcv_window), so
+ * what we promised may pass rcvbuf by less than 2^scale: that much is
+ * taken, not dropped.
+ */
+static bool rcvbuf_full(const struct tcp_sock *tp, uint32_t len)
+{
+	return tp->rq_bytes + tp->ofo_bytes + len >
+	       tp->rcvbuf + ((1u << tp->rcv_wscale) - 1);
+}
+
 /* §3.10.7.4 "seventh": the segment text. */
 static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
@@ -481,7 +493,7 @@ static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		tcp_send_ack(tp);
 		return;
 	}
-	if (tp->rq_bytes + tp->ofo_bytes + len > tp->rcvbuf) {
+	if (rcvbuf_full(tp, len)) {
 		drop(c, &tcp_table(net)->st.rx_drop_rcvbuf,
 		     "tcp_rx_drop_rcvbuf");
 		tcp_send_ack(tp);
@@ -861,7 +873,7 @@ static bool fast_path(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			return false;
 	} else if (c->ack != tp->snd_una || !list_empty(&tp->ofo) ||
 		   c->nb->pfmemalloc || seq_gt(c->seq + c->len, tp->rcv_adv) ||
-		   tp->rq_bytes + tp->ofo_bytes + c->len > tp->rcvbuf) {
+		   rcvbuf_full(tp, c->len)) {
 		return false;
 	}
 
