@@ -52,6 +52,12 @@ struct netbuf {
 	uint32_t len; /* bytes at data (linear) */
 	uint32_t data_len; /* bytes in frags */
 	uint16_t nr_frags;
+	/*
+	 * A stateless reply (a SYN-cookie SYN-ACK): sent when the next hop is
+	 * resolved, never queued waiting for ARP, so that replies to spoofed
+	 * on-link sources cannot fill the pending queue real traffic needs.
+	 */
+	bool arp_no_queue;
 	struct netbuf_frag frags[NETBUF_MAX_FRAGS];
 
 	bool pfmemalloc; /* some of it came from the reserve */
