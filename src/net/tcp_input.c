@@ -449,15 +449,15 @@ static void ofo_insert(struct tcp_sock *tp, struct tcp_in_ctx *c)
 }
 
 /*
- * Would @len more bytes overflow the receive buffer?  A window kept at its
- * old right edge is rounded up to the window scale (tcp_rcv_window), so
- * what we promised may pass rcvbuf by less than 2^scale: that much is
- * taken, not dropped.
+ * Would @len more bytes overflow the receive buffer?  The buffer bounds
+ * what we hold (tcp_check), even where a window kept at its old right
+ * edge (out-of-order data took the space, or rounding up to the window
+ * scale) promised more: such data is dropped and counted, and the peer
+ * resends it once the reader has made room.
  */
 static bool rcvbuf_full(const struct tcp_sock *tp, uint32_t len)
 {
-	return tp->rq_bytes + tp->ofo_bytes + len >
-	       tp->rcvbuf + ((1u << tp->rcv_wscale) - 1);
+	return tp->rq_bytes + tp->ofo_bytes + len > tp->rcvbuf;
 }
 
 /* §3.10.7.4 "seventh": the segment text. */
