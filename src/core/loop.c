@@ -48,6 +48,7 @@ int loop_init(struct loop *l, enum loop_kind kind)
 	l->timer_seq = 0;
 	l->nr_timers = 0;
 	list_init(&l->tasks);
+	list_init(&l->flushes);
 	l->epfd = -1;
 	l->nr_watches = 0;
 	l->stop = false;
@@ -256,18 +257,27 @@ void task_cancel(struct loop *l, struct task *t)
 	t->queued = false;
 }
 
+void loop_queue_flush(struct loop *l, struct task *t)
+{
+	if (t->queued)
+		return;
+	list_add_tail(&t->node, &l->flushes);
+	t->queued = true;
+}
+
 /*
- * Run the tasks queued at entry.  They are moved to a private list first so
- * that a task queueing work (or itself) cannot starve timers and I/O; a
- * task_cancel() of one of them still works, as list_del() needs no head.
+ * Run the tasks queued at entry on @list.  They are moved to a private
+ * list first so that a task queueing work (or itself) cannot starve timers
+ * and I/O; a task_cancel() of one of them still works, as list_del() needs
+ * no head.
  */
-static void run_tasks(struct loop *l)
+static void run_list(struct loop *l, struct list_head *list)
 {
 	struct list_head batch;
 	struct task *t;
 
 	list_init(&batch);
-	list_splice_init(&l->tasks, &batch);
+	list_splice_init(list, &batch);
 
 	while (!list_empty(&batch)) {
 		t = list_first_entry(&batch, struct task, node);
@@ -330,9 +340,20 @@ void loop_unwatch(struct loop *l, struct io_watch *w)
 			evs[i].data.ptr = NULL;
 }
 
+static void run_tasks(struct loop *l)
+{
+	run_list(l, &l->tasks);
+}
+
+static void run_flushes(struct loop *l)
+{
+	run_list(l, &l->flushes);
+}
+
 static bool loop_has_work(const struct loop *l)
 {
-	return !list_empty(&l->tasks) || l->heap || l->nr_watches;
+	return !list_empty(&l->tasks) || !list_empty(&l->flushes) || l->heap ||
+	       l->nr_watches;
 }
 
 static int epoll_wait_ns(struct loop *l, struct epoll_event *evs,
@@ -406,6 +427,8 @@ bool loop_run_once(struct loop *l, uint64_t max_wait_ns)
 	fire_timers(l, seq_limit);
 
 	if (l->kind == LOOP_REAL) {
+		/* nothing an iteration produced waits across the wait */
+		run_flushes(l);
 		wait_io(l, max_wait_ns);
 		fire_timers(l, seq_limit);
 	} else if (list_empty(&l->tasks) && !l->stop) {
@@ -420,6 +443,7 @@ bool loop_run_once(struct loop *l, uint64_t max_wait_ns)
 			fire_timers(l, seq_limit);
 		}
 	}
+	run_flushes(l);
 	return loop_has_work(l);
 }
 
@@ -473,6 +497,10 @@ void loop_destroy(struct loop *l)
 		timer_cancel(l, l->heap);
 	while (!list_empty(&l->tasks)) {
 		t = list_first_entry(&l->tasks, struct task, node);
+		task_cancel(l, t);
+	}
+	while (!list_empty(&l->flushes)) {
+		t = list_first_entry(&l->flushes, struct task, node);
 		task_cancel(l, t);
 	}
 	if (l->epfd >= 0)

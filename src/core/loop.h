@@ -65,6 +65,7 @@ struct loop {
 	uint64_t timer_seq;
 	uint64_t nr_timers;
 	struct list_head tasks;
+	struct list_head flushes; /* run at the end of the iteration */
 	int epfd;
 	unsigned nr_watches;
 	bool stop;
@@ -104,6 +105,15 @@ void task_init(struct task *t, void (*fn)(struct task *t));
 /* Queue @t to run once, FIFO; queueing a queued task does nothing. */
 void task_queue(struct loop *l, struct task *t);
 void task_cancel(struct loop *l, struct task *t);
+/*
+ * Queue @t to run once at the end of the current iteration: after its
+ * tasks and timers, before the loop waits for I/O, and again after the
+ * I/O callbacks and the timers that follow them, so what an iteration
+ * produced is never held across a wait.  For work that batches (a wire's
+ * transmit queue).  task_cancel() removes it; queueing it twice does
+ * nothing.
+ */
+void loop_queue_flush(struct loop *l, struct task *t);
 
 /*
  * Real backend only: watch @fd for @events; 0 or -errno (-EOPNOTSUPP on the
@@ -115,9 +125,10 @@ int loop_watch_modify(struct loop *l, struct io_watch *w, uint32_t events);
 void loop_unwatch(struct loop *l, struct io_watch *w);
 
 /*
- * One iteration: run every task queued so far, fire every timer due, and
- * (real backend) wait for file descriptors at most until the next timer or
- * @max_wait_ns, whichever is first.  Virtual backend: when nothing is
+ * One iteration: run every task queued so far, fire every timer due, run
+ * the flushes, and (real backend) wait for file descriptors at most until
+ * the next timer or @max_wait_ns, whichever is first, then run the
+ * flushes that I/O and timers queued.  Virtual backend: when nothing is
  * runnable, time jumps to the next timer.  Returns false when there is
  * nothing left that could ever run (no task, timer or watch).
  */

@@ -28,6 +28,9 @@
  *
  * xmit contract: one write of the whole frame; -EAGAIN when the kernel
  * queue is full (EAGAIN, ENOBUFS), other -errno as the kernel said.
+ * udp queues instead (see udp.c) and sends at ops->flush, which the core
+ * calls at the end of the loop iteration; whoever drives a backend
+ * without the core calls it before expecting the frames on the wire.
  */
 #ifndef LB_DEV_BACKENDS_H
 #define LB_DEV_BACKENDS_H
@@ -47,6 +50,9 @@ struct dev_backend_stats {
 	struct counter rx_foreign; /* udp: datagram from another source */
 	struct counter rx_runt; /* empty message: not a frame */
 	struct counter rx_outgoing; /* packet: leaving, not arriving */
+	struct counter rx_oversize; /* udp, packet ring: longer than any frame
+				     * we carry, its tail lost */
+	struct counter rx_calls, tx_calls; /* udp: recvmmsg, sendmmsg made */
 };
 
 /*
@@ -128,13 +134,17 @@ int dev_udp_init(struct net_device *dev, const char *arg);
 int dev_tap_init(struct net_device *dev, const char *spec);
 
 /*
- * AF_PACKET on the existing interface @ifname, all ethertypes, in
+ * AF_PACKET on the existing interface named by @spec,
+ * "IFNAME[,ring=on|off]", all ethertypes, in
  * promiscuous mode: we are a host of our own behind that interface.
+ * Frames are received through a mapped ring (see packet.c) unless
+ * ring=off or the kernel refuses one; dev_packet_ring() says which.
  * meta->csum_unnecessary is set for frames whose checksum the kernel
  * left unfinished (a local sender) or has verified.  dev->mtu is the
  * interface's MTU.
  */
-int dev_packet_init(struct net_device *dev, const char *ifname);
+int dev_packet_init(struct net_device *dev, const char *spec);
+bool dev_packet_ring(const struct net_device *dev);
 
 /*
  * MTU (may be NULL) and MAC (may be NULL) of the kernel interface

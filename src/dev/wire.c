@@ -11,7 +11,7 @@
 
 static void wire_readable(struct io_watch *w, uint32_t revents)
 {
-	netdev_poll(container_of(w, struct net_device, watch));
+	netdev_readable(container_of(w, struct net_device, watch));
 }
 
 static void wire_release(struct net_device *dev)
@@ -75,6 +75,9 @@ int wire_open(struct net *net, const char *spec, struct net_device **out)
 		lb_info(log,
 			"wire '%s': offloads on: coalesced frames up to %u bytes received",
 			spec, dev->rx_max);
+	if (dev_packet_ring(dev))
+		lb_info(log, "wire '%s': receive ring (PACKET_MMAP TPACKET_V2)",
+			spec);
 	*out = dev;
 	return 0;
 }

@@ -6,7 +6,8 @@
  *   udp:LPORT@HOST:PORT   one frame per UDP datagram
  *   tap:NAME[,offload=on] /dev/net/tun, IFF_TAP|IFF_NO_PI, with
  *                         offload=on the virtio-net header and TCP offloads
- *   packet:IFNAME         AF_PACKET on an existing interface
+ *   packet:IFNAME[,ring=off] AF_PACKET on an existing interface, received
+ *                         through a mapped ring unless ring=off
  *
  * The device is allocated here (start-up), registered with the stack and
  * its descriptor watched by the host's loop; netdev_unregister (or

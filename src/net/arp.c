@@ -258,6 +258,18 @@ int arp_resolve_and_send(struct net *net, struct net_device *dev,
 			return -ENOBUFS;
 		}
 	}
+	if (nb->arp_no_queue) {
+		/*
+		 * Asked, so that a real client's retried SYN finds its
+		 * address; the reply itself is not kept (a cookie needs no
+		 * state, and the client repeats its SYN).
+		 */
+		net_drop(net, nb, &net->st.arp_drop_stateless,
+			 "arp_drop_stateless");
+		if (!e->asked || now - e->last_request >= ARP_RETRY_NS)
+			request(net, e);
+		return -EHOSTUNREACH;
+	}
 	if (e->nr_pending >= ARP_PENDING_PER_ENTRY ||
 	    net->arp_pending_total >= ARP_PENDING_MAX) {
 		net_drop(net, nb, &net->st.arp_drop_pending_full,

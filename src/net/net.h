@@ -103,6 +103,7 @@ struct ipfrag_queue {
 	X(arp_tx_reply) \
 	X(arp_drop_pending_full) \
 	X(arp_drop_unresolved) \
+	X(arp_drop_stateless) \
 	X(arp_drop_no_memory) \
 	X(arp_evictions) \
 	X(arp_table_full) \

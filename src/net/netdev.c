@@ -18,6 +18,8 @@ static const char *const netdev_stat_names[] = {
 	"rx_drop_no_memory", "rx_drop_oversize", "rx_drop_error",
 	"tx_drop_error",     "tx_drop_oversize", "rx_reserve_bytes_saved",
 	"rx_drop_critical",  "rx_gso_frames",	 "tx_gso_frames",
+	"rx_batches",	     "rx_batch_frames",	 "rx_budget_spent",
+	"tx_drop_queued",
 };
 
 _Static_assert(sizeof(struct netdev_stats) ==
@@ -32,6 +34,16 @@ static struct counter *netdev_counter(struct net_device *dev, size_t i)
 static void poll_task_fn(struct task *t)
 {
 	netdev_poll(container_of(t, struct net_device, poll_task));
+}
+
+static void netdev_flush(struct net_device *dev)
+{
+	counter_add(&dev->st.tx_drop_queued, dev->ops->flush(dev));
+}
+
+static void flush_task_fn(struct task *t)
+{
+	netdev_flush(container_of(t, struct net_device, flush_task));
 }
 
 int netdev_register(struct net *net, struct net_device *dev)
@@ -67,6 +79,7 @@ int netdev_register(struct net *net, struct net_device *dev)
 	dev->ifindex = ++net->nr_devices;
 	dev->pcap_ifid = -1;
 	task_init(&dev->poll_task, poll_task_fn);
+	task_init(&dev->flush_task, flush_task_fn);
 	list_add_tail(&dev->node, &net->devices);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
 		stats_add_counter(&net->host->stats, netdev_counter(dev, i),
@@ -92,6 +105,9 @@ void netdev_unregister(struct net_device *dev)
 
 	dev->up = false;
 	task_cancel(net->host->loop, &dev->poll_task);
+	task_cancel(net->host->loop, &dev->flush_task);
+	if (dev->ops->flush)
+		netdev_flush(dev);
 	if (dev->watch.added)
 		loop_unwatch(net->host->loop, &dev->watch);
 	for (size_t i = 0; i < ARRAY_SIZE(netdev_stat_names); i++)
@@ -368,9 +384,16 @@ unsigned netdev_poll(struct net_device *dev)
 
 	while (dev->up && n < NETDEV_POLL_BUDGET && rx_one(dev))
 		n++;
+	LB_ASSERT(n <= NETDEV_POLL_BUDGET);
+	if (n) {
+		counter_inc(&dev->st.rx_batches);
+		counter_add(&dev->st.rx_batch_frames, n);
+	}
 	/* Budget spent: yield to other work and come back. */
-	if (n == NETDEV_POLL_BUDGET)
+	if (n == NETDEV_POLL_BUDGET) {
+		counter_inc(&dev->st.rx_budget_spent);
 		netdev_schedule_poll(dev);
+	}
 	return n;
 }
 
@@ -431,6 +454,12 @@ static int xmit_gso(struct net_device *dev, struct netbuf *nb)
 	return err;
 }
 
+void netdev_readable(struct net_device *dev)
+{
+	if (!dev->poll_task.queued)
+		netdev_poll(dev);
+}
+
 int netdev_xmit(struct net_device *dev, struct netbuf *nb)
 {
 	uint32_t len = netbuf_total(nb);
@@ -466,6 +495,9 @@ int netdev_xmit(struct net_device *dev, struct netbuf *nb)
 	} else {
 		counter_inc(&dev->st.tx_frames);
 		counter_add(&dev->st.tx_bytes, len);
+		if (dev->ops->flush)
+			loop_queue_flush(dev->net->host->loop,
+					 &dev->flush_task);
 	}
 	netbuf_free(nb);
 	return err;

@@ -101,6 +101,13 @@ struct net_device_ops {
 	 */
 	int (*xmit_gso)(struct net_device *dev, const struct iovec *iov,
 			unsigned iovcnt, size_t len, const struct tx_gso *g);
+	 * Optional: a wire that queues frames in xmit (to send several per
+	 * system call) sends its queue here.  The core calls it at the end
+	 * of every loop iteration in which xmit accepted a frame, and before
+	 * close.  Returns how many accepted frames the wire could not send
+	 * after all since the last flush (counted in tx_drop_queued).
+	 */
+	unsigned (*flush)(struct net_device *dev);
 	void (*close)(struct net_device *dev);
 };
 
@@ -133,6 +140,14 @@ struct netdev_stats {
 					  * flow (or ARP): warned about */
 	struct counter rx_gso_frames; /* coalesced frames over the MTU */
 	struct counter tx_gso_frames; /* super-frames the wire segmented */
+	/*
+	 * Polls that took at least one frame off the wire, the frames they
+	 * took (delivered or dropped: rx_batch_frames / rx_batches is the
+	 * frames per wake-up), and the polls that stopped at the budget.
+	 */
+	struct counter rx_batches, rx_batch_frames, rx_budget_spent;
+	/* accepted by a queueing wire (counted in tx_frames), then refused */
+	struct counter tx_drop_queued;
 };
 
 /* See rx_ring.h: receive pages kept between reads. */
@@ -173,6 +188,7 @@ struct net_device {
 
 	struct io_watch watch; /* fd backends */
 	struct task poll_task; /* sim and budget overflow */
+	struct task flush_task; /* ops->flush at the end of the iteration */
 	bool up;
 
 	struct critical_flow flows[NETDEV_MAX_FLOWS];
@@ -197,8 +213,20 @@ void netdev_unregister(struct net_device *dev);
 
 /* Backends call this when frames may be pending (fd readable, sim). */
 void netdev_schedule_poll(struct net_device *dev);
-/* Receive up to the budget; returns frames handled. */
+/*
+ * Receive up to NETDEV_POLL_BUDGET frames, each down the ladder on its
+ * own; returns frames handled.  A poll that spends the budget queues the
+ * device's poll task, so the loop runs its timers and the other devices
+ * before this one takes the next budget: at most one budget per device
+ * per loop iteration (see netdev_readable).
+ */
 unsigned netdev_poll(struct net_device *dev);
+/*
+ * The device's descriptor is readable: poll, unless a poll is already
+ * queued for this iteration (a flooded device would otherwise take two
+ * budgets per iteration, the task's and the readiness's).
+ */
+void netdev_readable(struct net_device *dev);
 
 /* The largest frame @dev can deliver (see rx_max). */
 static inline uint32_t netdev_rx_max(const struct net_device *dev)
@@ -207,7 +235,10 @@ static inline uint32_t netdev_rx_max(const struct net_device *dev)
 						   dev->mtu + ETH_HLEN;
 }
 
-/* Send one frame; consumes @nb.  0 or -errno. */
+/*
+ * Send one frame; consumes @nb.  0 or -errno.  A wire with ops->flush may
+ * hold the frame until the end of the loop iteration, never longer.
+ */
 int netdev_xmit(struct net_device *dev, struct netbuf *nb);
 
 /* Critical-flow table: add (or take another reference) / remove. */

@@ -154,7 +154,9 @@ struct tcp_hdr {
 	X(active_opens) \
 	X(passive_opens) \
 	X(delayed_acks) \
-	X(quick_acks)
+	X(quick_acks) \
+	X(rx_fast_acks) \
+	X(rx_fast_data)
 // clang-format on
 
 #define TCP_STAT_FIELD(name) struct counter name;
@@ -296,6 +298,13 @@ int tcp_shutdown(struct tcp_sock *tp);
 void tcp_close(struct tcp_sock *tp);
 /* Send RST and free now. */
 void tcp_abort(struct tcp_sock *tp);
+/*
+ * Header prediction on @net's connections (on by default): with it off,
+ * every segment takes the full path, which must end in the same state;
+ * tests compare the two (tcp.rx_fast_acks and tcp.rx_fast_data count the
+ * segments that took the fast one).
+ */
+void tcp_set_fast_path(struct net *net, bool on);
 void tcp_set_nodelay(struct tcp_sock *tp, bool on);
 void tcp_set_keepalive(struct tcp_sock *tp, bool on);
 /*

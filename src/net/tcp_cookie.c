@@ -138,6 +138,8 @@ void tcp_cookie_synack(struct tcp_sock *l, const struct tcp_in_ctx *c)
 	l->cookies_sent = true;
 	TCP_INC(net, syncookies_sent);
 	TCP_INC(net, tx_segs);
+	/* a flood's spoofed sources must not hold ARP's pending slots */
+	nb->arp_no_queue = true;
 	ipv4_output(net, nb, c->daddr, c->saddr, IPPROTO_TCP, IP_DEFAULT_TTL);
 }
 

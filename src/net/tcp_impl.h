@@ -25,6 +25,7 @@ struct tcp_table {
 	uint64_t challenge_stamp;
 	unsigned challenge_left;
 	bool challenge_started;
+	bool no_fast_path; /* every segment down the full path (tests) */
 };
 
 static inline struct tcp_table *tcp_table(struct net *net)

@@ -448,6 +448,18 @@ static void ofo_insert(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	TCP_INC(c->net, rx_ofo_queued);
 }
 
+/*
+ * Would @len more bytes overflow the receive buffer?  The buffer bounds
+ * what we hold (tcp_check), even where a window kept at its old right
+ * edge (out-of-order data took the space, or rounding up to the window
+ * scale) promised more: such data is dropped and counted, and the peer
+ * resends it once the reader has made room.
+ */
+static bool rcvbuf_full(const struct tcp_sock *tp, uint32_t len)
+{
+	return tp->rq_bytes + tp->ofo_bytes + len > tp->rcvbuf;
+}
+
 /* §3.10.7.4 "seventh": the segment text. */
 static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
@@ -481,7 +493,7 @@ static void data_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		tcp_send_ack(tp);
 		return;
 	}
-	if (tp->rq_bytes + tp->ofo_bytes + len > tp->rcvbuf) {
+	if (rcvbuf_full(tp, len)) {
 		drop(c, &tcp_table(net)->st.rx_drop_rcvbuf,
 		     "tcp_rx_drop_rcvbuf");
 		tcp_send_ack(tp);
@@ -657,6 +669,26 @@ static void dup_ack(struct tcp_sock *tp)
 	tp->in_recovery = true;
 }
 
+/* Window update (RFC 9293 §3.10.7.4, SND.WL1/WL2). */
+static void snd_wnd_update(struct tcp_sock *tp, const struct tcp_in_ctx *c)
+{
+	uint32_t new_wnd = c->wnd << tp->snd_wscale;
+
+	if (seq_lt(tp->snd_wl1, c->seq) ||
+	    (tp->snd_wl1 == c->seq && seq_leq(tp->snd_wl2, c->ack))) {
+		tp->snd_wnd = new_wnd;
+		tp->snd_wl1 = c->seq;
+		tp->snd_wl2 = c->ack;
+		tp->max_wnd = lb_max(tp->max_wnd, new_wnd);
+		if (new_wnd) {
+			timer_cancel(c->net->host->loop, &tp->persist_timer);
+			tp->persist_backoff = 0;
+		} else {
+			tp->retries = 0; /* the peer is there, just full */
+		}
+	}
+}
+
 /* Has our FIN been acknowledged? */
 static bool fin_acked(const struct tcp_sock *tp)
 {
@@ -707,21 +739,8 @@ static bool ack_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 		challenge_ack(tp); /* RFC 5961 §5.2 */
 		return false;
 	}
-	/* window update (RFC 9293 §3.10.7.4, SND.WL1/WL2) */
 	new_wnd = c->wnd << tp->snd_wscale;
-	if (seq_lt(tp->snd_wl1, c->seq) ||
-	    (tp->snd_wl1 == c->seq && seq_leq(tp->snd_wl2, c->ack))) {
-		tp->snd_wnd = new_wnd;
-		tp->snd_wl1 = c->seq;
-		tp->snd_wl2 = c->ack;
-		tp->max_wnd = lb_max(tp->max_wnd, new_wnd);
-		if (new_wnd) {
-			timer_cancel(c->net->host->loop, &tp->persist_timer);
-			tp->persist_backoff = 0;
-		} else {
-			tp->retries = 0; /* the peer is there, just full */
-		}
-	}
+	snd_wnd_update(tp, c);
 	tcp_rec_sack(tp, c);
 	if (seq_gt(c->ack, tp->snd_una))
 		new_ack(tp, c);
@@ -798,10 +817,103 @@ static void fin_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	tcp_wake_readable(tp);
 }
 
+/*
+ * Timestamps (RFC 7323 §4.3 R3): remember the newest that covers what we
+ * acknowledged; after a long idle time any, as TS.Recent is stale.
+ */
+static void ts_recent_update(struct tcp_sock *tp, const struct tcp_in_ctx *c)
+{
+	uint64_t now = host_now(c->net->host);
+
+	if (tp->ts_ok && c->opts.ts_ok &&
+	    ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0 ||
+	     ts_recent_stale(tp, now)) &&
+	    seq_leq(c->seq, tp->last_ack_sent)) {
+		tp->ts_recent = c->opts.tsval;
+		tp->ts_recent_stamp = now;
+	}
+}
+
+/*
+ * Header prediction (Van Jacobson's, as in RFC 9293's processing but
+ * short): on an established connection with nothing unusual going on,
+ * the two segments that make up a bulk transfer are
+ *  - a pure ACK that acknowledges new data, window unchanged, no SACK
+ *    blocks, and
+ *  - the next in-order data, acknowledging nothing new, while no
+ *    out-of-order data waits, and fitting the window and the receive
+ *    buffer,
+ * and for them every step of sync_input but one is known to do nothing:
+ * PAWS passes (the timestamp is not older than TS.Recent), the segment is
+ * acceptable (it starts at RCV.NXT), there is no RST, SYN or FIN, no
+ * duplicate ACK, no state change, no trimming.  What is left is done here
+ * with the same functions the full path uses, so the connection ends in
+ * the same state either way; tcp_output() checks it (tcp_check).  A
+ * segment received into the reserve takes the full path (it is copied
+ * and charged there).  Returns false, having changed nothing, when the
+ * segment is not one of the two.
+ */
+static bool fast_path(struct tcp_sock *tp, struct tcp_in_ctx *c)
+{
+	struct net *net = c->net;
+	struct netbuf *nb;
+
+	if (tcp_table(net)->no_fast_path || tp->state != TCP_ESTABLISHED ||
+	    (c->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) !=
+		    TCP_ACK ||
+	    c->seq != tp->rcv_nxt || c->opts.nr_sacks || !tp->snd_wnd ||
+	    (c->wnd << tp->snd_wscale) != tp->snd_wnd || tp->in_recovery ||
+	    tp->recover_valid || tp->dupacks)
+		return false;
+	if (tp->ts_ok &&
+	    (!c->opts.ts_ok || (int32_t)(c->opts.tsval - tp->ts_recent) < 0))
+		return false;
+	if (!c->len) {
+		if (!seq_gt(c->ack, tp->snd_una) || seq_gt(c->ack, tp->snd_max))
+			return false;
+	} else if (c->ack != tp->snd_una || !list_empty(&tp->ofo) ||
+		   c->nb->pfmemalloc || seq_gt(c->seq + c->len, tp->rcv_adv) ||
+		   rcvbuf_full(tp, c->len)) {
+		return false;
+	}
+
+	/* what sync_input would have done, in its order */
+	LB_ASSERT(!paws_reject(tp, c) && acceptable(tp, c));
+	ts_recent_update(tp, c);
+	snd_wnd_update(tp, c);
+	tcp_rec_sack(tp, c);
+	if (!c->len) {
+		TCP_INC(net, rx_fast_acks);
+		new_ack(tp, c);
+		tcp_rec_ack_done(tp);
+	} else {
+		TCP_INC(net, rx_fast_data);
+		tcp_rec_ack_done(tp);
+		nb = c->nb;
+		c->nb = NULL; /* queued as it is */
+		queue_in_order(tp, nb, c->len);
+		tp->segs_unacked++;
+		/* at least every second segment (RFC 5681 §4.2) */
+		if (tp->segs_unacked >= 2) {
+			TCP_INC(net, quick_acks);
+			tcp_send_ack(tp);
+		} else {
+			tcp_arm_delack(tp);
+		}
+		tcp_wake_readable(tp);
+	}
+	tcp_output(tp); /* checks the connection (tcp_check) */
+	tcp_arm_keepalive(tp);
+	return true;
+}
+
 static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 {
 	struct net *net = c->net;
 	enum tcp_state s;
+
+	if (fast_path(tp, c))
+		return;
 
 	/* PAWS, then the sequence number: an old duplicate gets an ACK */
 	if (paws_reject(tp, c)) {
@@ -815,17 +927,7 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 			tcp_send_ack(tp);
 		return;
 	}
-	/*
-	 * Timestamps (§4.3 R3): remember the newest that covers what we
-	 * acknowledged; after a long idle time any, as TS.Recent is stale.
-	 */
-	if (tp->ts_ok && c->opts.ts_ok &&
-	    ((int32_t)(c->opts.tsval - tp->ts_recent) >= 0 ||
-	     ts_recent_stale(tp, host_now(net->host))) &&
-	    seq_leq(c->seq, tp->last_ack_sent)) {
-		tp->ts_recent = c->opts.tsval;
-		tp->ts_recent_stamp = host_now(net->host);
-	}
+	ts_recent_update(tp, c);
 	/* second: RST (RFC 5961 §3.2) */
 	if (c->flags & TCP_RST) {
 		uint32_t wnd = tp->rcv_adv - tp->rcv_nxt;
@@ -876,6 +978,11 @@ static void sync_input(struct tcp_sock *tp, struct tcp_in_ctx *c)
 	}
 	tcp_output(tp); /* checks the connection (tcp_check) */
 	tcp_arm_keepalive(tp);
+}
+
+void tcp_set_fast_path(struct net *net, bool on)
+{
+	tcp_table(net)->no_fast_path = !on;
 }
 
 void tcp_rcv(struct net *net, struct netbuf *nb)

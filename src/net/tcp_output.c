@@ -23,8 +23,20 @@ uint32_t tcp_rcv_window(struct tcp_sock *tp)
 	wnd &= ~((1u << tp->rcv_wscale) - 1);
 	/* Never move the right edge back (RFC 9293 §3.8.6). */
 	right = tp->rcv_nxt + wnd;
-	if (seq_lt(right, tp->rcv_adv))
-		right = tp->rcv_adv;
+	if (seq_lt(right, tp->rcv_adv)) {
+		/*
+		 * The peer sees ACK + (field << scale): the kept window is
+		 * rounded up to the scale, or the edge it sees would move
+		 * back by the remainder.  It fits the field: the old
+		 * window did, and rcv_nxt has only moved right since.
+		 */
+		wnd = tp->rcv_adv - tp->rcv_nxt;
+		wnd = (uint32_t)DIV_ROUND_UP((uint64_t)wnd,
+					     1u << tp->rcv_wscale)
+		      << tp->rcv_wscale;
+		right = tp->rcv_nxt + wnd;
+	}
+	LB_ASSERT(!(wnd & ((1u << tp->rcv_wscale) - 1)) && wnd <= max);
 	return right - tp->rcv_nxt;
 }
 

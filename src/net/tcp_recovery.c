@@ -317,6 +317,20 @@ static uint32_t rack_detect_loss(struct tcp_sock *tp)
 
 		if (!sent(tp, seg))
 			break;
+		/*
+		 * New data goes out in sequence order and a retransmission
+		 * only moves a segment's time later, so every segment after
+		 * one never retransmitted was last sent no earlier than it.
+		 * Once such a segment was sent after the RACK segment, so
+		 * was the rest of the queue: nothing further can be lost or
+		 * set the timer.  This keeps an ACK's walk to the segments
+		 * sent before the RACK one (none, mostly) instead of the
+		 * whole flight.
+		 */
+		if (!cb->retransmitted &&
+		    sent_after(cb->xmit_us, cb->end_seq, r->rack_xmit_us,
+			       r->rack_end))
+			break;
 		if (cb->sacked || (cb->lost && !cb->resent))
 			continue;
 		/*

@@ -23,10 +23,14 @@
  * headers, ACKs and NBD replies received) must come from the reserves,
  * and the background reclaimer runs alongside the flusher, as it would.
  *
- * sim: two hosts on a 10 Gbit/s, 50 us switch, timed in virtual time
- * (the wall-clock figure, CPU-bound with both ends in one thread, is
- * printed too).  pair: the server is a `lifeboat serve` child on a
- * SOCK_SEQPACKET socketpair, the client is in this process, real time.
+ * sim: two hosts on a 10 Gbit/s, 50 us switch, timed in virtual time:
+ * that figure says what the simulated wire's clock saw, not what the
+ * emergency path costs in CPU (the wall-clock figure, CPU-bound with both
+ * ends in one thread, is printed next to it).  pair: the server is a
+ * `lifeboat serve` child on a SOCK_SEQPACKET socketpair, the client is in
+ * this process, wall-clock time: WB_PAIR_ROUNDS rounds, each a normal run
+ * then an emergency one, and the ratio of the two medians is the cost per
+ * byte of the emergency path on a real wire.
  * Under policy none the emergency write-back cannot get a netbuf and
  * stalls: that world runs in a forked child, which reports and _exit()s
  * after a bounded virtual time.
@@ -55,7 +59,12 @@
 #define WB_TOUCHES 64 /* touches in flight while dirtying */
 #define WB_SIM_LIMIT_NS (10 * NSEC_PER_SEC) /* virtual: a stall */
 #define WB_PAIR_LIMIT_NS (20 * NSEC_PER_SEC)
-#define WB_PAIR_ROUNDS 3 /* normal, emergency, normal, ...: the best of each */
+/*
+ * normal, emergency, normal, ...: alternated, so both see the same
+ * machine (load from other processes comes and goes), and the medians
+ * compared; odd, so a median is one round's figure.
+ */
+#define WB_PAIR_ROUNDS 7
 #define WB_SWEEP_NS NSEC_PER_MSEC /* the hog's sweep of the slab caches */
 
 #define WB_SIM_SERVER_IP 0xc0000201u /* 192.0.2.1 */
@@ -523,23 +532,57 @@ static pid_t wb_spawn_server(uint64_t bytes, char *wire, size_t wire_len)
 	return pid < 0 ? -1 : pid;
 }
 
-/* Keep the faster of @best and @r (round @k); false when @r did not end. */
-static bool wb_keep_best(struct wb_result *best, const struct wb_result *r,
-			 unsigned k)
+/* One round's result into the set of @k so far; false when @r did not end. */
+static bool wb_keep_round(struct wb_result *rounds, const struct wb_result *r,
+			  unsigned k)
 {
-	if (r->stalled || r->failed) {
-		*best = *r;
-		return false;
-	}
-	if (!k ||
-	    wb_mbps(r->bytes, r->loop_ns) > wb_mbps(best->bytes, best->loop_ns))
-		*best = *r;
-	return true;
+	rounds[k] = *r;
+	return !r->stalled && !r->failed;
 }
 
-/* Unpressured and emergency on the pair wire; -errno on a set-up failure. */
-static int wb_pair_run(struct wb_result *n, struct wb_result *e)
+static int wb_cmp_mbps(const void *a, const void *b)
 {
+	const struct wb_result *x = a, *y = b;
+	double rx = wb_mbps(x->bytes, x->loop_ns),
+	       ry = wb_mbps(y->bytes, y->loop_ns);
+
+	return (rx > ry) - (rx < ry);
+}
+
+/*
+ * The median of @nr finished rounds into @out (its MB/s, the rest of the
+ * median round's figures), with the slowest and fastest; a round that
+ * did not finish is the result instead.
+ */
+static void wb_median(const struct wb_result *rounds, unsigned nr,
+		      struct wb_result *out, double *lo, double *hi)
+{
+	struct wb_result sorted[WB_PAIR_ROUNDS];
+
+	LB_ASSERT(nr >= 1 && nr <= WB_PAIR_ROUNDS);
+	for (unsigned i = 0; i < nr; i++) {
+		if (rounds[i].stalled || rounds[i].failed) {
+			*out = rounds[i];
+			return;
+		}
+	}
+	memcpy(sorted, rounds, nr * sizeof(*sorted));
+	qsort(sorted, nr, sizeof(*sorted), wb_cmp_mbps);
+	*out = sorted[nr / 2];
+	*lo = wb_mbps(sorted[0].bytes, sorted[0].loop_ns);
+	*hi = wb_mbps(sorted[nr - 1].bytes, sorted[nr - 1].loop_ns);
+}
+
+/*
+ * Unpressured and emergency on the pair wire, interleaved: the medians
+ * into @n and @e, their ranges into @range ({n lo, n hi, e lo, e hi});
+ * -errno on a set-up failure.
+ */
+static int wb_pair_run(struct wb_result *n, struct wb_result *e,
+		       double range[4])
+{
+	struct wb_result nr[WB_PAIR_ROUNDS], er[WB_PAIR_ROUNDS];
+	unsigned k = 0;
 	struct host_opts o;
 	struct tool_host t;
 	struct wb_client c = { 0 };
@@ -589,19 +632,31 @@ static int wb_pair_run(struct wb_result *n, struct wb_result *e)
 		tool_reap(pid);
 		return err; /* left to the process exit */
 	}
-	/* real time is noisy (two processes on shared cores): best of a few */
-	for (unsigned k = 0; k < WB_PAIR_ROUNDS; k++) {
+	/*
+	 * Real time is noisy (two processes on shared cores): the two kinds
+	 * alternate, round after round, so a burst of load elsewhere falls on
+	 * both, and the medians are compared.  A round that did not finish
+	 * ends the series and is the result.
+	 */
+	for (k = 0; k < WB_PAIR_ROUNDS; k++) {
 		struct wb_result r;
 
 		wb_measure(&c, WB_PAIR_REGION, false, WB_PAIR_LIMIT_NS, NULL,
 			   &r);
-		if (!wb_keep_best(n, &r, k))
+		if (!wb_keep_round(nr, &r, k)) {
+			er[k] = (struct wb_result){ .failed = true };
+			k++;
 			break;
+		}
 		wb_measure(&c, WB_PAIR_REGION, true, WB_PAIR_LIMIT_NS, NULL,
 			   &r);
-		if (!wb_keep_best(e, &r, k))
+		if (!wb_keep_round(er, &r, k)) {
+			k++;
 			break;
+		}
 	}
+	wb_median(nr, k, n, &range[0], &range[1]);
+	wb_median(er, k, e, &range[2], &range[3]);
 	if (n->stalled || e->stalled) {
 		tool_reap(pid);
 		return 0; /* the pager's pages are stuck: left to the exit */
@@ -617,7 +672,12 @@ static int wb_pair_run(struct wb_result *n, struct wb_result *e)
 
 /* ---- the BENCH lines ---------------------------------------------------- */
 
-static void wb_print(const char *name, const struct wb_result *r, bool sim)
+/*
+ * @range: NULL, or the slowest and fastest of the rounds whose median @r
+ * is (pair).
+ */
+static void wb_print(const char *name, const struct wb_result *r, bool sim,
+		     const double *range)
 {
 	if (r->stalled) {
 		printf("BENCH writeback.%s stalled (no progress in %llu s)\n",
@@ -631,13 +691,19 @@ static void wb_print(const char *name, const struct wb_result *r, bool sim)
 		printf("BENCH writeback.%s failed\n", name);
 		return;
 	}
-	printf("BENCH writeback.%s %.1f MB/s (%llu MiB in %.2f ms%s; %llu pages taken from the reserve",
+	printf("BENCH writeback.%s %.1f %s (%llu MiB in %.2f ms%s; %llu pages taken from the reserve",
 	       name, wb_mbps(r->bytes, r->loop_ns),
+	       sim ? "MB/s-virtual" : "MB/s",
 	       (unsigned long long)(r->bytes >> 20), (double)r->loop_ns / 1e6,
-	       sim ? " virtual" : "", (unsigned long long)r->pfmemalloc);
+	       sim ? " of virtual time: the simulated wire's clock, not the CPU's" :
+		     " wall clock",
+	       (unsigned long long)r->pfmemalloc);
 	if (r->pfmemalloc)
 		printf(", high-water mark %lld of %lld", (long long)r->hwm,
 		       (long long)r->size);
+	if (range)
+		printf("; median of %u interleaved rounds, %.1f..%.1f",
+		       WB_PAIR_ROUNDS, range[0], range[1]);
 	printf(")\n");
 	if (sim)
 		printf("BENCH writeback.%s.wall %.1f MB/s (CPU-bound, both ends in one thread)\n",
@@ -645,15 +711,19 @@ static void wb_print(const char *name, const struct wb_result *r, bool sim)
 }
 
 static void wb_print_ratio(const char *wire, const struct wb_result *n,
-			   const struct wb_result *e)
+			   const struct wb_result *e, bool sim)
 {
 	double rn = wb_mbps(n->bytes, n->loop_ns),
 	       re = wb_mbps(e->bytes, e->loop_ns);
 
 	if (n->failed || n->stalled || e->failed || e->stalled || rn <= 0)
 		return;
-	printf("BENCH writeback.%s.emergency_vs_normal %.3f ratio (goal >= 0.5)\n",
-	       wire, re / rn);
+	if (sim)
+		printf("BENCH writeback.%s.emergency_vs_normal_virtual %.3f ratio (virtual time: what the simulated wire saw, not the CPU cost)\n",
+		       wire, re / rn);
+	else
+		printf("BENCH writeback.%s.emergency_vs_normal %.3f ratio (wall clock, medians of %u interleaved rounds; goal >= 0.5)\n",
+		       wire, re / rn, WB_PAIR_ROUNDS);
 }
 
 static void wb_print_hwm(const char *policy, const struct wb_result *e)
@@ -684,7 +754,7 @@ static bool wb_none_in_child(void)
 
 		if (wb_sim_run(MM_POLICY_NONE, false, &n, &e))
 			_exit(1);
-		wb_print("sim.none.emergency", &e, true);
+		wb_print("sim.none.emergency", &e, true, NULL);
 		wb_print_hwm("none", &e);
 		fflush(NULL);
 		_exit(0);
@@ -697,22 +767,23 @@ void bench_writeback(void)
 {
 	struct wb_result sn = { 0 }, se = { 0 }, pn = { 0 }, pe = { 0 };
 	struct wb_result mn = { 0 }, me = { 0 };
+	double range[4] = { 0 };
 	bool sim_ok, main_ok;
 
 	sim_ok = !wb_sim_run(MM_POLICY_ACCOUNTED, true, &sn, &se);
 	if (sim_ok) {
-		wb_print("sim.normal", &sn, true);
-		wb_print("sim.emergency", &se, true);
-		wb_print_ratio("sim", &sn, &se);
+		wb_print("sim.normal", &sn, true, NULL);
+		wb_print("sim.emergency", &se, true, NULL);
+		wb_print_ratio("sim", &sn, &se, true);
 	}
-	if (!wb_pair_run(&pn, &pe)) {
-		wb_print("pair.normal", &pn, false);
-		wb_print("pair.emergency", &pe, false);
-		wb_print_ratio("pair", &pn, &pe);
+	if (!wb_pair_run(&pn, &pe, range)) {
+		wb_print("pair.normal", &pn, false, range);
+		wb_print("pair.emergency", &pe, false, range + 2);
+		wb_print_ratio("pair", &pn, &pe, false);
 	}
 	main_ok = !wb_sim_run(MM_POLICY_MAINLINE, false, &mn, &me);
 	if (main_ok)
-		wb_print("sim.mainline.emergency", &me, true);
+		wb_print("sim.mainline.emergency", &me, true, NULL);
 	fflush(stdout);
 	if (!wb_none_in_child())
 		fprintf(stderr, "bench: the policy-none world did not run\n");

@@ -752,6 +752,103 @@ static void test_real_pipe_watch(void **state)
 	close(fds[1]);
 }
 
+struct fl {
+	struct loop *l;
+	struct task flush, task;
+	struct timer timer;
+	struct io_watch w;
+	int wfd;
+	unsigned flushes, reads;
+	char order[8];
+	unsigned nr;
+};
+
+/* The flush writes into the pipe the loop watches: a wire's queue sent. */
+static void fl_flush(struct task *t)
+{
+	struct fl *f = container_of(t, struct fl, flush);
+
+	f->flushes++;
+	f->order[f->nr++] = 'F';
+	assert_int_equal(write(f->wfd, "x", 1), 1);
+}
+
+static void fl_task(struct task *t)
+{
+	struct fl *f = container_of(t, struct fl, task);
+
+	f->order[f->nr++] = 'T';
+	loop_queue_flush(f->l, &f->flush);
+	loop_queue_flush(f->l, &f->flush); /* once only */
+}
+
+static void fl_timer(struct timer *t)
+{
+	struct fl *f = container_of(t, struct fl, timer);
+
+	f->order[f->nr++] = 'M';
+	loop_queue_flush(f->l, &f->flush);
+}
+
+static void fl_read(struct io_watch *w, uint32_t revents)
+{
+	struct fl *f = container_of(w, struct fl, w);
+	char c;
+
+	f->order[f->nr++] = 'R';
+	while (read(w->fd, &c, 1) == 1)
+		f->reads++;
+}
+
+/*
+ * A flush queued by a task or a timer runs after them and before the loop
+ * waits: what it sends is seen in the same iteration, and the loop does
+ * not sleep on a queue it has not sent.  Without the flush before the
+ * wait, the first loop_run_once below would wait its full 10 s for a pipe
+ * that stays empty, and see no read.
+ */
+static void test_real_flush_before_wait(void **state)
+{
+	struct fl f = { 0 };
+	struct loop l;
+	int fds[2];
+
+	assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(loop_init(&l, LOOP_REAL), 0);
+	f.l = &l;
+	f.wfd = fds[1];
+	task_init(&f.flush, fl_flush);
+	task_init(&f.task, fl_task);
+	timer_init(&f.timer, fl_timer);
+	assert_int_equal(loop_watch(&l, &f.w, fds[0], LOOP_IN, fl_read), 0);
+
+	task_queue(&l, &f.task);
+	assert_true(loop_run_once(&l, 10 * NSEC_PER_SEC));
+	assert_int_equal(f.flushes, 1);
+	assert_int_equal(f.reads, 1);
+	assert_memory_equal(f.order, "TFR", 3);
+
+	timer_arm_in(&l, &f.timer, 0);
+	assert_true(loop_run_once(&l, 10 * NSEC_PER_SEC));
+	assert_int_equal(f.flushes, 2);
+	assert_int_equal(f.reads, 2);
+	assert_memory_equal(f.order + 3, "MFR", 3);
+
+	/* cancelled before the iteration's end: never runs */
+	loop_queue_flush(&l, &f.flush);
+	task_cancel(&l, &f.flush);
+	assert_true(loop_run_once(&l, 1 * NSEC_PER_MSEC));
+	assert_int_equal(f.flushes, 2);
+
+	/* queued and left: loop_destroy forgets it */
+	loop_queue_flush(&l, &f.flush);
+	loop_unwatch(&l, &f.w);
+	loop_destroy(&l);
+	assert_false(f.flush.queued);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* A callback unwatching a watch whose event is in the same batch. */
 static void test_real_unwatch_within_batch(void **state)
 {
@@ -854,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_virtual_has_no_watches),
 		cmocka_unit_test(test_real_pipe_watch),
 		cmocka_unit_test(test_real_unwatch_within_batch),
+		cmocka_unit_test(test_real_flush_before_wait),
 		cmocka_unit_test(test_real_timer_1ms),
 		cmocka_unit_test(test_real_run_until),
 	};

@@ -109,6 +109,12 @@ static unsigned count_fds(void)
 	return n;
 }
 
+/* Send what the wire queued (the core does this once per loop iteration). */
+static void flush(struct net_device *d)
+{
+	assert_int_equal(d->ops->flush(d), 0);
+}
+
 static void exchange(struct fx *f)
 {
 	static const size_t lens[] = { 14, 60, 1514, 9014 };
@@ -124,6 +130,7 @@ static void exchange(struct fx *f)
 			assert_int_equal(from->ops->xmit(from, f->tx, lens[i]),
 					 0);
 		}
+		flush(from);
 		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 			fill(f->tx, lens[i], i + 10 * dir);
 			memset(f->rx, 0, sizeof(f->rx));
@@ -160,6 +167,7 @@ static void test_oversize_consumed(void **state)
 	fill(f->tx, 1514, 1);
 	assert_int_equal(f->a.ops->xmit(&f->a, f->tx, 1514), 0);
 	assert_int_equal(f->a.ops->xmit(&f->a, f->tx, 60), 0);
+	flush(&f->a);
 	assert_int_equal(f->b.ops->recv(&f->b, f->rx, 100, &meta), 100);
 	assert_int_equal(meta.wire_len, 1514);
 	assert_memory_equal(f->rx, f->tx, 100);
@@ -194,15 +202,61 @@ static void test_stranger_dropped(void **state)
 			 60);
 	fill(f->tx, 70, 3);
 	assert_int_equal(f->a.ops->xmit(&f->a, f->tx, 70), 0);
+	flush(&f->a);
 	assert_int_equal(f->b.ops->recv(&f->b, f->rx, BUF, &meta), 70);
 	assert_memory_equal(f->rx, f->tx, 70);
 	assert_int_equal(dev_backend_stats(&f->b)->rx_foreign.v, 2);
 
 	/* empty datagram from the peer's port: not a frame */
 	assert_int_equal(f->a.ops->xmit(&f->a, f->tx, 0), 0);
+	flush(&f->a);
 	assert_int_equal(f->b.ops->recv(&f->b, f->rx, BUF, &meta), 0);
 	assert_int_equal(dev_backend_stats(&f->b)->rx_runt.v, 1);
 	close(s);
+}
+
+/*
+ * Several frames per system call both ways: a queue of 40 frames goes out
+ * as a full batch when the queue fills and the rest at the flush, and
+ * comes in through a few recvmmsg calls, every frame whole and in order.
+ * Nothing is sent before the queue fills or is flushed.
+ */
+static void test_batched(void **state)
+{
+	struct fx *f = *state;
+	struct dev_backend_stats *sa = dev_backend_stats(&f->a);
+	struct dev_backend_stats *sb = dev_backend_stats(&f->b);
+	struct rx_meta meta;
+	unsigned i;
+
+	for (i = 0; i < 40; i++) {
+		fill(f->tx, 60 + i, i);
+		assert_int_equal(f->a.ops->xmit(&f->a, f->tx, 60 + i), 0);
+		if (i == 0) {
+			/* queued, not sent */
+			assert_int_equal(sa->tx_calls.v, 0);
+			assert_int_equal(
+				f->b.ops->recv(&f->b, f->rx, BUF, &meta), 0);
+		}
+	}
+	/* the queue filled once: one call sent its 32 frames */
+	assert_int_equal(sa->tx_calls.v, 1);
+	flush(&f->a);
+	assert_int_equal(sa->tx_calls.v, 2);
+	for (i = 0; i < 40; i++) {
+		fill(f->tx, 60 + i, i);
+		memset(f->rx, 0, 200);
+		assert_int_equal(f->b.ops->recv(&f->b, f->rx, BUF, &meta),
+				 60 + i);
+		assert_int_equal(meta.wire_len, 60 + i);
+		assert_memory_equal(f->rx, f->tx, 60 + i);
+	}
+	assert_int_equal(f->b.ops->recv(&f->b, f->rx, BUF, &meta), 0);
+	/* 16 + 16 + 8 (and the empty call that ended it), not 40 + 1 */
+	assert_true(sb->rx_calls.v <= 5);
+	/* a flush with nothing queued sends nothing */
+	flush(&f->a);
+	assert_int_equal(sa->tx_calls.v, 2);
 }
 
 static void test_port_in_use(void **state)
@@ -290,6 +344,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversize_consumed,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stranger_dropped, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batched, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_port_in_use, fx_setup,
 						fx_teardown),

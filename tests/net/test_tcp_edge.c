@@ -662,6 +662,33 @@ static void test_syn_flood_real_client_connects(void **state)
 	fx_done(&f);
 }
 
+/*
+ * The SYN-ACKs a cookie answers a flood with are stateless: when their
+ * spoofed on-link destination is not resolved they are dropped (and ARP
+ * asked), not queued, so the flood never holds ARP's pending slots, which
+ * real traffic to a neighbour being resolved needs.
+ */
+static void test_syn_flood_leaves_arp_pending_free(void **state)
+{
+	struct fx f;
+	unsigned k = 0;
+
+	fx_init(&f);
+	syn_flood(&f, 2000, &k);
+	print_message("after the flood: %u frames pending ARP, %lld dropped "
+		      "pending full, %lld stateless\n",
+		      f.th->net->arp_pending_total,
+		      (long long)th_stat(f.th, "net.arp_drop_pending_full"),
+		      (long long)th_stat(f.th, "net.arp_drop_stateless"));
+	/* only the SYN queue's own SYN-ACKs (8, half of them on-link) wait */
+	assert_true(f.th->net->arp_pending_total <= 8);
+	assert_int_equal(th_stat(f.th, "net.arp_drop_pending_full"), 0);
+	assert_true(th_stat(f.th, "net.arp_drop_stateless") >= 900);
+	f.th->discard = true;
+	th_run(f.th, 200 * NSEC_PER_SEC);
+	fx_done(&f);
+}
+
 /* Without timestamps a cookie has no room for window scale and SACK. */
 static void test_syn_cookie_without_timestamps(void **state)
 {
@@ -786,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_challenge_acks_bounded_on_reserve),
 		cmocka_unit_test(test_ack_of_unsent_data_limited),
 		cmocka_unit_test(test_syn_flood_real_client_connects),
+		cmocka_unit_test(test_syn_flood_leaves_arp_pending_free),
 		cmocka_unit_test(test_syn_cookie_without_timestamps),
 		cmocka_unit_test(test_syn_cookie_forged_or_stale_ack_rejected),
 	};

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "net_fixture.h"
 #include "net/tcp.h"
+#include "net/tcp_impl.h"
 
 #define PAGES 4096
 #define PORT 5001
@@ -26,6 +27,7 @@ struct xfer {
 	struct tcp_sock *l, *tx, *rx;
 	uint64_t to_send, sent, received, bad;
 	bool eof;
+	uint64_t eof_ns; /* virtual time the receiver saw the end */
 };
 
 static void pump(struct sock *sk)
@@ -61,8 +63,10 @@ static void drain(struct sock *sk)
 				x->bad++;
 		x->received += (uint64_t)n;
 	}
-	if (n == 0)
+	if (n == 0 && !x->eof) {
 		x->eof = true;
+		x->eof_ns = host_now(sk->net->host);
+	}
 }
 
 static const struct sock_ops tx_ops = { .writable = pump };
@@ -85,10 +89,15 @@ static const struct sock_ops listen_ops = { .readable = on_accept };
 
 struct result {
 	int64_t rtos, retransmits, probes, recoveries;
+	struct tcp_stats st[2]; /* sender's and receiver's, at the end */
+	uint64_t eof_ns;
 };
 
-/* 8 MiB over a link losing @loss each way; the sender's counters. */
-static struct result transfer(double loss, uint64_t seed)
+/*
+ * 8 MiB over a link losing @loss each way; the sender's counters.  With
+ * @fast false, no header prediction on either host.
+ */
+static struct result transfer_fp(double loss, uint64_t seed, bool fast)
 {
 	struct sim_link_config lc = { .latency_ns = 200 * NSEC_PER_USEC,
 				      .loss = loss };
@@ -100,6 +109,8 @@ static struct result transfer(double loss, uint64_t seed)
 	w = nf_new(&lc, seed);
 	a = nf_add_host(w, PAGES, MM_POLICY_ACCOUNTED);
 	b = nf_add_host(w, PAGES, MM_POLICY_ACCOUNTED);
+	tcp_set_fast_path(a->net, fast);
+	tcp_set_fast_path(b->net, fast);
 	x.l = tcp_socket(b->net, &listen_ops, &x);
 	assert_int_equal(tcp_bind(x.l, 0, PORT), 0);
 	assert_int_equal(tcp_listen(x.l, 4), 0);
@@ -112,6 +123,9 @@ static struct result transfer(double loss, uint64_t seed)
 	r.retransmits = nf_stat(a, "tcp.retransmits");
 	r.probes = nf_stat(a, "tcp.tlp_probes");
 	r.recoveries = nf_stat(a, "tcp.sack_recoveries");
+	r.st[0] = tcp_table(a->net)->st;
+	r.st[1] = tcp_table(b->net)->st;
+	r.eof_ns = x.eof_ns;
 	print_message("loss %2.0f %% seed %llu: %llu bytes, %lld timeouts, "
 		      "%lld retransmits, %lld recoveries, %lld probes\n",
 		      loss * 100, (unsigned long long)seed,
@@ -128,6 +142,11 @@ static struct result transfer(double loss, uint64_t seed)
 	nf_run_for(w, 2 * TCP_TIME_WAIT_NS);
 	nf_free(w);
 	return r;
+}
+
+static struct result transfer(double loss, uint64_t seed)
+{
+	return transfer_fp(loss, seed, true);
 }
 
 /* Timeouts allowed per 8 MiB, per seed; what the old sender needed. */
@@ -161,6 +180,42 @@ static void test_loss_10pct(void **state)
 	loss_case(0.10, 48); /* before: 349 (seed 1); now 24 */
 }
 
+/*
+ * Header prediction is a short cut, not a different TCP: the same
+ * transfer, with losses, reordered ACK arrivals and recoveries, ends at
+ * the same virtual instant with every counter equal whether the fast
+ * path is taken or not, and the fast path does carry the bulk of it.
+ */
+static void test_fast_path_same_outcome(void **state)
+{
+	for (uint64_t seed = 1; seed <= 2; seed++) {
+		struct result f = transfer_fp(0.03, seed, true);
+		struct result s = transfer_fp(0.03, seed, false);
+
+		for (int h = 0; h < 2; h++) {
+			assert_int_equal(s.st[h].rx_fast_acks.v, 0);
+			assert_int_equal(s.st[h].rx_fast_data.v, 0);
+			f.st[h].rx_fast_acks.v = f.st[h].rx_fast_data.v = 0;
+			assert_memory_equal(&f.st[h], &s.st[h],
+					    sizeof(f.st[h]));
+		}
+		assert_int_equal(f.eof_ns, s.eof_ns);
+	}
+	/* most ACKs at the sender, most data at the receiver */
+	{
+		struct result f = transfer_fp(0.01, 1, true);
+
+		print_message("fast path: %llu of %llu segments at the sender, "
+			      "%llu of %llu at the receiver\n",
+			      (unsigned long long)f.st[0].rx_fast_acks.v,
+			      (unsigned long long)f.st[0].rx_segs.v,
+			      (unsigned long long)f.st[1].rx_fast_data.v,
+			      (unsigned long long)f.st[1].rx_segs.v);
+		assert_true(f.st[0].rx_fast_acks.v * 2 > f.st[0].rx_segs.v);
+		assert_true(f.st[1].rx_fast_data.v * 2 > f.st[1].rx_segs.v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_loss_3pct),
 		cmocka_unit_test(test_loss_5pct),
 		cmocka_unit_test(test_loss_10pct),
+		cmocka_unit_test(test_fast_path_same_outcome),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

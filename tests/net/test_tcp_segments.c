@@ -208,7 +208,9 @@ static void test_passive_synack_echoes_offer(void **state)
 	th_run(f.th, TCP_DELACK_NS);
 	expect_one(&f, &s);
 	assert_int_equal(s.ack, f.p.seq);
-	assert_int_equal(s.window, (TCP_RCVBUF_DEFAULT - 100) >> ws);
+	/* the edge recorded at the SYN-ACK kept, rounded up to the scale */
+	assert_int_equal(s.window,
+			 DIV_ROUND_UP(TCP_RCVBUF_DEFAULT - 100, 1u << ws));
 	fx_done(&f);
 }
 
@@ -1692,6 +1694,45 @@ static void test_flagged_acks_with_spare_when_allocation_fails(void **state)
 	fx_done(&f);
 }
 
+/*
+ * RFC 9293 §3.8.6 with window scaling: the right edge the peer sees is
+ * ACK + (window field << scale), so keeping our old right edge must round
+ * the window up to the scale, never down.  A reader that does not read
+ * and segments of odd lengths leave the kept window at every remainder;
+ * rounded down, the edge moved back by up to 2^scale - 1 bytes.
+ */
+static void test_window_edge_kept_under_scaling(void **state)
+{
+	uint8_t ws = default_rcv_wscale();
+	uint32_t edge = 0;
+	unsigned acks = 0;
+	struct th_seg s;
+	struct fx f;
+
+	assert_true(ws > 0);
+	fx_passive(&f, TH_OFFER_ALL);
+	assert_int_equal(f.tp->rcv_wscale, ws);
+	/* smaller than what was offered: the window closes as data lands */
+	f.tp->rcvbuf = 24 * 1024 + 77;
+	for (unsigned i = 0; i < 40 && f.p.seq != f.tp->rcv_adv; i++) {
+		uint32_t room = f.tp->rcv_adv - f.tp->rcv_nxt;
+
+		peer_data(&f, lb_min(room, 333u + 2 * i));
+		th_run(f.th, TCP_DELACK_NS);
+		while (th_pop(f.th, &s)) {
+			uint32_t right = s.ack + ((uint32_t)s.window << ws);
+
+			if (acks++)
+				assert_true(seq_geq(right, edge));
+			edge = right;
+			/* what we recorded is what the peer was told */
+			assert_true(seq_leq(f.tp->rcv_adv, right));
+		}
+	}
+	assert_true(acks > 10);
+	fx_done(&f);
+}
+
 /* ---- SACK (RFC 2018) ------------------------------------------------------ */
 
 static void assert_block(const struct th_seg *s, unsigned i, uint32_t start,
@@ -1821,6 +1862,7 @@ static void test_sack_sender_retransmits_only_holes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_edge_kept_under_scaling),
 		cmocka_unit_test(test_passive_synack_echoes_offer),
 		cmocka_unit_test(test_passive_synack_without_offer),
 		cmocka_unit_test(test_delayed_ack_for_one_segment),
