@@ -57,6 +57,7 @@ struct netbuf {
 	 * bytes of each segment it stands for; 0 for an ordinary packet.
 	 */
 	uint16_t gso_size;
+	/*
 	 * A stateless reply (a SYN-cookie SYN-ACK): sent when the next hop is
 	 * resolved, never queued waiting for ARP, so that replies to spoofed
 	 * on-link sources cannot fill the pending queue real traffic needs.

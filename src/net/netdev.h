@@ -101,6 +101,7 @@ struct net_device_ops {
 	 */
 	int (*xmit_gso)(struct net_device *dev, const struct iovec *iov,
 			unsigned iovcnt, size_t len, const struct tx_gso *g);
+	/*
 	 * Optional: a wire that queues frames in xmit (to send several per
 	 * system call) sends its queue here.  The core calls it at the end
 	 * of every loop iteration in which xmit accepted a frame, and before

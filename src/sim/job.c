@@ -85,7 +85,7 @@ static int job_layout(struct job *j, struct vm_workload_config *wc)
 		off += part * PAGE_SIZE;
 	}
 	if (c->workload == VM_WL_WRITE || c->workload == VM_WL_MIXED) {
-		wc->data_bd = c->data_bd ? c->data_bd : j->bd;
+		wc->file_bd = c->data_bd ? c->data_bd : j->bd;
 		wc->file_offset = off;
 		wc->file_pages = part;
 	}
