@@ -55,7 +55,7 @@ const struct matrix_cell matrix_cells[] = {
 	ROW(WRITE, ISCSI, true, D, C, C),
 	ROW(SWAP, NFS, true, D, C, C),
 	ROW(MMAP, NFS, true, D, C, C),
-	ROW(WRITE, NFS, true, C, C, C),
+	ROW(WRITE, NFS, true, D, C, C),
 	/*
 	 * Fragments at wire rate from a peer that is not the server.  mainline
 	 * completes (said plainly in docs/matrix.md), but reassembly alone
