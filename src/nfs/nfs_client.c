@@ -782,6 +782,38 @@ static void nc_nfs_error(struct nfs_client *c, struct blk_request *rq,
 	nc_complete(c, rq, err);
 }
 
+/*
+ * @n more bytes of a READ are in the bio's pages (copied from the record,
+ * or received straight into them): zero-fill past the end of the file,
+ * send the rest again after a short read, or complete.
+ */
+static void nc_read_advance(struct nfs_client *c, struct blk_request *rq,
+			    uint32_t n, bool eof)
+{
+	struct nc_rq *p = blk_rq_pdu(rq);
+	struct bio *bio = rq->bio;
+
+	p->progress += n;
+	if (p->progress < bio->size && eof) {
+		/* past the end of the file reads as zeroes */
+		static const uint8_t zero[512];
+
+		while (p->progress < bio->size) {
+			uint32_t z = lb_min(bio->size - p->progress,
+					    (uint32_t)sizeof(zero));
+
+			bio_copy_from(bio, p->progress, zero, z);
+			p->progress += z;
+		}
+	}
+	if (p->progress < bio->size) {
+		counter_inc(&c->st.short_transfers);
+		p->state = NC_RQ_QUEUED;
+		return;
+	}
+	nc_complete(c, rq, 0);
+}
+
 static void nc_data_reply(struct nfs_client *c, struct blk_request *rq,
 			  struct xdr_in *x)
 {
@@ -805,25 +837,7 @@ static void nc_data_reply(struct nfs_client *c, struct blk_request *rq,
 			return;
 		}
 		bio_copy_from(bio, p->progress, r.data, r.count);
-		p->progress += r.count;
-		if (p->progress < bio->size && r.eof) {
-			/* past the end of the file reads as zeroes */
-			static const uint8_t zero[512];
-
-			while (p->progress < bio->size) {
-				uint32_t n = lb_min(bio->size - p->progress,
-						    (uint32_t)sizeof(zero));
-
-				bio_copy_from(bio, p->progress, zero, n);
-				p->progress += n;
-			}
-		}
-		if (p->progress < bio->size) {
-			counter_inc(&c->st.short_transfers);
-			p->state = NC_RQ_QUEUED;
-			return;
-		}
-		nc_complete(c, rq, 0);
+		nc_read_advance(c, rq, r.count, r.eof);
 		return;
 	}
 
@@ -1512,7 +1526,6 @@ static void nc_read_done(struct nfs_client *c)
 {
 	struct blk_request *rq = c->rx_rq;
 	struct nc_rq *p;
-	struct bio *bio;
 
 	p = rq ? blk_rq_pdu(rq) : NULL;
 	if (!p || p->slot < 0 || c->slot_rq[p->slot] != rq ||
@@ -1523,27 +1536,8 @@ static void nc_read_done(struct nfs_client *c)
 	}
 	counter_inc(&c->st.replies);
 	counter_inc(&c->st.direct_reads);
-	bio = rq->bio;
 	nc_call_over(c, p);
-	p->progress += c->rx_count;
-	if (p->progress < bio->size && c->rx_eof) {
-		/* past the end of the file reads as zeroes */
-		static const uint8_t zero[512];
-
-		while (p->progress < bio->size) {
-			uint32_t n = lb_min(bio->size - p->progress,
-					    (uint32_t)sizeof(zero));
-
-			bio_copy_from(bio, p->progress, zero, n);
-			p->progress += n;
-		}
-	}
-	if (p->progress < bio->size) {
-		counter_inc(&c->st.short_transfers);
-		p->state = NC_RQ_QUEUED;
-		return;
-	}
-	nc_complete(c, rq, 0);
+	nc_read_advance(c, rq, c->rx_count, c->rx_eof);
 }
 
 /*
